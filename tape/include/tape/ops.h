@@ -1,0 +1,148 @@
+// The differentiable ops: the table of contents. Each declaration gives its shapes and its
+// PyTorch / TensorFlow equivalent. Elementwise binary ops broadcast like NumPy.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tape/tensor.h"
+
+namespace tape {
+
+// ---------------- elementwise, binary (broadcasting): a[...], b[...] -> broadcast shape ----------
+Tensor add(const Tensor& a, const Tensor& b);       // torch.add / tf.add
+Tensor sub(const Tensor& a, const Tensor& b);       // torch.sub / tf.subtract
+Tensor mul(const Tensor& a, const Tensor& b);       // torch.mul / tf.multiply
+Tensor div(const Tensor& a, const Tensor& b);       // torch.div / tf.divide
+Tensor maximum(const Tensor& a, const Tensor& b);   // torch.maximum / tf.maximum (ties: grad to a)
+Tensor minimum(const Tensor& a, const Tensor& b);   // torch.minimum / tf.minimum (ties: grad to a)
+// cond != 0 ? a : b; cond is a constant (no gradient flows into it).
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);  // torch.where / tf.where
+
+// ---------------- elementwise, unary: x[...] -> [...] ----------------
+Tensor neg(const Tensor& x);
+Tensor pow(const Tensor& x, double exponent);    // torch.pow(x, p) / tf.pow
+Tensor square(const Tensor& x);
+Tensor sqrt(const Tensor& x);
+Tensor rsqrt(const Tensor& x);                   // 1 / sqrt(x)
+Tensor exp(const Tensor& x);
+Tensor log(const Tensor& x);
+Tensor log1p(const Tensor& x);
+Tensor abs(const Tensor& x);                     // gradient sign(x), 0 at 0
+Tensor clip(const Tensor& x, double low, double high);  // torch.clamp / tf.clip_by_value
+Tensor tanh(const Tensor& x);
+Tensor sigmoid(const Tensor& x);
+Tensor relu(const Tensor& x);
+Tensor leaky_relu(const Tensor& x, double alpha = 0.2);  // x > 0 ? x : alpha * x
+Tensor softplus(const Tensor& x);                // log(1 + exp(x)), stable
+// Elementwise comparisons give 0/1 constants (not differentiable).
+Tensor greater(const Tensor& a, const Tensor& b);
+Tensor equal(const Tensor& a, const Tensor& b);
+
+// ---------------- reductions: x[...] -> x with `axes` removed (or kept as 1) ----------------
+// Empty `axes` reduces over every axis. Negative axes count from the end.
+Tensor sum(const Tensor& x, const std::vector<std::int64_t>& axes = {}, bool keepdims = false);
+Tensor mean(const Tensor& x, const std::vector<std::int64_t>& axes = {}, bool keepdims = false);
+// Gradient split evenly between tied maxima (like TensorFlow's reduce_max).
+Tensor max(const Tensor& x, const std::vector<std::int64_t>& axes = {}, bool keepdims = false);
+
+// ---------------- linear algebra ----------------
+// a[..., m, k] @ b[..., k, n] -> [..., m, n]; batch dims broadcast; rank-2 is a plain GEMM.
+Tensor matmul(const Tensor& a, const Tensor& b);  // torch.matmul / tf.linalg.matmul
+
+// ---------------- shape ops ----------------
+// Same elements, new shape; one dimension may be -1.
+Tensor reshape(const Tensor& x, const std::vector<std::int64_t>& shape);
+// y.shape[i] = x.shape[perm[i]].
+Tensor permute(const Tensor& x, const std::vector<std::int64_t>& perm);  // tf.transpose(x, perm)
+// Swap the last two axes (rank >= 2).
+Tensor transpose(const Tensor& x);
+// Repeat along broadcast dims: x[...] -> shape (NumPy rules).
+Tensor broadcast_to(const Tensor& x, const Shape& shape);
+// Sum over dims that broadcast_to(., x.shape) would create: the adjoint of broadcast_to.
+Tensor sum_to(const Tensor& x, const Shape& shape);
+// Join along `axis`; all other dims equal.
+Tensor concat(const std::vector<Tensor>& xs, std::int64_t axis);  // torch.cat / tf.concat
+// x[begin_i : begin_i + size_i] per axis; size -1 means "to the end".
+Tensor slice(const Tensor& x, const std::vector<std::int64_t>& begin, const std::vector<std::int64_t>& size);
+// Zero padding: pads[i] = {before_i, after_i} for every axis.
+Tensor pad(const Tensor& x, const std::vector<std::array<std::int64_t, 2>>& pads);
+// Remove / insert size-1 axes.
+Tensor squeeze(const Tensor& x, std::int64_t axis);
+Tensor expand_dims(const Tensor& x, std::int64_t axis);
+
+// ---------------- convolution (NHWC activations, HWIO weights w[kh, kw, c_in, c_out]) -----------
+enum class PaddingMode { valid, same, explicit_ };
+
+// TensorFlow-style padding: "valid", "same" (out = ceil(in / stride), odd total padding puts the
+// extra row/column at the bottom/right) or explicit {top, bottom, left, right}.
+struct Padding {
+  PaddingMode mode = PaddingMode::valid;
+  std::array<std::int64_t, 4> pads{0, 0, 0, 0};  // explicit: top, bottom, left, right
+  static Padding valid() { return {}; }
+  static Padding same() { return {PaddingMode::same, {0, 0, 0, 0}}; }
+  static Padding explicit_pads(std::int64_t top, std::int64_t bottom, std::int64_t left, std::int64_t right) {
+    return {PaddingMode::explicit_, {top, bottom, left, right}};
+  }
+  // Symmetric explicit padding (PyTorch's `padding=p`).
+  static Padding symmetric(std::int64_t ph, std::int64_t pw) { return explicit_pads(ph, ph, pw, pw); }
+  // "valid" or "same" (ValueError otherwise).
+  static Padding from_string(const std::string& name);
+  std::string to_string() const;
+};
+
+struct Conv2dOptions {
+  std::array<std::int64_t, 2> stride{1, 1};
+  Padding padding = Padding::valid();
+};
+
+// x[N, H, W, Ci] * w[kh, kw, Ci, Co] -> [N, Ho, Wo, Co]  (tf.nn.conv2d; torch conv2d in NHWC)
+Tensor conv2d(const Tensor& x, const Tensor& w, const Conv2dOptions& options = {});
+
+struct ConvTranspose2dOptions {
+  std::array<std::int64_t, 2> stride{1, 1};
+  Padding padding = Padding::valid();
+  // Output spatial size {H, W}; when absent, Keras' rule: same -> in * stride,
+  // valid -> in * stride + max(k - stride, 0), or with output_padding
+  // (in - 1) * stride + k - 2 * (same ? k / 2 : 0) - explicit pads + output_padding.
+  std::optional<std::array<std::int64_t, 2>> output_size;
+  std::optional<std::array<std::int64_t, 2>> output_padding;
+};
+
+// u[N, Ho, Wo, Co], w[kh, kw, Ci, Co] -> z[N, H, W, Ci]: the adjoint of conv2d(., w) on inputs of
+// size H x W (tf.nn.conv2d_transpose; torch conv_transpose2d; Keras Conv2DTranspose).
+Tensor conv_transpose2d(const Tensor& u, const Tensor& w, const ConvTranspose2dOptions& options = {});
+
+// x[N, H, W, Ci], u[N, Ho, Wo, Co] -> [kh, kw, Ci, Co]: the gradient of <conv2d(x, w), u> w.r.t. w
+// (tf.nn.conv2d_backprop_filter).
+Tensor conv2d_weight_grad(const Tensor& x, const Tensor& u, const Conv2dOptions& options,
+                          std::array<std::int64_t, 2> kernel_size);
+
+// Output spatial size of conv2d for one dimension and the resolved padding {before, after}.
+struct ConvGeometry {
+  std::int64_t out = 0;
+  std::int64_t pad_before = 0;
+  std::int64_t pad_after = 0;
+};
+ConvGeometry conv_geometry(std::int64_t in, std::int64_t kernel, std::int64_t stride,
+                           const Padding& padding, int axis);
+
+// ---------------- operators ----------------
+Tensor operator+(const Tensor& a, const Tensor& b);
+Tensor operator-(const Tensor& a, const Tensor& b);
+Tensor operator*(const Tensor& a, const Tensor& b);
+Tensor operator/(const Tensor& a, const Tensor& b);
+Tensor operator-(const Tensor& x);
+// Scalars take the tensor's dtype.
+Tensor operator+(const Tensor& a, double b);
+Tensor operator+(double a, const Tensor& b);
+Tensor operator-(const Tensor& a, double b);
+Tensor operator-(double a, const Tensor& b);
+Tensor operator*(const Tensor& a, double b);
+Tensor operator*(double a, const Tensor& b);
+Tensor operator/(const Tensor& a, double b);
+Tensor operator/(double a, const Tensor& b);
+
+}  // namespace tape

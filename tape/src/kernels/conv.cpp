@@ -1,0 +1,164 @@
+// Convolution kernels in NHWC with HWIO weights: im2col + one GEMM per chunk of images
+// (forward, weight gradient), GEMM + col2im (transposed), and plain reference loops.
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "kernels/kernels.h"
+
+namespace tape::kernels {
+namespace {
+
+// Scratch elements per im2col chunk (64 MiB of float32): bounds memory on large batches.
+constexpr std::int64_t kScratchElements = std::int64_t{1} << 24;
+
+std::int64_t images_per_chunk(const ConvShape& s) {
+  const std::int64_t per_image = std::max<std::int64_t>(1, s.ho * s.wo * s.kh * s.kw * s.ci);
+  return std::clamp<std::int64_t>(kScratchElements / per_image, 1, std::max<std::int64_t>(s.n, 1));
+}
+
+// cols[(n, oh, ow), (i, j, c)] for images [n0, n0 + nb): cols [nb*Ho*Wo, kh*kw*Ci].
+template <class T>
+void im2col(const ConvShape& s, const T* x, std::int64_t n0, std::int64_t nb, T* cols) {
+  const std::int64_t K = s.kh * s.kw * s.ci;
+  const std::int64_t rows = nb * s.ho * s.wo;
+#pragma omp parallel for schedule(static) if (rows * K >= 2 * kParallelGrain)
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const std::int64_t n = n0 + r / (s.ho * s.wo);
+    const std::int64_t oh = (r / s.wo) % s.ho, ow = r % s.wo;
+    T* dst = cols + r * K;
+    for (std::int64_t i = 0; i < s.kh; ++i) {
+      const std::int64_t ih = oh * s.sh - s.pt + i;
+      for (std::int64_t j = 0; j < s.kw; ++j, dst += s.ci) {
+        const std::int64_t iw = ow * s.sw - s.pl + j;
+        if (ih < 0 || ih >= s.h || iw < 0 || iw >= s.w) {
+          std::fill(dst, dst + s.ci, T(0));
+        } else {
+          std::memcpy(dst, x + ((n * s.h + ih) * s.w + iw) * s.ci, sizeof(T) * s.ci);
+        }
+      }
+    }
+  }
+}
+
+// x[n0 .. n0+nb) += col2im(cols): the adjoint of im2col (x must be zeroed by the caller).
+template <class T>
+void col2im(const ConvShape& s, const T* cols, std::int64_t n0, std::int64_t nb, T* x) {
+  const std::int64_t K = s.kh * s.kw * s.ci;
+#pragma omp parallel for schedule(static) if (nb > 1 && nb * s.ho * s.wo * K >= 2 * kParallelGrain)
+  for (std::int64_t b = 0; b < nb; ++b) {
+    const std::int64_t n = n0 + b;
+    for (std::int64_t oh = 0; oh < s.ho; ++oh) {
+      for (std::int64_t ow = 0; ow < s.wo; ++ow) {
+        const T* src = cols + ((b * s.ho + oh) * s.wo + ow) * K;
+        for (std::int64_t i = 0; i < s.kh; ++i) {
+          const std::int64_t ih = oh * s.sh - s.pt + i;
+          for (std::int64_t j = 0; j < s.kw; ++j, src += s.ci) {
+            const std::int64_t iw = ow * s.sw - s.pl + j;
+            if (ih < 0 || ih >= s.h || iw < 0 || iw >= s.w) continue;
+            T* dst = x + ((n * s.h + ih) * s.w + iw) * s.ci;
+            for (std::int64_t c = 0; c < s.ci; ++c) dst[c] += src[c];
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+template <class T>
+void conv2d_forward(const ConvShape& s, const T* x, const T* w, T* y) {
+  const std::int64_t K = s.kh * s.kw * s.ci, per = s.ho * s.wo, chunk = images_per_chunk(s);
+  std::vector<T> cols(static_cast<std::size_t>(chunk * per * K));
+  for (std::int64_t n0 = 0; n0 < s.n; n0 += chunk) {
+    const std::int64_t nb = std::min(chunk, s.n - n0);
+    im2col(s, x, n0, nb, cols.data());
+    gemm(cols.data(), w, y + n0 * per * s.co, nb * per, s.co, K, false, false, false);
+  }
+}
+
+template <class T>
+void conv2d_transpose(const ConvShape& s, const T* u, const T* w, T* x) {
+  const std::int64_t K = s.kh * s.kw * s.ci, per = s.ho * s.wo, chunk = images_per_chunk(s);
+  std::fill(x, x + s.n * s.h * s.w * s.ci, T(0));
+  std::vector<T> cols(static_cast<std::size_t>(chunk * per * K));
+  for (std::int64_t n0 = 0; n0 < s.n; n0 += chunk) {
+    const std::int64_t nb = std::min(chunk, s.n - n0);
+    // cols[M, K] = u[M, Co] @ w[K, Co]^T
+    gemm(u + n0 * per * s.co, w, cols.data(), nb * per, K, s.co, false, true, false);
+    col2im(s, cols.data(), n0, nb, x);
+  }
+}
+
+template <class T>
+void conv2d_weight(const ConvShape& s, const T* x, const T* u, T* w) {
+  const std::int64_t K = s.kh * s.kw * s.ci, per = s.ho * s.wo, chunk = images_per_chunk(s);
+  std::fill(w, w + K * s.co, T(0));
+  std::vector<T> cols(static_cast<std::size_t>(chunk * per * K));
+  for (std::int64_t n0 = 0; n0 < s.n; n0 += chunk) {
+    const std::int64_t nb = std::min(chunk, s.n - n0);
+    im2col(s, x, n0, nb, cols.data());
+    // w[K, Co] += cols[M, K]^T @ u[M, Co]
+    gemm(cols.data(), u + n0 * per * s.co, w, K, s.co, nb * per, true, false, true);
+  }
+}
+
+// ---------------- references: the definition, loop by loop ----------------
+namespace {
+
+// Calls f(n, oh, ow, i, j, x_offset) for every tap that lands inside the input.
+template <class F>
+void for_each_tap(const ConvShape& s, F f) {
+  for (std::int64_t n = 0; n < s.n; ++n)
+    for (std::int64_t oh = 0; oh < s.ho; ++oh)
+      for (std::int64_t ow = 0; ow < s.wo; ++ow)
+        for (std::int64_t i = 0; i < s.kh; ++i)
+          for (std::int64_t j = 0; j < s.kw; ++j) {
+            const std::int64_t ih = oh * s.sh - s.pt + i, iw = ow * s.sw - s.pl + j;
+            if (ih < 0 || ih >= s.h || iw < 0 || iw >= s.w) continue;
+            f(((n * s.ho + oh) * s.wo + ow) * s.co, ((n * s.h + ih) * s.w + iw) * s.ci, (i * s.kw + j) * s.ci * s.co);
+          }
+}
+
+}  // namespace
+
+template <class T>
+void conv2d_forward_reference(const ConvShape& s, const T* x, const T* w, T* y) {
+  std::fill(y, y + s.n * s.ho * s.wo * s.co, T(0));
+  for_each_tap(s, [&](std::int64_t yo, std::int64_t xo, std::int64_t wo) {
+    for (std::int64_t c = 0; c < s.ci; ++c)
+      for (std::int64_t o = 0; o < s.co; ++o) y[yo + o] += x[xo + c] * w[wo + c * s.co + o];
+  });
+}
+
+template <class T>
+void conv2d_transpose_reference(const ConvShape& s, const T* u, const T* w, T* x) {
+  std::fill(x, x + s.n * s.h * s.w * s.ci, T(0));
+  for_each_tap(s, [&](std::int64_t uo, std::int64_t xo, std::int64_t wo) {
+    for (std::int64_t c = 0; c < s.ci; ++c)
+      for (std::int64_t o = 0; o < s.co; ++o) x[xo + c] += u[uo + o] * w[wo + c * s.co + o];
+  });
+}
+
+template <class T>
+void conv2d_weight_reference(const ConvShape& s, const T* x, const T* u, T* w) {
+  std::fill(w, w + s.kh * s.kw * s.ci * s.co, T(0));
+  for_each_tap(s, [&](std::int64_t uo, std::int64_t xo, std::int64_t wo) {
+    for (std::int64_t c = 0; c < s.ci; ++c)
+      for (std::int64_t o = 0; o < s.co; ++o) w[wo + c * s.co + o] += x[xo + c] * u[uo + o];
+  });
+}
+
+#define TAPE_CONV_INSTANTIATE(T)                                                  \
+  template void conv2d_forward<T>(const ConvShape&, const T*, const T*, T*);     \
+  template void conv2d_transpose<T>(const ConvShape&, const T*, const T*, T*);   \
+  template void conv2d_weight<T>(const ConvShape&, const T*, const T*, T*);      \
+  template void conv2d_forward_reference<T>(const ConvShape&, const T*, const T*, T*);   \
+  template void conv2d_transpose_reference<T>(const ConvShape&, const T*, const T*, T*); \
+  template void conv2d_weight_reference<T>(const ConvShape&, const T*, const T*, T*);
+TAPE_CONV_INSTANTIATE(float)
+TAPE_CONV_INSTANTIATE(double)
+#undef TAPE_CONV_INSTANTIATE
+
+}  // namespace tape::kernels

@@ -1,0 +1,143 @@
+// Raw kernels: broadcast strides, strided gather/scatter copies, middle-axis reductions, GEMM.
+#include <algorithm>
+#include <limits>
+
+#include "kernels/kernels.h"
+
+namespace tape::kernels {
+
+std::vector<std::int64_t> broadcast_strides(const Shape& in, const Shape& out) {
+  std::vector<std::int64_t> strides(static_cast<std::size_t>(out.rank()), 0);
+  const auto in_strides = in.strides();
+  const std::int64_t offset = out.rank() - in.rank();
+  for (std::int64_t d = 0; d < in.rank(); ++d) {
+    strides[offset + d] = in.dims()[d] == 1 ? 0 : in_strides[d];
+  }
+  return strides;
+}
+
+namespace {
+
+// Calls body(row, in_offset) for every row (all axes but the last) of `shape`, where in_offset is
+// the base offset given per-axis strides; parallel over rows when the tensor is large.
+template <class Body>
+void for_each_row(const Shape& shape, const std::vector<std::int64_t>& strides, std::int64_t base, Body body) {
+  const std::int64_t r = shape.rank();
+  const auto& dims = shape.dims();
+  const std::int64_t inner = r == 0 ? 1 : dims[r - 1];
+  const std::int64_t rows = inner == 0 ? 0 : shape.numel() / inner;
+#pragma omp parallel for schedule(static) if (shape.numel() >= 2 * kParallelGrain)
+  for (std::int64_t row = 0; row < rows; ++row) {
+    std::int64_t rem = row, off = base;
+    for (std::int64_t d = r - 2; d >= 0; --d) {
+      off += (rem % dims[d]) * strides[d];
+      rem /= dims[d];
+    }
+    body(row, off);
+  }
+}
+
+}  // namespace
+
+Tensor gather_strided(const Tensor& x, const Shape& out_shape, const std::vector<std::int64_t>& in_strides,
+                      std::int64_t base) {
+  Tensor out = detail::empty(out_shape, x.dtype());
+  if (out_shape.numel() == 0) return out;
+  detail::dispatch(x.dtype(), [&]<class T>() {
+    const T* src = x.data<T>();
+    T* dst = detail::mutable_data<T>(out);
+    const std::int64_t r = out_shape.rank();
+    const std::int64_t inner = r == 0 ? 1 : out_shape.dims()[r - 1];
+    const std::int64_t step = r == 0 ? 0 : in_strides[r - 1];
+    for_each_row(out_shape, in_strides, base, [&](std::int64_t row, std::int64_t off) {
+      T* d = dst + row * inner;
+      if (step == 1) {
+        std::copy(src + off, src + off + inner, d);
+      } else {
+        for (std::int64_t i = 0; i < inner; ++i) d[i] = src[off + i * step];
+      }
+    });
+  });
+  return out;
+}
+
+void scatter_strided(const Tensor& x, const Tensor& out, const std::vector<std::int64_t>& out_strides,
+                     std::int64_t base) {
+  if (x.numel() == 0) return;
+  detail::dispatch(x.dtype(), [&]<class T>() {
+    const T* src = x.data<T>();
+    T* dst = detail::mutable_data<T>(out);
+    const std::int64_t r = x.rank();
+    const std::int64_t inner = r == 0 ? 1 : x.shape().dims()[r - 1];
+    const std::int64_t step = r == 0 ? 0 : out_strides[r - 1];
+    for_each_row(x.shape(), out_strides, base, [&](std::int64_t row, std::int64_t off) {
+      const T* s = src + row * inner;
+      for (std::int64_t i = 0; i < inner; ++i) dst[off + i * step] = s[i];
+    });
+  });
+}
+
+Tensor reduce_middle(const Tensor& x, std::int64_t outer, std::int64_t n, std::int64_t inner, Reduce op) {
+  Tensor out = detail::empty(Shape{outer, inner}, x.dtype());
+  detail::dispatch(x.dtype(), [&]<class T>() {
+    const T* src = x.data<T>();
+    T* dst = detail::mutable_data<T>(out);
+    using Arr = Eigen::Array<T, Eigen::Dynamic, 1>;
+    const bool parallel_outer = outer >= 4 && outer * n * inner >= 2 * kParallelGrain;
+#pragma omp parallel for schedule(static) if (parallel_outer)
+    for (std::int64_t o = 0; o < outer; ++o) {
+      Eigen::Map<Arr> acc(dst + o * inner, inner);
+      if (n == 0) {
+        acc.setConstant(op == Reduce::sum ? T(0) : -std::numeric_limits<T>::infinity());
+        continue;
+      }
+      const T* base = src + o * n * inner;
+      if (inner == 1) {
+        const auto row = ConstArrayMap<T>(base, n);
+        acc(0) = op == Reduce::sum ? row.sum() : row.maxCoeff();
+        continue;
+      }
+      acc = ConstArrayMap<T>(base, inner);
+      for (std::int64_t j = 1; j < n; ++j) {
+        if (op == Reduce::sum) {
+          acc += ConstArrayMap<T>(base + j * inner, inner);
+        } else {
+          acc = acc.max(ConstArrayMap<T>(base + j * inner, inner));
+        }
+      }
+    }
+  });
+  return out;
+}
+
+template <class T>
+void gemm(const T* a, const T* b, T* c, std::int64_t m, std::int64_t n, std::int64_t k, bool trans_a,
+          bool trans_b, bool accumulate) {
+  using Mat = MatrixRM<T>;
+  Eigen::Map<Mat> C(c, m, n);
+  if (k == 0) {
+    if (!accumulate) C.setZero();
+    return;
+  }
+  // A stored as [m, k] (or [k, m] when trans_a), B as [k, n] (or [n, k] when trans_b).
+  Eigen::Map<const Mat> A(a, trans_a ? k : m, trans_a ? m : k);
+  Eigen::Map<const Mat> B(b, trans_b ? n : k, trans_b ? k : n);
+  auto run = [&](const auto& lhs, const auto& rhs) {
+    if (accumulate) {
+      C.noalias() += lhs * rhs;
+    } else {
+      C.noalias() = lhs * rhs;
+    }
+  };
+  if (trans_a && trans_b) run(A.transpose(), B.transpose());
+  else if (trans_a) run(A.transpose(), B);
+  else if (trans_b) run(A, B.transpose());
+  else run(A, B);
+}
+
+template void gemm<float>(const float*, const float*, float*, std::int64_t, std::int64_t, std::int64_t, bool,
+                          bool, bool);
+template void gemm<double>(const double*, const double*, double*, std::int64_t, std::int64_t, std::int64_t, bool,
+                           bool, bool);
+
+}  // namespace tape::kernels

@@ -1,0 +1,157 @@
+// Internal raw kernels (no autodiff): elementwise maps with broadcasting, strided copies,
+// reductions, GEMM and the im2col/col2im convolution kernels, on float and double.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "tape/tensor.h"
+#include "tensor_impl.h"
+
+namespace tape::kernels {
+
+template <class T>
+using ConstArrayMap = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
+template <class T>
+using MatrixRM = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+// Elements per parallel chunk for elementwise work; below it a loop stays on one thread.
+inline constexpr std::int64_t kParallelGrain = 1 << 15;
+
+// Runs body(begin, end) over [0, n) in chunks, in parallel when n is large.
+template <class Body>
+void parallel_chunks(std::int64_t n, Body body) {
+  if (n < 2 * kParallelGrain) {
+    body(std::int64_t{0}, n);
+    return;
+  }
+  const std::int64_t chunks = (n + kParallelGrain - 1) / kParallelGrain;
+#pragma omp parallel for schedule(static)
+  for (std::int64_t c = 0; c < chunks; ++c) {
+    body(c * kParallelGrain, std::min(n, (c + 1) * kParallelGrain));
+  }
+}
+
+// x[...] -> f(x)[...]; f maps an Eigen array expression to an expression.
+template <class F>
+Tensor map_unary(const Tensor& x, F f) {
+  Tensor out = detail::empty(x.shape(), x.dtype());
+  detail::dispatch(x.dtype(), [&]<class T>() {
+    const T* src = x.data<T>();
+    T* dst = detail::mutable_data<T>(out);
+    parallel_chunks(x.numel(), [&](std::int64_t b, std::int64_t e) {
+      Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>(dst + b, e - b) = f(ConstArrayMap<T>(src + b, e - b));
+    });
+  });
+  return out;
+}
+
+// Per-operand element strides against an output shape (0 on broadcast axes).
+std::vector<std::int64_t> broadcast_strides(const Shape& in, const Shape& out);
+
+// a[...], b[...] -> f(a, b)[broadcast shape]; f maps two Eigen array expressions to one.
+template <class F>
+Tensor map_binary(const Tensor& a, const Tensor& b, const Shape& out_shape, F f) {
+  Tensor out = detail::empty(out_shape, a.dtype());
+  detail::dispatch(a.dtype(), [&]<class T>() {
+    const T* pa = a.data<T>();
+    const T* pb = b.data<T>();
+    T* po = detail::mutable_data<T>(out);
+    const std::int64_t n = out_shape.numel();
+    using Arr = Eigen::Array<T, Eigen::Dynamic, 1>;
+    if (a.numel() == n && b.numel() == n) {
+      parallel_chunks(n, [&](std::int64_t s, std::int64_t e) {
+        Eigen::Map<Arr>(po + s, e - s) = f(ConstArrayMap<T>(pa + s, e - s), ConstArrayMap<T>(pb + s, e - s));
+      });
+      return;
+    }
+    if (b.numel() == 1 && a.numel() == n) {
+      parallel_chunks(n, [&](std::int64_t s, std::int64_t e) {
+        Eigen::Map<Arr>(po + s, e - s) = f(ConstArrayMap<T>(pa + s, e - s), Arr::Constant(e - s, pb[0]));
+      });
+      return;
+    }
+    if (a.numel() == 1 && b.numel() == n) {
+      parallel_chunks(n, [&](std::int64_t s, std::int64_t e) {
+        Eigen::Map<Arr>(po + s, e - s) = f(Arr::Constant(e - s, pa[0]), ConstArrayMap<T>(pb + s, e - s));
+      });
+      return;
+    }
+    // General case: rows over the last axis, each operand contiguous or constant along it.
+    const auto sa = broadcast_strides(a.shape(), out_shape);
+    const auto sb = broadcast_strides(b.shape(), out_shape);
+    const auto& dims = out_shape.dims();
+    const std::int64_t r = out_shape.rank();
+    const std::int64_t inner = dims[r - 1];
+    const std::int64_t rows = inner == 0 ? 0 : n / inner;
+#pragma omp parallel for schedule(static) if (n >= 2 * kParallelGrain)
+    for (std::int64_t row = 0; row < rows; ++row) {
+      std::int64_t rem = row, oa = 0, ob = 0;
+      for (std::int64_t d = r - 2; d >= 0; --d) {
+        const std::int64_t i = rem % dims[d];
+        rem /= dims[d];
+        oa += i * sa[d];
+        ob += i * sb[d];
+      }
+      auto dst = Eigen::Map<Arr>(po + row * inner, inner);
+      const bool ca = sa[r - 1] == 0, cb = sb[r - 1] == 0;
+      if (!ca && !cb) {
+        dst = f(ConstArrayMap<T>(pa + oa, inner), ConstArrayMap<T>(pb + ob, inner));
+      } else if (ca && !cb) {
+        dst = f(Arr::Constant(inner, pa[oa]), ConstArrayMap<T>(pb + ob, inner));
+      } else if (!ca && cb) {
+        dst = f(ConstArrayMap<T>(pa + oa, inner), Arr::Constant(inner, pb[ob]));
+      } else {
+        dst = f(Arr::Constant(inner, pa[oa]), Arr::Constant(inner, pb[ob]));
+      }
+    }
+  });
+  return out;
+}
+
+// out[i...] = x[base + sum_d i_d * in_strides[d]] for every index of out_shape (permute,
+// broadcast_to, slice).
+Tensor gather_strided(const Tensor& x, const Shape& out_shape, const std::vector<std::int64_t>& in_strides,
+                      std::int64_t base);
+// Writes x into `out` at out[base + sum_d i_d * out_strides[d]] (pad, concat).
+void scatter_strided(const Tensor& x, const Tensor& out, const std::vector<std::int64_t>& out_strides,
+                     std::int64_t base);
+
+enum class Reduce { sum, max };
+// x viewed as [outer, n, inner] -> [outer, inner], summing or taking the max over n.
+Tensor reduce_middle(const Tensor& x, std::int64_t outer, std::int64_t n, std::int64_t inner, Reduce op);
+
+// c[m, n] = a[m, k] @ b[k, n] (row-major; transposes applied to the stored matrices).
+template <class T>
+void gemm(const T* a, const T* b, T* c, std::int64_t m, std::int64_t n, std::int64_t k, bool trans_a,
+          bool trans_b, bool accumulate);
+
+// ---------------- convolution (NHWC, HWIO) ----------------
+struct ConvShape {
+  std::int64_t n, h, w, ci;      // input
+  std::int64_t kh, kw, co;       // kernel
+  std::int64_t ho, wo;           // output
+  std::int64_t sh, sw;           // stride
+  std::int64_t pt, pl;           // top / left padding (bottom / right follow from the sizes)
+};
+
+// y[N, Ho, Wo, Co] = conv2d(x[N, H, W, Ci], w[kh, kw, Ci, Co])
+template <class T>
+void conv2d_forward(const ConvShape& s, const T* x, const T* w, T* y);
+// x[N, H, W, Ci] = conv_transpose2d(u[N, Ho, Wo, Co], w[kh, kw, Ci, Co])
+template <class T>
+void conv2d_transpose(const ConvShape& s, const T* u, const T* w, T* x);
+// w[kh, kw, Ci, Co] = conv2d_weight_grad(x[N, H, W, Ci], u[N, Ho, Wo, Co])
+template <class T>
+void conv2d_weight(const ConvShape& s, const T* x, const T* u, T* w);
+
+// Plain loops: the reference implementations the optimized kernels are tested against.
+template <class T>
+void conv2d_forward_reference(const ConvShape& s, const T* x, const T* w, T* y);
+template <class T>
+void conv2d_transpose_reference(const ConvShape& s, const T* u, const T* w, T* x);
+template <class T>
+void conv2d_weight_reference(const ConvShape& s, const T* x, const T* u, T* w);
+
+}  // namespace tape::kernels

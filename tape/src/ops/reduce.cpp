@@ -1,0 +1,122 @@
+// Reductions over axes (sum, mean, max) and sum_to, the adjoint of broadcast_to.
+#include <algorithm>
+
+#include "kernels/kernels.h"
+#include "ops/common.h"
+#include "record.h"
+#include "tape/ops.h"
+
+namespace tape {
+
+using ops_detail::require_defined;
+
+namespace {
+
+using Needs = std::vector<bool>;
+using Grads = std::vector<Tensor>;
+
+// Sorted, unique, non-negative axes; empty means all.
+std::vector<std::int64_t> normalize_axes(const std::vector<std::int64_t>& axes, std::int64_t rank, const char* op) {
+  std::vector<std::int64_t> out;
+  if (axes.empty()) {
+    for (std::int64_t i = 0; i < rank; ++i) out.push_back(i);
+    return out;
+  }
+  for (auto a : axes) out.push_back(normalize_axis(a, rank, op));
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+Shape reduced_shape(const Shape& in, const std::vector<std::int64_t>& axes, bool keepdims) {
+  std::vector<std::int64_t> dims;
+  for (std::int64_t i = 0; i < in.rank(); ++i) {
+    const bool reduced = std::binary_search(axes.begin(), axes.end(), i);
+    if (!reduced) dims.push_back(in.dims()[i]);
+    else if (keepdims) dims.push_back(1);
+  }
+  return Shape(std::move(dims));
+}
+
+// Reduces runs of consecutive axes with one [outer, n, inner] pass each, last run first.
+Tensor reduce_kernel(const Tensor& x, const std::vector<std::int64_t>& axes, kernels::Reduce op) {
+  std::vector<std::int64_t> dims = x.shape().dims();
+  Tensor cur = x;
+  std::size_t i = axes.size();
+  while (i > 0) {
+    std::size_t j = i - 1;
+    while (j > 0 && axes[j - 1] + 1 == axes[j]) --j;
+    const std::int64_t first = axes[j], last = axes[i - 1];
+    std::int64_t outer = 1, n = 1, inner = 1;
+    for (std::int64_t d = 0; d < first; ++d) outer *= dims[d];
+    for (std::int64_t d = first; d <= last; ++d) n *= dims[d];
+    for (std::int64_t d = last + 1; d < static_cast<std::int64_t>(dims.size()); ++d) inner *= dims[d];
+    cur = kernels::reduce_middle(cur, outer, n, inner, op);
+    for (std::int64_t d = first; d <= last; ++d) dims[d] = 1;
+    i = j;
+  }
+  return detail::alias(cur, Shape(dims));
+}
+
+}  // namespace
+
+// x[...] -> x with `axes` summed away
+Tensor sum(const Tensor& x, const std::vector<std::int64_t>& axes, bool keepdims) {
+  require_defined("sum", x, "x");
+  const auto ax = normalize_axes(axes, x.rank(), "sum");
+  Tensor y = detail::alias(reduce_kernel(x, ax, kernels::Reduce::sum), reduced_shape(x.shape(), ax, keepdims));
+  if (detail::should_record(x)) {
+    const Shape kept = reduced_shape(x.shape(), ax, true);
+    detail::record("sum", {x}, y, [kept, shape = x.shape()](const Tensor& g, const Needs&) {
+      return Grads{broadcast_to(reshape(g, kept.dims()), shape)};
+    });
+  }
+  return y;
+}
+
+// x[...] -> x with `axes` averaged away
+Tensor mean(const Tensor& x, const std::vector<std::int64_t>& axes, bool keepdims) {
+  require_defined("mean", x, "x");
+  const auto ax = normalize_axes(axes, x.rank(), "mean");
+  std::int64_t count = 1;
+  for (auto a : ax) count *= x.shape().dims()[a];
+  return sum(x, ax, keepdims) * (1.0 / static_cast<double>(std::max<std::int64_t>(count, 1)));
+}
+
+// x[...] -> x with `axes` maxed away; the gradient is shared by tied maxima
+Tensor max(const Tensor& x, const std::vector<std::int64_t>& axes, bool keepdims) {
+  require_defined("max", x, "x");
+  const auto ax = normalize_axes(axes, x.rank(), "max");
+  for (auto a : ax) {
+    if (x.shape().dims()[a] == 0) throw ShapeError("max: cannot reduce an empty axis; x=" + x.shape().to_string());
+  }
+  Tensor kept = reduce_kernel(x, ax, kernels::Reduce::max);
+  Tensor y = detail::alias(kept, reduced_shape(x.shape(), ax, keepdims));
+  if (detail::should_record(x)) {
+    detail::record("max", {x}, y, [x, kept, ax](const Tensor& g, const Needs&) {
+      Tensor mask = equal(x, kept);
+      Tensor count = detail::alias(reduce_kernel(mask, ax, kernels::Reduce::sum), kept.shape());
+      Tensor share = div(mask, count);
+      return Grads{mul(broadcast_to(reshape(g, kept.shape().dims()), x.shape()), share)};
+    });
+  }
+  return y;
+}
+
+// x[...] -> shape, summing the axes broadcast_to(., x.shape) would create
+Tensor sum_to(const Tensor& x, const Shape& shape) {
+  require_defined("sum_to", x, "x");
+  if (x.shape() == shape) return x;
+  if (shape.rank() > x.rank() || broadcast_shapes(shape, x.shape(), "sum_to") != x.shape()) {
+    throw ShapeError("sum_to: shape " + shape.to_string() + " does not broadcast to x=" + x.shape().to_string());
+  }
+  std::vector<std::int64_t> axes;
+  const std::int64_t lead = x.rank() - shape.rank();
+  for (std::int64_t d = 0; d < x.rank(); ++d) {
+    if (d < lead || (shape.dims()[d - lead] == 1 && x.shape().dims()[d] != 1)) axes.push_back(d);
+  }
+  if (axes.empty()) return reshape(x, shape.dims());
+  return reshape(sum(x, axes, false), shape.dims());
+}
+
+}  // namespace tape
