@@ -30,9 +30,9 @@ void require_f64(const std::vector<Tensor>& inputs, const char* op) {
   }
 }
 
-// <f(inputs), v> with the tape off.
+// <f(inputs), v>. No tape is stopped: f may use tapes of its own (gradgradcheck does), and the
+// perturbed inputs are private copies no outer tape tracks.
 double project(const TestFunction& f, const std::vector<Tensor>& inputs, const Tensor& v) {
-  NoRecord off;
   Tensor y = f(inputs);
   if (y.dtype() != DType::f64 || y.shape() != v.shape()) {
     throw ShapeError("gradcheck: the function's output changed shape or dtype between calls; got " +
@@ -47,11 +47,7 @@ GradcheckResult gradcheck(const TestFunction& f, const std::vector<Tensor>& inpu
   require_f64(inputs, "gradcheck");
   std::vector<Tensor> xs;
   for (const auto& x : inputs) xs.push_back(copy_of(x));
-  Tensor y0;
-  {
-    NoRecord off;
-    y0 = f(xs);
-  }
+  const Tensor y0 = f(xs);
   if (!y0.defined() || y0.dtype() != DType::f64) throw DTypeError("gradcheck: the function must return float64");
   Generator gen(o.seed);
   const Tensor v = Tensor::normal(y0.shape(), gen, 0.0, 1.0, DType::f64);
@@ -106,11 +102,7 @@ GradcheckResult gradcheck(const TestFunction& f, const std::vector<Tensor>& inpu
 
 GradcheckResult gradgradcheck(const TestFunction& f, const std::vector<Tensor>& inputs, const GradcheckOptions& o) {
   require_f64(inputs, "gradgradcheck");
-  Tensor y0;
-  {
-    NoRecord off;
-    y0 = f(inputs);
-  }
+  const Tensor y0 = f(inputs);
   Generator gen(o.seed + 1);
   const Tensor v = Tensor::normal(y0.shape(), gen, 0.0, 1.0, DType::f64);
   const std::size_t n = inputs.size();

@@ -251,7 +251,11 @@ std::vector<Tensor> GradientTape::compute(const std::vector<Tensor>& targets, co
                      " output_gradients for " + std::to_string(targets.size()) + " targets");
   }
   Pause pause(tape);
-  std::unordered_set<TensorId> reach(source_ids.begin(), source_ids.end());
+  // Only sources this tape tracks (watched, or produced by a recorded op) can have a gradient.
+  std::unordered_set<TensorId> reach;
+  for (TensorId id : source_ids) {
+    if (tape.tracked.count(id)) reach.insert(id);
+  }
   std::vector<char> useful(tape.records.size(), 0);
   for (std::size_t r = 0; r < tape.records.size(); ++r) {
     const Record& rec = *tape.records[r];

@@ -216,12 +216,12 @@ void print_values(std::ostream& os, const Tensor& t, std::int64_t axis, std::int
   const std::int64_t n = dims[axis];
   os << '[';
   for (std::int64_t i = 0; i < n; ++i) {
+    if (i) os << ", ";
     if (n > 2 * kEdge + 1 && i == kEdge) {
-      os << "..., ";
+      os << "...";
       i = n - kEdge - 1;
       continue;
     }
-    if (i) os << ", ";
     if (axis + 1 == t.rank()) {
       detail::dispatch(t.dtype(), [&]<class T>() { os << t.data<T>()[offset + i * strides[axis]]; });
     } else {

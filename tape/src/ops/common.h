@@ -1,5 +1,6 @@
 // Internal helpers shared by the op families: argument checks that throw named, shaped errors.
 #pragma once
+#include <cstdint>
 #include <string>
 
 #include "tape/error.h"
@@ -19,6 +20,15 @@ inline void require_same_dtype(const char* op, const Tensor& a, const Tensor& b,
     throw DTypeError(std::string(op) + ": dtypes differ (" + to_string(a.dtype()) + " vs " + to_string(b.dtype()) +
                      "); " + na + "=" + a.shape().to_string() + ", " + nb + "=" + b.shape().to_string());
   }
+}
+
+// normalize_axis, with the operands' shapes in the message: "<op>: axis 2 out of range for rank 2; x=[2, 3]".
+inline std::int64_t normalize_axis_for(std::int64_t axis, std::int64_t rank, const char* op, const std::string& shapes) {
+  if (axis < -rank || axis >= rank) {
+    throw ValueError(std::string(op) + ": axis " + std::to_string(axis) + " out of range for rank " +
+                     std::to_string(rank) + "; " + shapes);
+  }
+  return axis < 0 ? axis + rank : axis;
 }
 
 // A scalar constant of x's dtype.

@@ -26,7 +26,13 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
                      a.shape().to_string() + ", b=" + b.shape().to_string());
   }
   const std::int64_t m = a.dim(-2), k = a.dim(-1), n = b.dim(-1);
-  const Shape batch = broadcast_shapes(Shape(batch_dims(a.shape())), Shape(batch_dims(b.shape())), "matmul");
+  Shape batch;
+  try {
+    batch = broadcast_shapes(Shape(batch_dims(a.shape())), Shape(batch_dims(b.shape())), "matmul");
+  } catch (const ShapeError&) {  // name the operands' full shapes, not just their batch dims
+    throw ShapeError("matmul: batch dimensions do not broadcast; a=" + a.shape().to_string() +
+                     ", b=" + b.shape().to_string());
+  }
   auto dims_with = [&](std::int64_t r, std::int64_t c) {
     auto d = batch.dims();
     d.push_back(r);

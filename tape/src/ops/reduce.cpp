@@ -16,13 +16,14 @@ using Needs = std::vector<bool>;
 using Grads = std::vector<Tensor>;
 
 // Sorted, unique, non-negative axes; empty means all.
-std::vector<std::int64_t> normalize_axes(const std::vector<std::int64_t>& axes, std::int64_t rank, const char* op) {
+std::vector<std::int64_t> normalize_axes(const std::vector<std::int64_t>& axes, const Shape& shape, const char* op) {
+  const std::int64_t rank = shape.rank();
   std::vector<std::int64_t> out;
   if (axes.empty()) {
     for (std::int64_t i = 0; i < rank; ++i) out.push_back(i);
     return out;
   }
-  for (auto a : axes) out.push_back(normalize_axis(a, rank, op));
+  for (auto a : axes) out.push_back(ops_detail::normalize_axis_for(a, rank, op, "x=" + shape.to_string()));
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
@@ -63,7 +64,7 @@ Tensor reduce_kernel(const Tensor& x, const std::vector<std::int64_t>& axes, ker
 // x[...] -> x with `axes` summed away
 Tensor sum(const Tensor& x, const std::vector<std::int64_t>& axes, bool keepdims) {
   require_defined("sum", x, "x");
-  const auto ax = normalize_axes(axes, x.rank(), "sum");
+  const auto ax = normalize_axes(axes, x.shape(), "sum");
   Tensor y = detail::alias(reduce_kernel(x, ax, kernels::Reduce::sum), reduced_shape(x.shape(), ax, keepdims));
   if (detail::should_record(x)) {
     const Shape kept = reduced_shape(x.shape(), ax, true);
@@ -77,7 +78,7 @@ Tensor sum(const Tensor& x, const std::vector<std::int64_t>& axes, bool keepdims
 // x[...] -> x with `axes` averaged away
 Tensor mean(const Tensor& x, const std::vector<std::int64_t>& axes, bool keepdims) {
   require_defined("mean", x, "x");
-  const auto ax = normalize_axes(axes, x.rank(), "mean");
+  const auto ax = normalize_axes(axes, x.shape(), "mean");
   std::int64_t count = 1;
   for (auto a : ax) count *= x.shape().dims()[a];
   return sum(x, ax, keepdims) * (1.0 / static_cast<double>(std::max<std::int64_t>(count, 1)));
@@ -86,7 +87,7 @@ Tensor mean(const Tensor& x, const std::vector<std::int64_t>& axes, bool keepdim
 // x[...] -> x with `axes` maxed away; the gradient is shared by tied maxima
 Tensor max(const Tensor& x, const std::vector<std::int64_t>& axes, bool keepdims) {
   require_defined("max", x, "x");
-  const auto ax = normalize_axes(axes, x.rank(), "max");
+  const auto ax = normalize_axes(axes, x.shape(), "max");
   for (auto a : ax) {
     if (x.shape().dims()[a] == 0) throw ShapeError("max: cannot reduce an empty axis; x=" + x.shape().to_string());
   }

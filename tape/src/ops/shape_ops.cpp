@@ -63,7 +63,7 @@ Tensor reshape(const Tensor& x, const std::vector<std::int64_t>& shape) {
 
 Tensor squeeze(const Tensor& x, std::int64_t axis) {
   require_defined("squeeze", x, "x");
-  const std::int64_t a = normalize_axis(axis, x.rank(), "squeeze");
+  const std::int64_t a = ops_detail::normalize_axis_for(axis, x.rank(), "squeeze", "x=" + x.shape().to_string());
   if (x.dim(a) != 1) {
     throw ShapeError("squeeze: axis " + std::to_string(axis) + " has size " + std::to_string(x.dim(a)) +
                      "; x=" + x.shape().to_string());
@@ -75,7 +75,7 @@ Tensor squeeze(const Tensor& x, std::int64_t axis) {
 
 Tensor expand_dims(const Tensor& x, std::int64_t axis) {
   require_defined("expand_dims", x, "x");
-  const std::int64_t a = normalize_axis(axis, x.rank() + 1, "expand_dims");
+  const std::int64_t a = ops_detail::normalize_axis_for(axis, x.rank() + 1, "expand_dims", "x=" + x.shape().to_string());
   auto dims = x.shape().dims();
   dims.insert(dims.begin() + a, 1);
   return reshape(x, dims);
@@ -138,15 +138,15 @@ Tensor concat(const std::vector<Tensor>& xs, std::int64_t axis) {
   if (xs.empty()) throw ValueError("concat: no tensors given");
   for (const auto& x : xs) ops_detail::require_same_dtype("concat", xs[0], x, "xs[0]", "xs[i]");
   const std::int64_t rank = xs[0].rank();
-  const std::int64_t a = normalize_axis(axis, rank, "concat");
+  std::string shapes;
+  for (const auto& t : xs) shapes += (shapes.empty() ? "" : ", ") + t.shape().to_string();
+  const std::int64_t a = ops_detail::normalize_axis_for(axis, rank, "concat", "xs=[" + shapes + "]");
   std::vector<std::int64_t> dims = xs[0].shape().dims();
   dims[a] = 0;
   for (const auto& x : xs) {
     bool fits = x.rank() == rank;
     for (std::int64_t d = 0; fits && d < rank; ++d) fits = d == a || x.shape().dims()[d] == dims[d];
     if (!fits) {
-      std::string shapes;
-      for (const auto& t : xs) shapes += (shapes.empty() ? "" : ", ") + t.shape().to_string();
       throw ShapeError("concat: shapes differ off axis " + std::to_string(axis) + "; xs=[" + shapes + "]");
     }
     dims[a] += x.dim(a);

@@ -1,0 +1,63 @@
+// Test helpers: seeded random tensors, element-wise comparisons and gradcheck assertions.
+#pragma once
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <vector>
+
+#include "tape/tape.h"
+
+namespace test {
+
+// Uniform in [low, high), float64 by default, from a fixed seed.
+inline tape::Tensor rand(const tape::Shape& shape, std::uint64_t seed, double low = -1.0, double high = 1.0,
+                         tape::DType dtype = tape::DType::f64) {
+  tape::Generator gen(seed);
+  return tape::Tensor::uniform(shape, gen, low, high, dtype);
+}
+
+// Values in [low, high) with magnitude at least `gap` away from zero (for ops with a kink at 0).
+inline tape::Tensor rand_away_from_zero(const tape::Shape& shape, std::uint64_t seed, double gap = 0.1) {
+  tape::Generator gen(seed);
+  std::vector<double> v(static_cast<std::size_t>(shape.numel()));
+  for (auto& x : v) {
+    const double m = gap + (1.0 - gap) * gen.uniform();
+    x = gen.uniform() < 0.5 ? -m : m;
+  }
+  return tape::Tensor::from_vector(v, shape);
+}
+
+// max |a - b| / max(max |b|, tiny).
+inline double max_rel_diff(const tape::Tensor& a, const tape::Tensor& b) {
+  REQUIRE(a.shape() == b.shape());
+  const auto va = a.to_vector<double>();
+  const auto vb = b.to_vector<double>();
+  double num = 0.0, den = 1e-30;
+  for (std::size_t i = 0; i < va.size(); ++i) {
+    num = std::max(num, std::abs(va[i] - vb[i]));
+    den = std::max(den, std::abs(vb[i]));
+  }
+  return num / den;
+}
+
+inline void require_close(const tape::Tensor& a, const tape::Tensor& b, double tol) {
+  INFO("a=" << a << "\nb=" << b);
+  REQUIRE(max_rel_diff(a, b) <= tol);
+}
+
+}  // namespace test
+
+// REQUIRE_GRADCHECK(f, inputs[, options]): gradcheck must pass; its report is shown otherwise.
+#define REQUIRE_GRADCHECK(...)                         \
+  do {                                                 \
+    auto gc_result_ = tape::gradcheck(__VA_ARGS__);    \
+    INFO(gc_result_.report);                           \
+    REQUIRE(gc_result_.ok);                            \
+  } while (0)
+
+#define REQUIRE_GRADGRADCHECK(...)                         \
+  do {                                                     \
+    auto gc_result_ = tape::gradgradcheck(__VA_ARGS__);    \
+    INFO(gc_result_.report);                               \
+    REQUIRE(gc_result_.ok);                                \
+  } while (0)

@@ -1,0 +1,356 @@
+// Convolution tests: conv2d / conv_transpose2d forward values and gradients against PyTorch
+// fixtures (float32 and float64), the optimized im2col/GEMM kernels against the plain reference
+// loops on random geometries, and the "same"-padding / Keras Conv2DTranspose size rules.
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "kernels/kernels.h"
+#include "support/test_support.h"
+
+namespace {
+
+using tape::DType;
+using tape::Shape;
+using tape::Tensor;
+using json = nlohmann::json;
+
+// ---------------------------------------------------------------- helpers
+
+// test::max_rel_diff skips NaNs (std::max ignores them), so check finiteness separately.
+void require_finite(const Tensor& t) {
+  const auto v = t.to_vector<double>();
+  std::size_t bad = 0;
+  for (double x : v) bad += std::isfinite(x) ? 0 : 1;
+  INFO("non-finite elements: " << bad << " of " << v.size());
+  REQUIRE(bad == 0);
+}
+
+void require_rel_close(const char* what, const Tensor& actual, const Tensor& expected, double tol) {
+  REQUIRE(actual.defined());
+  INFO(what << ": actual shape " << actual.shape() << ", expected shape " << expected.shape());
+  REQUIRE(actual.shape() == expected.shape());
+  require_finite(actual);
+  const double diff = test::max_rel_diff(actual, expected);
+  INFO(what << ": max relative difference " << diff << " (tolerance " << tol << ")");
+  REQUIRE(diff <= tol);
+}
+
+// The fixture file, parsed once.
+const json& fixture_doc() {
+  static const json doc = [] {
+    std::ifstream in(TAPE_FIXTURES_DIR "/conv_fixtures.json");
+    if (!in) return json();
+    return json::parse(in);
+  }();
+  return doc;
+}
+
+Shape shape_of(const json& j) { return Shape(j.get<std::vector<std::int64_t>>()); }
+
+// Fixture values are float32-exact, so the float32 conversion is exact.
+Tensor tensor_of(const json& values, const json& shape, DType dtype) {
+  return Tensor::from_vector(values.get<std::vector<double>>(), shape_of(shape)).to(dtype);
+}
+
+std::array<std::int64_t, 2> pair_of(const json& j) {
+  const auto v = j.get<std::vector<std::int64_t>>();
+  REQUIRE(v.size() == 2);
+  return {v[0], v[1]};
+}
+
+tape::Padding padding_of(const json& c) {
+  const std::string mode = c.at("padding").get<std::string>();
+  if (mode == "valid") return tape::Padding::valid();
+  if (mode == "same") return tape::Padding::same();
+  REQUIRE(mode == "explicit");
+  const auto p = c.at("pads").get<std::vector<std::int64_t>>();
+  REQUIRE(p.size() == 4);
+  return tape::Padding::explicit_pads(p[0], p[1], p[2], p[3]);
+}
+
+// Runs one fixture case in `dtype`: forward output and the gradients of sum(out * g).
+void run_fixture_case(const json& c, DType dtype, double tol) {
+  const std::string op = c.at("op").get<std::string>();
+  const bool is_conv = op == "conv2d";
+  REQUIRE((is_conv || op == "conv_transpose2d"));
+  const char* in_key = is_conv ? "x" : "u";
+  const char* out_key = is_conv ? "y" : "z";
+  const char* gin_key = is_conv ? "gx" : "gu";
+
+  const Tensor a = tensor_of(c.at(in_key), c.at(std::string(in_key) + "_shape"), dtype);
+  const Tensor w = tensor_of(c.at("w"), c.at("w_shape"), dtype);
+  const Shape out_shape = shape_of(c.at(std::string(out_key) + "_shape"));
+  const Tensor g = tensor_of(c.at("g"), c.at(std::string(out_key) + "_shape"), dtype);
+  const Tensor expected_out = tensor_of(c.at(out_key), c.at(std::string(out_key) + "_shape"), DType::f64);
+  const Tensor expected_ga = tensor_of(c.at(gin_key), c.at(std::string(in_key) + "_shape"), DType::f64);
+  const Tensor expected_gw = tensor_of(c.at("gw"), c.at("w_shape"), DType::f64);
+
+  tape::GradientTape tape;
+  tape.watch(a);
+  tape.watch(w);
+  Tensor out;
+  if (is_conv) {
+    tape::Conv2dOptions options;
+    options.stride = pair_of(c.at("stride"));
+    options.padding = padding_of(c);
+    out = tape::conv2d(a, w, options);
+  } else {
+    tape::ConvTranspose2dOptions options;
+    options.stride = pair_of(c.at("stride"));
+    options.padding = padding_of(c);
+    if (c.at("output_size_given").get<bool>()) {
+      options.output_size = pair_of(c.at("output_size"));
+    } else if (!c.at("output_padding").is_null()) {
+      options.output_padding = pair_of(c.at("output_padding"));
+    }  // else: neither, so the Keras default size rule decides the output size
+    out = tape::conv_transpose2d(a, w, options);
+  }
+  REQUIRE(out.dtype() == dtype);
+  REQUIRE(out.shape() == out_shape);
+  const Tensor loss = tape::sum(out * g);
+  const auto grads = tape.gradient(loss, std::vector<Tensor>{a, w});
+  REQUIRE(grads.size() == 2);
+  REQUIRE(grads[0].dtype() == dtype);
+  REQUIRE(grads[1].dtype() == dtype);
+
+  require_rel_close("forward", out, expected_out, tol);
+  require_rel_close(is_conv ? "d/dx" : "d/du", grads[0], expected_ga, tol);
+  require_rel_close("d/dw", grads[1], expected_gw, tol);
+}
+
+// ---------------------------------------------------------------- kernel comparison helpers
+
+std::int64_t pick(tape::Generator& gen, std::int64_t low, std::int64_t high) {
+  return low + static_cast<std::int64_t>(gen.next_u32() % static_cast<std::uint32_t>(high - low + 1));
+}
+
+std::int64_t out_len(std::int64_t in, std::int64_t k, std::int64_t s, std::int64_t before, std::int64_t after) {
+  const std::int64_t span = in + before + after;
+  return span >= k ? (span - k) / s + 1 : 0;
+}
+
+std::string describe(const tape::kernels::ConvShape& s) {
+  std::ostringstream os;
+  os << "n=" << s.n << " h=" << s.h << " w=" << s.w << " ci=" << s.ci << " kh=" << s.kh << " kw=" << s.kw
+     << " co=" << s.co << " ho=" << s.ho << " wo=" << s.wo << " sh=" << s.sh << " sw=" << s.sw << " pt=" << s.pt
+     << " pl=" << s.pl;
+  return os.str();
+}
+
+template <class T>
+Tensor as_tensor(const std::vector<T>& v, const Shape& shape) {
+  return Tensor::from_vector(v, shape);
+}
+
+template <class T>
+std::vector<T> random_vector(std::int64_t n, tape::Generator& gen) {
+  std::vector<T> v(static_cast<std::size_t>(n));
+  for (auto& x : v) x = static_cast<T>(2.0 * gen.uniform() - 1.0);
+  return v;
+}
+
+// Optimized kernels vs the reference loops for one geometry in precision T. Output buffers of the
+// optimized kernels start filled with a large sentinel, so an unwritten element fails the check.
+template <class T>
+void compare_kernels(const tape::kernels::ConvShape& s, std::uint64_t seed, double tol) {
+  namespace k = tape::kernels;
+  INFO(describe(s) << (sizeof(T) == 8 ? " float64" : " float32"));
+  tape::Generator gen(seed);
+  const Shape xs{s.n, s.h, s.w, s.ci}, ws{s.kh, s.kw, s.ci, s.co}, ys{s.n, s.ho, s.wo, s.co};
+  const auto x = random_vector<T>(xs.numel(), gen);
+  const auto w = random_vector<T>(ws.numel(), gen);
+  const auto u = random_vector<T>(ys.numel(), gen);
+  constexpr T sentinel = T(1e6);
+
+  std::vector<T> y(static_cast<std::size_t>(ys.numel()), sentinel), y_ref(y.size(), sentinel);
+  k::conv2d_forward(s, x.data(), w.data(), y.data());
+  k::conv2d_forward_reference(s, x.data(), w.data(), y_ref.data());
+  require_rel_close("conv2d_forward", as_tensor(y, ys), as_tensor(y_ref, ys), tol);
+
+  std::vector<T> z(static_cast<std::size_t>(xs.numel()), sentinel), z_ref(z.size(), sentinel);
+  k::conv2d_transpose(s, u.data(), w.data(), z.data());
+  k::conv2d_transpose_reference(s, u.data(), w.data(), z_ref.data());
+  require_rel_close("conv2d_transpose", as_tensor(z, xs), as_tensor(z_ref, xs), tol);
+
+  std::vector<T> v(static_cast<std::size_t>(ws.numel()), sentinel), v_ref(v.size(), sentinel);
+  k::conv2d_weight(s, x.data(), u.data(), v.data());
+  k::conv2d_weight_reference(s, x.data(), u.data(), v_ref.data());
+  require_rel_close("conv2d_weight", as_tensor(v, ws), as_tensor(v_ref, ws), tol);
+}
+
+void compare_kernels_both(const tape::kernels::ConvShape& s, std::uint64_t seed) {
+  compare_kernels<double>(s, seed, 1e-12);
+  compare_kernels<float>(s, seed, 1e-5);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- PyTorch fixtures
+
+TEST_CASE("conv2d and conv_transpose2d match the PyTorch fixtures in float32 and float64", "[conv]") {
+  const json& doc = fixture_doc();
+  INFO("fixture file: " TAPE_FIXTURES_DIR "/conv_fixtures.json");
+  REQUIRE(doc.is_object());
+  REQUIRE(doc.contains("cases"));
+  const json& cases = doc.at("cases");
+  REQUIRE(cases.is_array());
+  REQUIRE(cases.size() >= 40);
+
+  std::size_t n_conv = 0, n_transpose_default = 0, n_transpose_output_padding = 0, n_transpose_output_size = 0;
+  for (const auto& c : cases) {
+    if (c.at("op") == "conv2d") {
+      ++n_conv;
+    } else if (c.at("output_size_given").get<bool>()) {
+      ++n_transpose_output_size;
+    } else if (!c.at("output_padding").is_null()) {
+      ++n_transpose_output_padding;
+    } else {
+      ++n_transpose_default;
+    }
+  }
+  // Every way of choosing the conv_transpose2d output size is exercised.
+  REQUIRE(n_conv >= 15);
+  REQUIRE(n_transpose_default >= 5);
+  REQUIRE(n_transpose_output_padding >= 5);
+  REQUIRE(n_transpose_output_size >= 3);
+
+  for (const auto& [dtype, tol] : {std::pair{DType::f32, 1e-5}, std::pair{DType::f64, 1e-10}}) {
+    for (const auto& c : cases) {
+      DYNAMIC_SECTION(c.at("name").get<std::string>() << " [" << tape::to_string(dtype) << "]") {
+        run_fixture_case(c, dtype, tol);
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------- optimized vs reference kernels
+
+TEST_CASE("optimized conv kernels match the reference loops on random geometries", "[conv]") {
+  tape::Generator gen(20240611);
+  int accepted = 0, strided = 0, asymmetric = 0, attempts = 0;
+  while (accepted < 30) {
+    REQUIRE(++attempts < 1000);
+    tape::kernels::ConvShape s{};
+    s.n = pick(gen, 1, 3);
+    s.h = pick(gen, 1, 12);
+    s.w = pick(gen, 1, 12);
+    s.ci = pick(gen, 1, 5);
+    s.co = pick(gen, 1, 5);
+    s.kh = pick(gen, 1, 5);
+    s.kw = pick(gen, 1, 5);
+    s.sh = pick(gen, 1, 3);
+    s.sw = pick(gen, 1, 3);
+    const std::int64_t pt = pick(gen, 0, 2), pb = pick(gen, 0, 2), pl = pick(gen, 0, 2), pr = pick(gen, 0, 2);
+    s.pt = pt;
+    s.pl = pl;
+    s.ho = out_len(s.h, s.kh, s.sh, pt, pb);
+    s.wo = out_len(s.w, s.kw, s.sw, pl, pr);
+    if (s.ho < 1 || s.wo < 1) continue;  // empty output: conv2d rejects these
+    ++accepted;
+    strided += (s.sh > 1 || s.sw > 1) ? 1 : 0;
+    asymmetric += (pt != pb || pl != pr) ? 1 : 0;
+    DYNAMIC_SECTION("geometry " << accepted << ": " << describe(s)) {
+      compare_kernels_both(s, 1000 + static_cast<std::uint64_t>(accepted));
+    }
+  }
+  // The random set is not degenerate.
+  REQUIRE(strided >= 5);
+  REQUIRE(asymmetric >= 5);
+}
+
+TEST_CASE("optimized conv kernels match the reference on large shapes (OpenMP paths, image chunks)", "[conv]") {
+  SECTION("N=8, 14x14, Ci=16, Co=8, k5 s2, pads (1, 2) / (2, 1): parallel im2col / col2im") {
+    // im2col: 8 * 7 * 7 rows x 400 columns, above the 2 * kParallelGrain threshold.
+    const tape::kernels::ConvShape s{8, 14, 14, 16, 5, 5, 8, 7, 7, 2, 2, 1, 2};
+    REQUIRE(s.n * s.ho * s.wo * s.kh * s.kw * s.ci >= 2 * tape::kernels::kParallelGrain);
+    compare_kernels_both(s, 77);
+  }
+  SECTION("N=3, 64x60, Ci=32, Co=3, k7 s1 pad 3: im2col scratch holds 2 images, so 2 chunks") {
+    const tape::kernels::ConvShape s{3, 64, 60, 32, 7, 7, 3, 64, 60, 1, 1, 3, 3};
+    // Per-image im2col size: more than a third, at most half of the 2^24-element scratch budget.
+    const std::int64_t per_image = s.ho * s.wo * s.kh * s.kw * s.ci;
+    REQUIRE(per_image * 3 > (std::int64_t{1} << 24));
+    REQUIRE(per_image * 2 <= (std::int64_t{1} << 24));
+    compare_kernels_both(s, 78);
+  }
+}
+
+// ---------------------------------------------------------------- padding and size rules
+
+TEST_CASE("same padding follows TensorFlow: out = ceil(in / stride), extra pad at the end", "[conv]") {
+  struct Expect {
+    std::int64_t in, k, s, out, before, after;
+  };
+  for (const auto& e : {Expect{28, 5, 2, 14, 1, 2}, Expect{7, 5, 1, 7, 2, 2}, Expect{8, 4, 2, 4, 1, 1},
+                        Expect{9, 4, 2, 5, 1, 2}, Expect{10, 1, 3, 4, 0, 0}, Expect{5, 3, 1, 5, 1, 1}}) {
+    for (int axis = 0; axis < 2; ++axis) {
+      INFO("in=" << e.in << " k=" << e.k << " s=" << e.s << " axis=" << axis);
+      const tape::ConvGeometry g = tape::conv_geometry(e.in, e.k, e.s, tape::Padding::same(), axis);
+      CHECK(g.out == e.out);
+      CHECK(g.pad_before == e.before);
+      CHECK(g.pad_after == e.after);
+    }
+  }
+  SECTION("valid and explicit padding") {
+    const auto v = tape::conv_geometry(10, 3, 2, tape::Padding::valid(), 0);
+    CHECK(v.out == 4);
+    CHECK(v.pad_before == 0);
+    CHECK(v.pad_after == 0);
+    const auto p = tape::Padding::explicit_pads(1, 2, 0, 3);
+    const auto gh = tape::conv_geometry(6, 3, 2, p, 0);  // (6 + 3 - 3) / 2 + 1
+    CHECK(gh.out == 4);
+    CHECK(gh.pad_before == 1);
+    CHECK(gh.pad_after == 2);
+    const auto gw = tape::conv_geometry(6, 3, 2, p, 1);  // (6 + 3 - 3) / 2 + 1, pads from left/right
+    CHECK(gw.out == 4);
+    CHECK(gw.pad_before == 0);
+    CHECK(gw.pad_after == 3);
+    CHECK(tape::conv_geometry(2, 3, 1, tape::Padding::valid(), 0).out == 0);
+  }
+  SECTION("conv2d output shapes") {
+    const Tensor x = Tensor::zeros({8, 28, 28, 3});
+    const Tensor w = Tensor::zeros({5, 5, 3, 64});
+    CHECK(tape::conv2d(x, w, {{2, 2}, tape::Padding::same()}).shape() == Shape{8, 14, 14, 64});
+    CHECK(tape::conv2d(x, w, {{2, 2}, tape::Padding::valid()}).shape() == Shape{8, 12, 12, 64});
+    CHECK(tape::conv2d(x, w, {{1, 2}, tape::Padding::same()}).shape() == Shape{8, 28, 14, 64});
+  }
+}
+
+TEST_CASE("conv_transpose2d without output_size follows Keras Conv2DTranspose", "[conv]") {
+  const auto out_shape = [](Shape u_shape, std::int64_t k, std::int64_t s, tape::Padding p) {
+    const Tensor u = Tensor::zeros(u_shape);
+    const Tensor w = Tensor::zeros({k, k, 2, u_shape[3]});
+    tape::ConvTranspose2dOptions o;
+    o.stride = {s, s};
+    o.padding = p;
+    return tape::conv_transpose2d(u, w, o).shape();
+  };
+  // same: in * stride
+  CHECK(out_shape({1, 7, 7, 4}, 5, 2, tape::Padding::same()) == Shape{1, 14, 14, 2});
+  // valid: in * stride + max(k - stride, 0)
+  CHECK(out_shape({1, 7, 7, 4}, 5, 2, tape::Padding::valid()) == Shape{1, 17, 17, 2});
+  CHECK(out_shape({2, 5, 5, 3}, 3, 1, tape::Padding::valid()) == Shape{2, 7, 7, 2});
+  CHECK(out_shape({1, 4, 4, 1}, 2, 3, tape::Padding::valid()) == Shape{1, 12, 12, 2});  // k < stride
+  // The DCGAN generator's 7 -> 14 -> 28 upsampling.
+  CHECK(out_shape({1, 14, 14, 4}, 5, 2, tape::Padding::same()) == Shape{1, 28, 28, 2});
+
+  SECTION("output_padding: (in - 1) * stride + k - pads + output_padding") {
+    const Tensor u = Tensor::zeros({1, 7, 7, 4});
+    const Tensor w = Tensor::zeros({5, 5, 2, 4});
+    tape::ConvTranspose2dOptions o;
+    o.stride = {2, 2};
+    o.padding = tape::Padding::same();
+    o.output_padding = std::array<std::int64_t, 2>{1, 0};
+    // (7 - 1) * 2 + 5 - 2 * 2 + op = 13 + op
+    CHECK(tape::conv_transpose2d(u, w, o).shape() == Shape{1, 14, 13, 2});
+  }
+}
