@@ -7,10 +7,13 @@
 #include <vector>
 
 #include "tape/tensor.h"
+#include "tape/variable.h"
 
 namespace tape {
 
 using TestFunction = std::function<Tensor(const std::vector<Tensor>&)>;
+// A computation that reads Variables (a layer's weights, say) and returns a tensor.
+using VariableFunction = std::function<Tensor()>;
 
 struct GradcheckOptions {
   double eps = 1e-6;    // finite-difference step
@@ -39,6 +42,13 @@ GradcheckResult gradcheck(const TestFunction& f, const std::vector<Tensor>& inpu
 // Checks the gradient of the gradient: gradcheck of (inputs, v) -> d<f(inputs), v>/d inputs,
 // computed with nested tapes.
 GradcheckResult gradgradcheck(const TestFunction& f, const std::vector<Tensor>& inputs,
+                              const GradcheckOptions& options = {});
+
+// The same with respect to float64 Variables that f reads (e.g. a layer's input held in a
+// Variable and its weights). Values are perturbed in place and restored afterwards.
+GradcheckResult gradcheck(const VariableFunction& f, const std::vector<Variable>& variables,
+                          const GradcheckOptions& options = {});
+GradcheckResult gradgradcheck(const VariableFunction& f, const std::vector<Variable>& variables,
                               const GradcheckOptions& options = {});
 
 }  // namespace tape

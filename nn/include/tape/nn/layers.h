@@ -1,0 +1,246 @@
+// The Keras-shaped layers: Dense, Conv2D, Conv2DTranspose, BatchNorm, activations, Dropout,
+// Reshape, Flatten and pooling. Activations are NHWC; kernels HWIO as in Keras.
+#pragma once
+#include <array>
+#include <string>
+
+#include "tape/nn/init.h"
+#include "tape/nn/module.h"
+
+namespace tape::nn {
+
+// An activation applied after a layer (Keras' `activation=` argument).
+enum class Activation { linear, relu, tanh, sigmoid, leaky_relu };
+Tensor apply_activation(const Tensor& x, Activation activation, double alpha = 0.2);
+std::string to_string(Activation activation);
+
+struct DenseOptions {
+  bool use_bias = true;
+  Activation activation = Activation::linear;
+  Initializer kernel_initializer = init::glorot_uniform();
+  Initializer bias_initializer = init::zeros();
+  std::string name;
+};
+
+// x[..., in] -> [..., units]: x @ kernel[in, units] + bias[units]
+class Dense : public Module {
+ public:
+  explicit Dense(std::int64_t units, DenseOptions options = {});
+  std::string type_name() const override { return "Dense"; }
+  Variable kernel() const { return kernel_; }
+  Variable bias() const { return bias_; }
+
+ protected:
+  Tensor call(const Tensor& x, bool training) override;
+  void build_variables(const Shape& input_shape, DType dtype) override;
+
+ private:
+  std::int64_t units_;
+  DenseOptions options_;
+  Variable kernel_, bias_;
+};
+
+struct ConvOptions {
+  std::array<std::int64_t, 2> strides{1, 1};
+  std::string padding = "valid";  // "valid" or "same"
+  bool use_bias = true;
+  Activation activation = Activation::linear;
+  Initializer kernel_initializer = init::glorot_uniform();
+  Initializer bias_initializer = init::zeros();
+  std::string name;
+  // Conv2DTranspose only: extra rows/columns at the bottom/right (Keras output_padding).
+  std::optional<std::array<std::int64_t, 2>> output_padding;
+};
+
+// x[N, H, W, C] -> [N, Ho, Wo, filters]; kernel [kh, kw, C, filters]
+class Conv2D : public Module {
+ public:
+  Conv2D(std::int64_t filters, std::array<std::int64_t, 2> kernel_size, ConvOptions options = {});
+  Conv2D(std::int64_t filters, std::int64_t kernel_size, ConvOptions options = {})
+      : Conv2D(filters, {kernel_size, kernel_size}, std::move(options)) {}
+  std::string type_name() const override { return "Conv2D"; }
+  Variable kernel() const { return kernel_; }
+  Variable bias() const { return bias_; }
+
+ protected:
+  Tensor call(const Tensor& x, bool training) override;
+  void build_variables(const Shape& input_shape, DType dtype) override;
+
+ private:
+  std::int64_t filters_;
+  std::array<std::int64_t, 2> kernel_size_;
+  ConvOptions options_;
+  Variable kernel_, bias_;
+};
+
+// x[N, H, W, C] -> [N, H*s, W*s, filters] (same) ; kernel [kh, kw, filters, C] as in Keras
+class Conv2DTranspose : public Module {
+ public:
+  Conv2DTranspose(std::int64_t filters, std::array<std::int64_t, 2> kernel_size, ConvOptions options = {});
+  Conv2DTranspose(std::int64_t filters, std::int64_t kernel_size, ConvOptions options = {})
+      : Conv2DTranspose(filters, {kernel_size, kernel_size}, std::move(options)) {}
+  std::string type_name() const override { return "Conv2DTranspose"; }
+  Variable kernel() const { return kernel_; }
+  Variable bias() const { return bias_; }
+
+ protected:
+  Tensor call(const Tensor& x, bool training) override;
+  void build_variables(const Shape& input_shape, DType dtype) override;
+
+ private:
+  std::int64_t filters_;
+  std::array<std::int64_t, 2> kernel_size_;
+  ConvOptions options_;
+  Variable kernel_, bias_;
+};
+
+struct BatchNormOptions {
+  double momentum = 0.99;  // Keras: moving = moving * momentum + batch * (1 - momentum)
+  double epsilon = 1e-3;
+  bool center = true;      // beta
+  bool scale = true;       // gamma
+  // PyTorch's convention: the moving variance tracks the unbiased batch variance.
+  bool unbiased_moving_variance = false;
+  std::string name;
+};
+
+// Normalizes over the last (channel/feature) axis: x[..., C] -> [..., C].
+// training: batch statistics (twice differentiable, composed of recorded ops) and moving
+// averages updated; inference: moving statistics.
+class BatchNorm : public Module {
+ public:
+  explicit BatchNorm(BatchNormOptions options = {});
+  std::string type_name() const override { return "BatchNormalization"; }
+  Variable gamma() const { return gamma_; }
+  Variable beta() const { return beta_; }
+  Variable moving_mean() const { return moving_mean_; }
+  Variable moving_variance() const { return moving_variance_; }
+
+ protected:
+  Tensor call(const Tensor& x, bool training) override;
+  void build_variables(const Shape& input_shape, DType dtype) override;
+
+ private:
+  BatchNormOptions options_;
+  Variable gamma_, beta_, moving_mean_, moving_variance_;
+};
+
+// Elementwise activation layers.
+class LeakyReLU : public Module {
+ public:
+  explicit LeakyReLU(double alpha = 0.3, std::string name = "");  // Keras' default alpha is 0.3
+  std::string type_name() const override { return "LeakyReLU"; }
+
+ protected:
+  Tensor call(const Tensor& x, bool training) override;
+
+ private:
+  double alpha_;
+};
+
+class ReLU : public Module {
+ public:
+  explicit ReLU(std::string name = "") : Module("re_lu", std::move(name)) {}
+  std::string type_name() const override { return "ReLU"; }
+
+ protected:
+  Tensor call(const Tensor& x, bool) override { return relu(x); }
+};
+
+class Tanh : public Module {
+ public:
+  explicit Tanh(std::string name = "") : Module("tanh", std::move(name)) {}
+  std::string type_name() const override { return "Activation"; }
+
+ protected:
+  Tensor call(const Tensor& x, bool) override { return tanh(x); }
+};
+
+class Sigmoid : public Module {
+ public:
+  explicit Sigmoid(std::string name = "") : Module("sigmoid", std::move(name)) {}
+  std::string type_name() const override { return "Activation"; }
+
+ protected:
+  Tensor call(const Tensor& x, bool) override { return sigmoid(x); }
+};
+
+struct DropoutOptions {
+  std::uint64_t seed = 0;  // the mask stream; 0: derived from the layer's name
+  std::string name;
+};
+
+// Zeroes a `rate` fraction of x while training and scales the rest by 1 / (1 - rate).
+class Dropout : public Module {
+ public:
+  explicit Dropout(double rate, DropoutOptions options = {});
+  std::string type_name() const override { return "Dropout"; }
+  // The mask stream: each training call draws one mask from it (set its state to replay a mask).
+  Generator& generator() { return gen_; }
+  double rate() const { return rate_; }
+
+ protected:
+  Tensor call(const Tensor& x, bool training) override;
+  // Seeds the stream from the name when no seed was given (the name is known by the first call).
+  void build_variables(const Shape& input_shape, DType dtype) override;
+  std::vector<std::pair<std::string, Generator*>> own_generators() override { return {{"generator", &gen_}}; }
+
+ private:
+  double rate_;
+  std::uint64_t seed_;
+  Generator gen_;
+};
+
+// x[N, ...] -> [N, target...]
+class Reshape : public Module {
+ public:
+  explicit Reshape(std::vector<std::int64_t> target_shape, std::string name = "");
+  std::string type_name() const override { return "Reshape"; }
+
+ protected:
+  Tensor call(const Tensor& x, bool training) override;
+
+ private:
+  std::vector<std::int64_t> target_;
+};
+
+// x[N, ...] -> [N, prod(...)]
+class Flatten : public Module {
+ public:
+  explicit Flatten(std::string name = "") : Module("flatten", std::move(name)) {}
+  std::string type_name() const override { return "Flatten"; }
+
+ protected:
+  Tensor call(const Tensor& x, bool) override { return reshape(x, {x.dim(0), -1}); }
+};
+
+// Non-overlapping pooling (strides = pool size, "valid"): x[N, H, W, C] -> [N, H/p, W/p, C].
+class MaxPool2D : public Module {
+ public:
+  explicit MaxPool2D(std::array<std::int64_t, 2> pool_size = {2, 2}, std::string name = "");
+  std::string type_name() const override { return "MaxPooling2D"; }
+
+ protected:
+  Tensor call(const Tensor& x, bool training) override;
+
+ private:
+  std::array<std::int64_t, 2> pool_;
+};
+
+class AveragePool2D : public Module {
+ public:
+  explicit AveragePool2D(std::array<std::int64_t, 2> pool_size = {2, 2}, std::string name = "");
+  std::string type_name() const override { return "AveragePooling2D"; }
+
+ protected:
+  Tensor call(const Tensor& x, bool training) override;
+
+ private:
+  std::array<std::int64_t, 2> pool_;
+};
+
+// Pooling as ops (differentiable to any order): x[N, H, W, C] -> [N, H/ph, W/pw, C].
+Tensor max_pool2d(const Tensor& x, std::array<std::int64_t, 2> pool_size);
+Tensor avg_pool2d(const Tensor& x, std::array<std::int64_t, 2> pool_size);
+
+}  // namespace tape::nn

@@ -1,0 +1,37 @@
+// Losses: binary cross-entropy (from logits, stable; or from probabilities, clipped), mean
+// squared error and softmax cross-entropy with integer labels; reductions mean/sum/none.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "tape/tape.h"
+
+namespace tape::nn {
+
+enum class Reduction { mean, sum, none };
+
+struct BCEOptions {
+  bool from_logits = false;
+  // Keras: labels become labels * (1 - s) + 0.5 * s.
+  double label_smoothing = 0.0;
+  Reduction reduction = Reduction::mean;
+  // Probabilities are clipped to [epsilon, 1 - epsilon] (Keras' backend epsilon).
+  double epsilon = 1e-7;
+};
+
+// labels[...], predictions[...] (same shape) -> scalar (mean/sum) or [...] (none).
+// From logits: max(z, 0) - z * y + log(1 + exp(-|z|)), finite for any z.
+Tensor binary_cross_entropy(const Tensor& labels, const Tensor& predictions, const BCEOptions& options = {});
+
+// labels[...], predictions[...] -> mean((p - y)^2) (or sum / elementwise).
+Tensor mean_squared_error(const Tensor& labels, const Tensor& predictions, Reduction reduction = Reduction::mean);
+
+// labels: class indices in [0, C); logits[N, C] -> scalar (mean/sum) or [N] (none).
+Tensor softmax_cross_entropy(const std::vector<std::int64_t>& labels, const Tensor& logits,
+                             Reduction reduction = Reduction::mean);
+
+// Row-wise log-softmax and softmax over the last axis: [..., C] -> [..., C].
+Tensor log_softmax(const Tensor& logits);
+Tensor softmax(const Tensor& logits);
+
+}  // namespace tape::nn

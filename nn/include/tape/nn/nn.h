@@ -1,0 +1,9 @@
+// Umbrella header for tape::nn: layers, losses, initializers, optimizers and checkpoints.
+#pragma once
+#include "tape/nn/checkpoint.h"
+#include "tape/nn/init.h"
+#include "tape/nn/layers.h"
+#include "tape/nn/losses.h"
+#include "tape/nn/module.h"
+#include "tape/nn/optimizers.h"
+#include "tape/tape.h"

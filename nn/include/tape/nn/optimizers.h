@@ -1,0 +1,90 @@
+// Optimizers: Adam (bias-corrected, as in Keras and PyTorch) and SGD with momentum.
+// apply_gradients(grads, vars) updates Variables outside any tape; undefined gradients are skipped.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "tape/tape.h"
+
+namespace tape::nn {
+
+// A named tensor of optimizer state ("m", "v", "momentum") for one variable.
+struct SlotTensor {
+  std::string variable;  // the variable's name
+  std::string slot;
+  Tensor value;
+};
+
+class Optimizer {
+ public:
+  virtual ~Optimizer() = default;
+  // Updates each variable with its gradient (same order); an undefined gradient skips that
+  // variable. Throws ShapeError/DTypeError naming the variable on a mismatch.
+  void apply_gradients(const std::vector<Tensor>& grads, const std::vector<Variable>& vars);
+  std::int64_t iterations() const { return iterations_; }
+  double learning_rate() const { return lr_; }
+  void set_learning_rate(double lr) { lr_ = lr; }
+
+  // State for checkpoints: every slot tensor plus the step count.
+  std::vector<SlotTensor> state() const;
+  // Restores state saved by state(); slots are matched by variable name and slot.
+  void load_state(const std::vector<SlotTensor>& slots, std::int64_t iterations);
+  virtual std::string type_name() const = 0;
+
+ protected:
+  explicit Optimizer(double lr) : lr_(lr) {}
+  // Updates one variable; `slots` holds this variable's state (created on first use).
+  virtual void update(Variable& var, const Tensor& grad, std::map<std::string, Tensor>& slots) = 0;
+  double lr_;
+  std::int64_t iterations_ = 0;
+
+ private:
+  std::map<const void*, std::pair<std::string, std::map<std::string, Tensor>>> slots_;
+  std::map<std::string, std::map<std::string, Tensor>> pending_;  // loaded before the variables were seen
+};
+
+struct AdamOptions {
+  double learning_rate = 1e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double epsilon = 1e-7;  // Keras' default (PyTorch uses 1e-8)
+};
+
+// m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
+// var -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)   (PyTorch's form)
+class Adam : public Optimizer {
+ public:
+  explicit Adam(AdamOptions options = {});
+  std::string type_name() const override { return "Adam"; }
+  const AdamOptions& options() const { return options_; }
+
+ protected:
+  void update(Variable& var, const Tensor& grad, std::map<std::string, Tensor>& slots) override;
+
+ private:
+  AdamOptions options_;
+};
+
+struct SGDOptions {
+  double learning_rate = 0.01;
+  double momentum = 0.0;
+  bool nesterov = false;
+};
+
+// Keras: velocity = momentum * velocity - lr * g; var += velocity (nesterov: var += momentum *
+// velocity - lr * g).
+class SGD : public Optimizer {
+ public:
+  explicit SGD(SGDOptions options = {});
+  std::string type_name() const override { return "SGD"; }
+
+ protected:
+  void update(Variable& var, const Tensor& grad, std::map<std::string, Tensor>& slots) override;
+
+ private:
+  SGDOptions options_;
+};
+
+}  // namespace tape::nn

@@ -1,0 +1,214 @@
+// The layers: Dense, Conv2D, Conv2DTranspose, BatchNorm, activations, Dropout, Reshape, pooling.
+#include "tape/nn/layers.h"
+
+namespace tape::nn {
+
+Tensor apply_activation(const Tensor& x, Activation activation, double alpha) {
+  switch (activation) {
+    case Activation::relu: return relu(x);
+    case Activation::tanh: return tanh(x);
+    case Activation::sigmoid: return sigmoid(x);
+    case Activation::leaky_relu: return leaky_relu(x, alpha);
+    default: return x;
+  }
+}
+
+std::string to_string(Activation activation) {
+  switch (activation) {
+    case Activation::relu: return "relu";
+    case Activation::tanh: return "tanh";
+    case Activation::sigmoid: return "sigmoid";
+    case Activation::leaky_relu: return "leaky_relu";
+    default: return "linear";
+  }
+}
+
+namespace {
+
+void require_rank(const Module& m, const Shape& s, std::int64_t rank, const char* layout) {
+  if (s.rank() != rank) {
+    throw ShapeError(m.type_name() + " '" + m.name() + "': expects input " + layout + ", got " + s.to_string());
+  }
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- Dense
+Dense::Dense(std::int64_t units, DenseOptions options) : Module("dense", options.name), units_(units), options_(std::move(options)) {
+  if (units < 1) throw ValueError("Dense: units must be >= 1, got " + std::to_string(units));
+}
+
+void Dense::build_variables(const Shape& input_shape, DType dtype) {
+  if (input_shape.rank() < 2) {
+    throw ShapeError("Dense '" + name() + "': expects input [batch, ..., features], got " + input_shape.to_string());
+  }
+  kernel_ = add_weight("kernel", {input_shape[-1], units_}, options_.kernel_initializer, true, dtype);
+  if (options_.use_bias) bias_ = add_weight("bias", {units_}, options_.bias_initializer, true, dtype);
+}
+
+// x[..., in] -> [..., units]
+Tensor Dense::call(const Tensor& x, bool) {
+  if (x.dim(-1) != kernel_.shape()[0]) {
+    throw ShapeError("Dense '" + name() + "': input has " + std::to_string(x.dim(-1)) + " features but the kernel expects " +
+                     std::to_string(kernel_.shape()[0]) + "; x=" + x.shape().to_string() +
+                     ", kernel=" + kernel_.shape().to_string());
+  }
+  Tensor y = matmul(x, kernel_);
+  if (options_.use_bias) y = y + bias_;
+  return apply_activation(y, options_.activation);
+}
+
+// ---------------------------------------------------------------- Conv2D
+Conv2D::Conv2D(std::int64_t filters, std::array<std::int64_t, 2> kernel_size, ConvOptions options)
+    : Module("conv2d", options.name), filters_(filters), kernel_size_(kernel_size), options_(std::move(options)) {
+  Padding::from_string(options_.padding);  // validates early
+}
+
+void Conv2D::build_variables(const Shape& input_shape, DType dtype) {
+  require_rank(*this, input_shape, 4, "[N, H, W, C]");
+  kernel_ = add_weight("kernel", {kernel_size_[0], kernel_size_[1], input_shape[3], filters_},
+                       options_.kernel_initializer, true, dtype);
+  if (options_.use_bias) bias_ = add_weight("bias", {filters_}, options_.bias_initializer, true, dtype);
+}
+
+// x[N, H, W, C] -> [N, Ho, Wo, filters]
+Tensor Conv2D::call(const Tensor& x, bool) {
+  Tensor y = conv2d(x, kernel_, {options_.strides, Padding::from_string(options_.padding)});
+  if (options_.use_bias) y = y + bias_;
+  return apply_activation(y, options_.activation);
+}
+
+// ---------------------------------------------------------------- Conv2DTranspose
+Conv2DTranspose::Conv2DTranspose(std::int64_t filters, std::array<std::int64_t, 2> kernel_size, ConvOptions options)
+    : Module("conv2d_transpose", options.name), filters_(filters), kernel_size_(kernel_size), options_(std::move(options)) {
+  Padding::from_string(options_.padding);
+}
+
+void Conv2DTranspose::build_variables(const Shape& input_shape, DType dtype) {
+  require_rank(*this, input_shape, 4, "[N, H, W, C]");
+  kernel_ = add_weight("kernel", {kernel_size_[0], kernel_size_[1], filters_, input_shape[3]},
+                       options_.kernel_initializer, true, dtype);
+  if (options_.use_bias) bias_ = add_weight("bias", {filters_}, options_.bias_initializer, true, dtype);
+}
+
+// x[N, H, W, C] -> [N, H', W', filters] (Keras' output size rule)
+Tensor Conv2DTranspose::call(const Tensor& x, bool) {
+  ConvTranspose2dOptions o{options_.strides, Padding::from_string(options_.padding), std::nullopt,
+                           options_.output_padding};
+  Tensor y = conv_transpose2d(x, kernel_, o);
+  if (options_.use_bias) y = y + bias_;
+  return apply_activation(y, options_.activation);
+}
+
+// ---------------------------------------------------------------- BatchNorm
+BatchNorm::BatchNorm(BatchNormOptions options) : Module("batch_normalization", options.name), options_(std::move(options)) {
+  if (!(options_.momentum >= 0.0 && options_.momentum <= 1.0) || !(options_.epsilon > 0.0)) {
+    throw ValueError("BatchNorm: momentum must be in [0, 1] and epsilon > 0");
+  }
+}
+
+void BatchNorm::build_variables(const Shape& input_shape, DType dtype) {
+  if (input_shape.rank() < 2) {
+    throw ShapeError("BatchNormalization '" + name() + "': expects input [batch, ..., C], got " + input_shape.to_string());
+  }
+  const Shape c{input_shape[-1]};
+  if (options_.scale) gamma_ = add_weight("gamma", c, init::ones(), true, dtype);
+  if (options_.center) beta_ = add_weight("beta", c, init::zeros(), true, dtype);
+  moving_mean_ = add_weight("moving_mean", c, init::zeros(), false, dtype);
+  moving_variance_ = add_weight("moving_variance", c, init::ones(), false, dtype);
+}
+
+// x[..., C] -> [..., C], normalized per channel over every other axis
+Tensor BatchNorm::call(const Tensor& x, bool training) {
+  std::vector<std::int64_t> axes;
+  for (std::int64_t d = 0; d + 1 < x.rank(); ++d) axes.push_back(d);
+  Tensor y;
+  if (training) {
+    Tensor mu = mean(x, axes);
+    Tensor centered = x - mu;
+    Tensor var = mean(square(centered), axes);
+    y = centered * rsqrt(var + options_.epsilon);
+    NoRecord no_record;
+    const double n = static_cast<double>(x.numel() / x.dim(-1));
+    Tensor batch_var = options_.unbiased_moving_variance && n > 1 ? var * (n / (n - 1.0)) : var;
+    const double m = options_.momentum;
+    moving_mean_.assign(moving_mean_.peek() * m + mu * (1.0 - m));
+    moving_variance_.assign(moving_variance_.peek() * m + batch_var * (1.0 - m));
+  } else {
+    y = (x - moving_mean_.peek()) * rsqrt(moving_variance_.peek() + options_.epsilon);
+  }
+  if (options_.scale) y = y * gamma_;
+  if (options_.center) y = y + beta_;
+  return y;
+}
+
+// ---------------------------------------------------------------- activations
+LeakyReLU::LeakyReLU(double alpha, std::string name) : Module("leaky_re_lu", std::move(name)), alpha_(alpha) {}
+Tensor LeakyReLU::call(const Tensor& x, bool) { return leaky_relu(x, alpha_); }
+
+// ---------------------------------------------------------------- Dropout
+Dropout::Dropout(double rate, DropoutOptions options)
+    : Module("dropout", options.name), rate_(rate), seed_(options.seed), gen_(options.seed) {
+  if (!(rate >= 0.0 && rate < 1.0)) throw ValueError("Dropout: rate must be in [0, 1), got " + std::to_string(rate));
+}
+
+void Dropout::build_variables(const Shape&, DType) {
+  if (seed_ == 0) gen_ = Generator(seed_from_name(name()));
+}
+
+// x[...] -> x * mask, mask = (u >= rate) / (1 - rate), while training
+Tensor Dropout::call(const Tensor& x, bool training) {
+  if (!training || rate_ == 0.0) return x;
+  Tensor mask;
+  {
+    NoRecord constants;
+    Tensor u = Tensor::uniform(x.shape(), gen_, 0.0, 1.0, x.dtype());
+    mask = greater(u, Tensor::scalar(rate_, x.dtype())) * (1.0 / (1.0 - rate_));
+  }
+  return x * mask;
+}
+
+// ---------------------------------------------------------------- Reshape
+Reshape::Reshape(std::vector<std::int64_t> target_shape, std::string name)
+    : Module("reshape", std::move(name)), target_(std::move(target_shape)) {}
+
+// x[N, ...] -> [N, target...]
+Tensor Reshape::call(const Tensor& x, bool) {
+  std::vector<std::int64_t> dims{x.dim(0)};
+  dims.insert(dims.end(), target_.begin(), target_.end());
+  return reshape(x, dims);
+}
+
+// ---------------------------------------------------------------- pooling
+namespace {
+
+// x[N, H, W, C] -> [N, H/ph, ph, W/pw, pw, C] (rows/columns that do not fill a window dropped)
+Tensor pool_windows(const Tensor& x, std::array<std::int64_t, 2> p, const char* op) {
+  if (x.rank() != 4 || p[0] < 1 || p[1] < 1 || x.dim(1) < p[0] || x.dim(2) < p[1]) {
+    throw ShapeError(std::string(op) + ": needs x [N, H, W, C] at least as large as the pool; x=" +
+                     x.shape().to_string() + ", pool=[" + std::to_string(p[0]) + ", " + std::to_string(p[1]) + "]");
+  }
+  const std::int64_t ho = x.dim(1) / p[0], wo = x.dim(2) / p[1];
+  Tensor cropped = slice(x, {0, 0, 0, 0}, {-1, ho * p[0], wo * p[1], -1});
+  return reshape(cropped, {x.dim(0), ho, p[0], wo, p[1], x.dim(3)});
+}
+
+}  // namespace
+
+Tensor max_pool2d(const Tensor& x, std::array<std::int64_t, 2> pool_size) {
+  return max(pool_windows(x, pool_size, "max_pool2d"), {2, 4});
+}
+
+Tensor avg_pool2d(const Tensor& x, std::array<std::int64_t, 2> pool_size) {
+  return mean(pool_windows(x, pool_size, "avg_pool2d"), {2, 4});
+}
+
+MaxPool2D::MaxPool2D(std::array<std::int64_t, 2> pool_size, std::string name)
+    : Module("max_pooling2d", std::move(name)), pool_(pool_size) {}
+Tensor MaxPool2D::call(const Tensor& x, bool) { return max_pool2d(x, pool_); }
+
+AveragePool2D::AveragePool2D(std::array<std::int64_t, 2> pool_size, std::string name)
+    : Module("average_pooling2d", std::move(name)), pool_(pool_size) {}
+Tensor AveragePool2D::call(const Tensor& x, bool) { return avg_pool2d(x, pool_); }
+
+}  // namespace tape::nn

@@ -1,0 +1,229 @@
+// Module: unique names, lazy build, variable collection and renaming, Sequential, summary().
+#include "tape/nn/module.h"
+
+#include <map>
+#include <mutex>
+#include <sstream>
+
+namespace tape::nn {
+namespace {
+
+std::mutex g_names_mutex;
+std::map<std::string, int> g_name_counts;
+
+// Keras-style unique names: "dense", then "dense_1", "dense_2", ...
+std::string unique_name(const std::string& base) {
+  std::lock_guard<std::mutex> lock(g_names_mutex);
+  const int n = g_name_counts[base]++;
+  return n == 0 ? base : base + "_" + std::to_string(n);
+}
+
+thread_local Generator* t_init_generator = nullptr;
+
+class InitScope {
+ public:
+  explicit InitScope(Generator& gen) : saved_(t_init_generator) { t_init_generator = &gen; }
+  ~InitScope() { t_init_generator = saved_; }
+
+ private:
+  Generator* saved_;
+};
+
+Shape without_batch(const Shape& s) {
+  return s.rank() == 0 ? s : Shape(std::vector<std::int64_t>(s.dims().begin() + 1, s.dims().end()));
+}
+
+}  // namespace
+
+std::uint64_t seed_from_name(const std::string& name) {
+  std::uint64_t h = 1469598103934665603ull;  // FNV-1a
+  for (unsigned char c : name) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+void clear_session() {
+  std::lock_guard<std::mutex> lock(g_names_mutex);
+  g_name_counts.clear();
+}
+
+Module::Module(std::string default_name, std::string name)
+    : default_name_(std::move(default_name)), name_(std::move(name)) {}
+
+const std::string& Module::name() const {
+  if (name_.empty()) name_ = unique_name(default_name_);
+  return name_;
+}
+
+Tensor Module::operator()(const Tensor& x, bool training) {
+  if (!x.defined()) throw ValueError(type_name() + " '" + name() + "': input is undefined");
+  const bool first = !built_;
+  if (first) {
+    build_variables(x.shape(), x.dtype());
+    built_ = true;
+  }
+  Tensor y = call(x, training);
+  output_shape_ = without_batch(y.shape());
+  if (first) rename(name());
+  return y;
+}
+
+void Module::build(const Shape& input_shape, Generator& gen) {
+  InitScope scope(gen);
+  NoRecord no_record;
+  std::vector<std::int64_t> dims{1};
+  dims.insert(dims.end(), input_shape.begin(), input_shape.end());
+  (*this)(Tensor::zeros(Shape(dims)), false);
+}
+
+void Module::build(const Shape& input_shape, std::uint64_t seed) {
+  Generator gen(seed);
+  build(input_shape, gen);
+}
+
+Generator& Module::init_generator() {
+  if (t_init_generator) return *t_init_generator;
+  if (!fallback_gen_) fallback_gen_ = std::make_unique<Generator>(seed_from_name(name()));
+  return *fallback_gen_;
+}
+
+Variable Module::add_weight(const std::string& name, const Shape& shape, const Initializer& init, bool trainable,
+                            DType dtype) {
+  Tensor value = init(shape, dtype, init_generator());
+  Variable v(value.to(dtype), this->name() + "/" + name, trainable);
+  weights_.emplace_back(name, v);
+  return v;
+}
+
+std::vector<const Module*> Module::children() const {
+  auto kids = const_cast<Module*>(this)->children();
+  return std::vector<const Module*>(kids.begin(), kids.end());
+}
+
+void Module::collect(const std::string& prefix, std::vector<NamedVariable>& out) const {
+  for (const auto& [local, v] : weights_) out.push_back({prefix + "/" + local, v});
+  for (const Module* c : children()) c->collect(prefix + "/" + c->name(), out);
+}
+
+void Module::rename(const std::string& prefix) {
+  for (auto& [local, v] : weights_) v.set_name(prefix + "/" + local);
+  for (Module* c : children()) c->rename(prefix + "/" + c->name());
+}
+
+std::vector<NamedVariable> Module::named_variables() const {
+  std::vector<NamedVariable> out;
+  collect(name(), out);
+  return out;
+}
+
+std::vector<Variable> Module::variables() const {
+  std::vector<Variable> out;
+  for (auto& nv : named_variables()) out.push_back(nv.variable);
+  return out;
+}
+
+std::vector<Variable> Module::trainable_variables() const {
+  std::vector<Variable> out;
+  for (auto& nv : named_variables()) {
+    if (nv.variable.trainable()) out.push_back(nv.variable);
+  }
+  return out;
+}
+
+std::vector<Variable> Module::non_trainable_variables() const {
+  std::vector<Variable> out;
+  for (auto& nv : named_variables()) {
+    if (!nv.variable.trainable()) out.push_back(nv.variable);
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, Generator*>> Module::named_generators() {
+  std::vector<std::pair<std::string, Generator*>> out;
+  for (auto& [local, g] : own_generators()) out.emplace_back(name() + "/" + local, g);
+  for (Module* c : children()) {
+    for (auto& [n, g] : c->named_generators()) out.emplace_back(name() + "/" + n, g);
+  }
+  return out;
+}
+
+std::int64_t Module::count_params() const {
+  std::int64_t n = 0;
+  for (const auto& nv : named_variables()) n += nv.variable.shape().numel();
+  return n;
+}
+
+std::string format_count(std::int64_t n) {
+  std::string digits = std::to_string(n < 0 ? -n : n), out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return n < 0 ? "-" + out : out;
+}
+
+namespace {
+
+std::string shape_text(const std::optional<Shape>& s) {
+  if (!s) return "multiple";
+  std::string out = "(None";
+  for (auto d : s->dims()) out += ", " + std::to_string(d);
+  return out + ")";
+}
+
+// Keras' print_row: each field is cut at its column end, and the last character before the next
+// field becomes a space.
+std::string table_row(const std::vector<std::string>& fields, const std::vector<int>& positions) {
+  std::string line;
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    if (i > 0) line = line.substr(0, line.size() - 1) + " ";
+    line += fields[i];
+    line = line.substr(0, static_cast<std::size_t>(positions[i]));
+    line += std::string(static_cast<std::size_t>(positions[i]) - line.size(), ' ');
+  }
+  return line;
+}
+
+}  // namespace
+
+void Module::summary(std::ostream& os, int line_length) const {
+  const std::vector<int> positions{static_cast<int>(line_length * 0.45), static_cast<int>(line_length * 0.85),
+                                   line_length};
+  const std::string rule(static_cast<std::size_t>(line_length), '_');
+  const std::string double_rule(static_cast<std::size_t>(line_length), '=');
+  os << "Model: \"" << name() << "\"\n" << rule << '\n';
+  os << table_row({"Layer (type)", "Output Shape", "Param #"}, positions) << '\n' << double_rule << '\n';
+  std::vector<const Module*> rows = children();
+  if (rows.empty()) rows.push_back(this);
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const Module* m = rows[i];
+    os << table_row({m->name() + " (" + m->type_name() + ")", shape_text(m->output_shape()),
+                     std::to_string(m->count_params())},
+                    positions)
+       << '\n'
+       << (i + 1 < rows.size() ? rule : double_rule) << '\n';
+  }
+  std::int64_t trainable = 0, frozen = 0;
+  for (const auto& nv : named_variables()) (nv.variable.trainable() ? trainable : frozen) += nv.variable.shape().numel();
+  os << "Total params: " << format_count(trainable + frozen) << '\n'
+     << "Trainable params: " << format_count(trainable) << '\n'
+     << "Non-trainable params: " << format_count(frozen) << '\n'
+     << rule << '\n';
+}
+
+// ---------------------------------------------------------------- Sequential
+std::vector<Module*> Sequential::children() {
+  std::vector<Module*> out;
+  for (auto& l : layers_) out.push_back(l.get());
+  return out;
+}
+
+Tensor Sequential::call(const Tensor& x, bool training) {
+  Tensor y = x;
+  for (auto& layer : layers_) y = (*layer)(y, training);
+  return y;
+}
+
+}  // namespace tape::nn

@@ -1,0 +1,135 @@
+// Losses (values, stability, gradients to second order) and optimizers (update rules, skipped
+// undefined gradients, errors, state round trip).
+#include "support/test_support.h"
+#include "tape/nn/nn.h"
+
+using namespace tape;
+using test::rand;
+using Args = std::vector<Tensor>;
+
+TEST_CASE("binary cross-entropy from logits: values, stability at |z| = 100", "[losses]") {
+  Tensor z = Tensor::from_vector(std::vector<double>{-100, -2, 0, 3, 100});
+  Tensor y = Tensor::from_vector(std::vector<double>{1, 0, 1, 1, 0});
+  Tensor per = nn::binary_cross_entropy(y, z, {.from_logits = true, .reduction = nn::Reduction::none});
+  const auto v = per.to_vector<double>();
+  REQUIRE(v[0] == Approx(100.0));
+  REQUIRE(v[1] == Approx(std::log1p(std::exp(-2.0))));
+  REQUIRE(v[2] == Approx(std::log(2.0)));
+  REQUIRE(v[3] == Approx(std::log1p(std::exp(-3.0))));
+  REQUIRE(v[4] == Approx(100.0));
+  // float32 stays finite too, with finite gradients
+  Tensor z32 = z.to(DType::f32);
+  GradientTape t;
+  t.watch(z32);
+  Tensor loss = nn::binary_cross_entropy(y.to(DType::f32), z32, {.from_logits = true});
+  Tensor g = t.gradient(loss, z32);
+  REQUIRE(std::isfinite(loss.item()));
+  for (float e : g.to_vector<float>()) REQUIRE(std::isfinite(e));
+  REQUIRE(g.to_vector<float>()[0] == Approx(-1.0 / 5.0));  // (sigmoid(-100) - 1) / n
+}
+
+TEST_CASE("binary cross-entropy: label smoothing and probabilities", "[losses]") {
+  Tensor z = Tensor::from_vector(std::vector<double>{0.5});
+  Tensor one = Tensor::from_vector(std::vector<double>{1.0});
+  // Keras: y = 1 * (1 - 0.2) + 0.1 = 0.9
+  const double smoothed = nn::binary_cross_entropy(one, z, {.from_logits = true, .label_smoothing = 0.2}).item();
+  const double p = 1.0 / (1.0 + std::exp(-0.5));
+  REQUIRE(smoothed == Approx(-(0.9 * std::log(p) + 0.1 * std::log(1 - p))));
+  Tensor probs = Tensor::from_vector(std::vector<double>{0.0, 0.25, 1.0});
+  Tensor labels = Tensor::from_vector(std::vector<double>{0.0, 1.0, 1.0});
+  Tensor per = nn::binary_cross_entropy(labels, probs, {.reduction = nn::Reduction::none});
+  REQUIRE(per.to_vector<double>()[1] == Approx(-std::log(0.25)));
+  REQUIRE(per.to_vector<double>()[0] == Approx(-std::log1p(-1e-7)));
+  REQUIRE(nn::binary_cross_entropy(labels, probs, {.reduction = nn::Reduction::sum}).item() ==
+          Approx(sum(per).item()));
+}
+
+TEST_CASE("gradcheck and gradgradcheck: losses", "[losses][gradcheck]") {
+  Tensor y = Tensor::from_vector(std::vector<double>{1, 0, 1, 0, 1, 1}, {2, 3});
+  REQUIRE_GRADCHECK([y](const Args& in) { return nn::binary_cross_entropy(y, in[0], {.from_logits = true}); },
+                    Args{rand({2, 3}, 1, -4, 4)});
+  REQUIRE_GRADGRADCHECK([y](const Args& in) { return nn::binary_cross_entropy(y, in[0], {.from_logits = true}); },
+                        Args{rand({2, 3}, 2, -4, 4)});
+  REQUIRE_GRADCHECK([y](const Args& in) { return nn::binary_cross_entropy(y, in[0]); }, Args{rand({2, 3}, 3, 0.1, 0.9)});
+  REQUIRE_GRADCHECK([y](const Args& in) { return nn::mean_squared_error(y, in[0]); }, Args{rand({2, 3}, 4)});
+  const std::vector<std::int64_t> labels{2, 0, 1};
+  REQUIRE_GRADCHECK([labels](const Args& in) { return nn::softmax_cross_entropy(labels, in[0]); },
+                    Args{rand({3, 4}, 5, -3, 3)});
+  REQUIRE_GRADGRADCHECK([labels](const Args& in) { return nn::softmax_cross_entropy(labels, in[0]); },
+                        Args{rand({3, 4}, 6, -3, 3)});
+}
+
+TEST_CASE("softmax cross-entropy values and stability", "[losses]") {
+  Tensor logits = Tensor::from_vector(std::vector<double>{1000, 0, 0, 0, 0, 0}, {2, 3});
+  Tensor per = nn::softmax_cross_entropy({0, 2}, logits, nn::Reduction::none);
+  REQUIRE(per.to_vector<double>()[0] == Approx(0.0).margin(1e-12));
+  REQUIRE(per.to_vector<double>()[1] == Approx(std::log(3.0)));
+  Tensor s = nn::softmax(logits);
+  REQUIRE(sum(s, {1}).to_vector<double>()[1] == Approx(1.0));
+  REQUIRE_THROWS_AS(nn::softmax_cross_entropy({0, 3}, logits), ValueError);
+}
+
+TEST_CASE("Adam: the first step moves each weight by about lr against its gradient", "[optimizers]") {
+  Variable w(Tensor::from_vector(std::vector<double>{1.0, -1.0, 0.5}), "w");
+  nn::Adam adam({.learning_rate = 0.1});
+  adam.apply_gradients({Tensor::from_vector(std::vector<double>{2.0, -3.0, 0.0})}, {w});
+  const auto v = w.peek().to_vector<double>();
+  REQUIRE(v[0] == Approx(0.9).epsilon(1e-6));
+  REQUIRE(v[1] == Approx(-0.9).epsilon(1e-6));
+  REQUIRE(v[2] == 0.5);
+  REQUIRE(adam.iterations() == 1);
+}
+
+TEST_CASE("Adam follows the bias-corrected update for several steps", "[optimizers]") {
+  Variable w(Tensor::scalar(1.0), "w");
+  nn::Adam adam({.learning_rate = 0.01, .beta1 = 0.9, .beta2 = 0.999, .epsilon = 1e-8});
+  double m = 0, v = 0, x = 1.0;
+  for (int t = 1; t <= 5; ++t) {
+    const double g = 2.0 * x;  // d(x^2)/dx
+    adam.apply_gradients({Tensor::scalar(g)}, {w});
+    m = 0.9 * m + 0.1 * g;
+    v = 0.999 * v + 0.001 * g * g;
+    x -= 0.01 * (m / (1 - std::pow(0.9, t))) / (std::sqrt(v / (1 - std::pow(0.999, t))) + 1e-8);
+    REQUIRE(w.peek().item() == Approx(x).epsilon(1e-14));
+  }
+}
+
+TEST_CASE("SGD with and without momentum", "[optimizers]") {
+  Variable a(Tensor::scalar(1.0), "a"), b(Tensor::scalar(1.0), "b");
+  nn::SGD plain({.learning_rate = 0.1});
+  nn::SGD momentum({.learning_rate = 0.1, .momentum = 0.9});
+  for (int i = 0; i < 2; ++i) {
+    plain.apply_gradients({Tensor::scalar(1.0)}, {a});
+    momentum.apply_gradients({Tensor::scalar(1.0)}, {b});
+  }
+  REQUIRE(a.peek().item() == Approx(0.8));
+  REQUIRE(b.peek().item() == Approx(1.0 - 0.1 - (0.9 * 0.1 + 0.1)));
+}
+
+TEST_CASE("optimizers skip undefined gradients and reject mismatches", "[optimizers]") {
+  Variable a(Tensor::scalar(1.0), "a"), b(Tensor::zeros({2}, DType::f64), "b");
+  nn::Adam adam;
+  adam.apply_gradients({Tensor(), Tensor::ones({2}, DType::f64)}, {a, b});
+  REQUIRE(a.peek().item() == 1.0);
+  REQUIRE(b.peek().at({0}) < 0.0);
+  REQUIRE_THROWS_AS(adam.apply_gradients({Tensor::ones({3}, DType::f64)}, {b}), ShapeError);
+  REQUIRE_THROWS_WITH(adam.apply_gradients({Tensor::ones({3}, DType::f64)}, {b}),
+                      Catch::Contains("'b'") && Catch::Contains("[3]") && Catch::Contains("[2]"));
+  REQUIRE_THROWS_AS(adam.apply_gradients({Tensor::ones({2}, DType::f32)}, {b}), DTypeError);
+  REQUIRE_THROWS_AS(adam.apply_gradients({Tensor()}, {a, b}), ValueError);
+}
+
+TEST_CASE("optimizer state round-trips into a fresh optimizer", "[optimizers]") {
+  Variable w1(Tensor::from_vector(std::vector<double>{1.0, 2.0}), "w"), w2(Tensor::from_vector(std::vector<double>{1.0, 2.0}), "w");
+  nn::Adam a1, a2;
+  Tensor g = Tensor::from_vector(std::vector<double>{0.3, -0.7});
+  a1.apply_gradients({g}, {w1});
+  a1.apply_gradients({g}, {w1});
+  a2.load_state(a1.state(), a1.iterations());
+  w2.assign(w1.peek());
+  a1.apply_gradients({g * 2.0}, {w1});
+  a2.apply_gradients({g * 2.0}, {w2});
+  REQUIRE(w1.peek().to_vector<double>() == w2.peek().to_vector<double>());
+  REQUIRE(a1.state().size() == 2);
+  REQUIRE(a1.state()[0].slot == "m");
+}
