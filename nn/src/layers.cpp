@@ -25,6 +25,10 @@ std::string to_string(Activation activation) {
 
 namespace {
 
+Padding conv_padding(const ConvOptions& o) {
+  return o.pads ? Padding::symmetric((*o.pads)[0], (*o.pads)[1]) : Padding::from_string(o.padding);
+}
+
 void require_rank(const Module& m, const Shape& s, std::int64_t rank, const char* layout) {
   if (s.rank() != rank) {
     throw ShapeError(m.type_name() + " '" + m.name() + "': expects input " + layout + ", got " + s.to_string());
@@ -61,7 +65,7 @@ Tensor Dense::call(const Tensor& x, bool) {
 // ---------------------------------------------------------------- Conv2D
 Conv2D::Conv2D(std::int64_t filters, std::array<std::int64_t, 2> kernel_size, ConvOptions options)
     : Module("conv2d", options.name), filters_(filters), kernel_size_(kernel_size), options_(std::move(options)) {
-  Padding::from_string(options_.padding);  // validates early
+  conv_padding(options_);  // validates early
 }
 
 void Conv2D::build_variables(const Shape& input_shape, DType dtype) {
@@ -73,7 +77,7 @@ void Conv2D::build_variables(const Shape& input_shape, DType dtype) {
 
 // x[N, H, W, C] -> [N, Ho, Wo, filters]
 Tensor Conv2D::call(const Tensor& x, bool) {
-  Tensor y = conv2d(x, kernel_, {options_.strides, Padding::from_string(options_.padding)});
+  Tensor y = conv2d(x, kernel_, {options_.strides, conv_padding(options_)});
   if (options_.use_bias) y = y + bias_;
   return apply_activation(y, options_.activation);
 }
@@ -81,7 +85,7 @@ Tensor Conv2D::call(const Tensor& x, bool) {
 // ---------------------------------------------------------------- Conv2DTranspose
 Conv2DTranspose::Conv2DTranspose(std::int64_t filters, std::array<std::int64_t, 2> kernel_size, ConvOptions options)
     : Module("conv2d_transpose", options.name), filters_(filters), kernel_size_(kernel_size), options_(std::move(options)) {
-  Padding::from_string(options_.padding);
+  conv_padding(options_);
 }
 
 void Conv2DTranspose::build_variables(const Shape& input_shape, DType dtype) {
@@ -93,8 +97,7 @@ void Conv2DTranspose::build_variables(const Shape& input_shape, DType dtype) {
 
 // x[N, H, W, C] -> [N, H', W', filters] (Keras' output size rule)
 Tensor Conv2DTranspose::call(const Tensor& x, bool) {
-  ConvTranspose2dOptions o{options_.strides, Padding::from_string(options_.padding), std::nullopt,
-                           options_.output_padding};
+  ConvTranspose2dOptions o{options_.strides, conv_padding(options_), std::nullopt, options_.output_padding};
   Tensor y = conv_transpose2d(x, kernel_, o);
   if (options_.use_bias) y = y + bias_;
   return apply_activation(y, options_.activation);

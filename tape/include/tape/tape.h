@@ -8,4 +8,5 @@
 #include "tape/random.h"
 #include "tape/shape.h"
 #include "tape/tensor.h"
+#include "tape/threads.h"
 #include "tape/variable.h"

@@ -30,7 +30,9 @@ void save_safetensors(const std::string& path, const TensorFile& file);
 TensorFile load_safetensors(const std::string& path);
 
 // Saves a model's variables (by hierarchical name, under "model/"), optionally an optimizer's
-// state (under "optimizer/"), the generators' states and metadata.
+// state (under "model/optimizer/"), the generators' states and metadata (the layout is described
+// at the top of checkpoint.cpp). Throws IOError naming the path when writing fails, ValueError for
+// bad arguments (a null model or generator, a repeated name or metadata key).
 void save_checkpoint(const std::string& path, const Module& model, const Optimizer* optimizer = nullptr,
                      const CheckpointExtras& extras = {});
 // Several models and optimizers in one file, each under its own prefix ("generator", ...).

@@ -43,6 +43,8 @@ class Dense : public Module {
 struct ConvOptions {
   std::array<std::int64_t, 2> strides{1, 1};
   std::string padding = "valid";  // "valid" or "same"
+  // Symmetric explicit padding {ph, pw} (PyTorch's `padding=`); overrides `padding` when set.
+  std::optional<std::array<std::int64_t, 2>> pads;
   bool use_bias = true;
   Activation activation = Activation::linear;
   Initializer kernel_initializer = init::glorot_uniform();

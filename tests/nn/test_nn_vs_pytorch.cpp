@@ -1,0 +1,295 @@
+// tape::nn against PyTorch: BatchNorm (Keras semantics, both moving-variance conventions),
+// Conv2DTranspose, Dense, binary cross-entropy, Adam and SGD, all in float32, compared with the
+// float64 references of tests/fixtures/nn_fixtures.json (written by gen_nn_fixtures.py) to a
+// relative tolerance of 1e-5 (max abs difference / max abs reference, per tensor).
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "support/test_support.h"
+#include "tape/nn/nn.h"
+
+namespace {
+
+using json = nlohmann::json;
+using tape::DType;
+using tape::GradientTape;
+using tape::Shape;
+using tape::Tensor;
+using tape::Variable;
+
+constexpr double kTol = 1e-5;
+
+const json& fixture_doc() {
+  static const json doc = [] {
+    std::ifstream in(TAPE_FIXTURES_DIR "/nn_fixtures.json");
+    if (!in) return json();
+    return json::parse(in);
+  }();
+  return doc;
+}
+
+// The fixture's cases of one kind; fails unless there are exactly `expected`.
+std::vector<json> cases_of(const std::string& kind, std::size_t expected) {
+  const json& doc = fixture_doc();
+  INFO("fixture file: " TAPE_FIXTURES_DIR "/nn_fixtures.json");
+  REQUIRE(doc.is_object());
+  std::vector<json> out;
+  for (const json& c : doc.at("cases")) {
+    if (c.at("kind") == kind) out.push_back(c);
+  }
+  INFO("kind " << kind);
+  REQUIRE(out.size() == expected);
+  return out;
+}
+
+Shape shape_of(const json& j) { return Shape(j.get<std::vector<std::int64_t>>()); }
+
+// Values are float32 decimals (inputs) or float64 references; both read as double, then rounded.
+Tensor tensor_of(const json& values, const Shape& shape, DType dtype = DType::f32) {
+  return Tensor::from_vector(values.get<std::vector<double>>(), shape).to(dtype);
+}
+
+Tensor reference(const json& c, const std::string& key, const Shape& shape) {
+  INFO("fixture key " << key);
+  REQUIRE(c.contains(key));
+  return tensor_of(c.at(key), shape, DType::f64);
+}
+
+Shape without_batch(const Shape& s) {
+  return Shape(std::vector<std::int64_t>(s.dims().begin() + 1, s.dims().end()));
+}
+
+void require_matches(const Tensor& actual, const json& c, const std::string& key, const Shape& shape) {
+  INFO(c.at("name").get<std::string>() << ": " << key);
+  REQUIRE(actual.defined());
+  REQUIRE(actual.dtype() == DType::f32);
+  REQUIRE(actual.shape() == shape);
+  for (double v : actual.to_vector<double>()) REQUIRE(std::isfinite(v));
+  const double diff = test::max_rel_diff(actual, reference(c, key, shape));
+  INFO("max relative difference " << diff << " (tolerance " << kTol << ")");
+  REQUIRE(diff <= kTol);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- BatchNorm
+TEST_CASE("BatchNorm matches PyTorch: three training steps, moving statistics and inference", "[pytorch][nn]") {
+  for (const json& c : cases_of("batchnorm", 2)) {
+    const Shape xs = shape_of(c.at("x_shape"));
+    const Shape cs{c.at("channels").get<std::int64_t>()};
+    const int steps = c.at("steps").get<int>();
+    REQUIRE(steps == 3);
+    for (const bool unbiased : {false, true}) {
+      const std::string mode = unbiased ? "unbiased" : "biased";
+      INFO(c.at("name").get<std::string>() << ", unbiased_moving_variance=" << unbiased);
+      tape::nn::BatchNormOptions o;
+      o.momentum = c.at("momentum").get<double>();
+      o.epsilon = c.at("epsilon").get<double>();
+      o.unbiased_moving_variance = unbiased;
+      tape::nn::BatchNorm bn(o);
+      bn.build(without_batch(xs));
+      bn.gamma().assign(tensor_of(c.at("gamma"), cs));
+      bn.beta().assign(tensor_of(c.at("beta"), cs));
+      bn.moving_mean().assign(tensor_of(c.at("initial_moving_mean"), cs));
+      bn.moving_variance().assign(tensor_of(c.at("initial_moving_variance"), cs));
+
+      for (int s = 0; s < steps; ++s) {
+        const std::string k = std::to_string(s);
+        const Tensor x = tensor_of(c.at("x" + k), xs);
+        const Tensor g = tensor_of(c.at("g" + k), xs);
+        GradientTape tape({.persistent = true});
+        tape.watch(x);
+        const Tensor y = bn(x, /*training=*/true);
+        const Tensor target = sum(y * g);
+        const Tensor gx = tape.gradient(target, x);
+        const auto gv = tape.gradient(target, std::vector<Variable>{bn.gamma(), bn.beta()});
+        require_matches(y, c, "y" + k, xs);
+        require_matches(gx, c, "gx" + k, xs);
+        require_matches(gv[0], c, "ggamma" + k, cs);
+        require_matches(gv[1], c, "gbeta" + k, cs);
+        require_matches(bn.moving_mean().peek(), c, "moving_mean" + k, cs);
+        require_matches(bn.moving_variance().peek(), c, "moving_var_" + mode + k, cs);
+      }
+
+      // Inference on a fourth input uses the moving statistics and leaves them alone.
+      const std::string k = std::to_string(steps);
+      const Tensor x = tensor_of(c.at("x" + k), xs);
+      const Tensor g = tensor_of(c.at("g" + k), xs);
+      GradientTape tape({.persistent = true});
+      tape.watch(x);
+      const Tensor y = bn(x, /*training=*/false);
+      const Tensor target = sum(y * g);
+      const Tensor gx = tape.gradient(target, x);
+      const auto gv = tape.gradient(target, std::vector<Variable>{bn.gamma(), bn.beta()});
+      require_matches(y, c, "infer_y_" + mode, xs);
+      require_matches(gx, c, "infer_gx_" + mode, xs);
+      require_matches(gv[0], c, "infer_ggamma_" + mode, cs);
+      require_matches(gv[1], c, "infer_gbeta_" + mode, cs);
+      const std::string last = std::to_string(steps - 1);
+      require_matches(bn.moving_mean().peek(), c, "moving_mean" + last, cs);
+      require_matches(bn.moving_variance().peek(), c, "moving_var_" + mode + last, cs);
+    }
+  }
+}
+
+// ---------------------------------------------------------------- Conv2DTranspose
+TEST_CASE("Conv2DTranspose with bias matches PyTorch: output and gradients", "[pytorch][nn]") {
+  for (const json& c : cases_of("conv2d_transpose", 3)) {
+    INFO(c.at("name").get<std::string>());
+    const Shape xs = shape_of(c.at("x_shape")), ks = shape_of(c.at("kernel_shape")), ys = shape_of(c.at("y_shape"));
+    const std::int64_t filters = c.at("filters").get<std::int64_t>();
+    const Shape bs{filters};
+    tape::nn::ConvOptions o;
+    const auto s = c.at("strides").get<std::int64_t>();
+    o.strides = {s, s};
+    o.padding = c.at("padding").get<std::string>();
+    if (!c.at("output_padding").is_null()) {
+      const auto op = c.at("output_padding").get<std::int64_t>();
+      o.output_padding = std::array<std::int64_t, 2>{op, op};
+    }
+    tape::nn::Conv2DTranspose layer(filters, c.at("kernel_size").get<std::int64_t>(), o);
+    layer.build(without_batch(xs));
+    REQUIRE(layer.kernel().shape() == ks);
+    layer.kernel().assign(tensor_of(c.at("kernel"), ks));
+    layer.bias().assign(tensor_of(c.at("bias"), bs));
+
+    const Tensor x = tensor_of(c.at("x"), xs);
+    const Tensor g = tensor_of(c.at("g"), ys);
+    GradientTape tape({.persistent = true});
+    tape.watch(x);
+    const Tensor y = layer(x);
+    const Tensor target = sum(y * g);
+    const Tensor gx = tape.gradient(target, x);
+    const auto gv = tape.gradient(target, std::vector<Variable>{layer.kernel(), layer.bias()});
+    require_matches(y, c, "y", ys);
+    require_matches(gx, c, "gx", xs);
+    require_matches(gv[0], c, "gkernel", ks);
+    require_matches(gv[1], c, "gbias", bs);
+  }
+}
+
+// ---------------------------------------------------------------- Dense
+TEST_CASE("Dense with bias matches PyTorch Linear: output and gradients", "[pytorch][nn]") {
+  for (const json& c : cases_of("dense", 2)) {
+    INFO(c.at("name").get<std::string>());
+    const Shape xs = shape_of(c.at("x_shape")), ks = shape_of(c.at("kernel_shape"));
+    const std::int64_t units = c.at("units").get<std::int64_t>();
+    std::vector<std::int64_t> yd = xs.dims();
+    yd.back() = units;
+    const Shape ys(yd), bs{units};
+    tape::nn::Dense layer(units);
+    layer.build(without_batch(xs));
+    layer.kernel().assign(tensor_of(c.at("kernel"), ks));
+    layer.bias().assign(tensor_of(c.at("bias"), bs));
+
+    const Tensor x = tensor_of(c.at("x"), xs);
+    const Tensor g = tensor_of(c.at("g"), ys);
+    GradientTape tape({.persistent = true});
+    tape.watch(x);
+    const Tensor y = layer(x);
+    const Tensor target = sum(y * g);
+    const Tensor gx = tape.gradient(target, x);
+    const auto gv = tape.gradient(target, std::vector<Variable>{layer.kernel(), layer.bias()});
+    require_matches(y, c, "y", ys);
+    require_matches(gx, c, "gx", xs);
+    require_matches(gv[0], c, "gkernel", ks);
+    require_matches(gv[1], c, "gbias", bs);
+  }
+}
+
+// ---------------------------------------------------------------- binary cross-entropy
+TEST_CASE("binary_cross_entropy matches PyTorch from logits (incl. +-100) and from probabilities",
+          "[pytorch][nn]") {
+  for (const json& c : cases_of("bce", 4)) {
+    INFO(c.at("name").get<std::string>());
+    const Shape ns{c.at("n").get<std::int64_t>()};
+    const Tensor labels = tensor_of(c.at("labels"), ns);
+    const Tensor pred = tensor_of(c.at("predictions"), ns);
+    tape::nn::BCEOptions o;
+    o.from_logits = c.at("from_logits").get<bool>();
+    o.label_smoothing = c.at("label_smoothing").get<double>();
+    o.epsilon = c.at("epsilon").get<double>();
+
+    for (const auto reduction : {tape::nn::Reduction::mean, tape::nn::Reduction::sum, tape::nn::Reduction::none}) {
+      o.reduction = reduction;
+      GradientTape tape;
+      tape.watch(pred);
+      const Tensor loss = tape::nn::binary_cross_entropy(labels, pred, o);
+      const Tensor grad = tape.gradient(loss, pred);
+      switch (reduction) {
+        case tape::nn::Reduction::mean:
+          require_matches(loss, c, "loss", Shape{});
+          require_matches(grad, c, "grad", ns);
+          break;
+        case tape::nn::Reduction::sum:
+          require_matches(loss, c, "loss_sum", Shape{});
+          require_matches(grad, c, "grad_sum", ns);
+          break;
+        case tape::nn::Reduction::none:
+          require_matches(loss, c, "loss_elements", ns);
+          require_matches(grad, c, "grad_sum", ns);  // gradient of the sum of the elements
+          break;
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------- optimizers
+namespace {
+
+// Applies the fixture's gradients step by step and compares the variables after each step.
+void run_optimizer_case(const json& c, tape::nn::Optimizer& opt) {
+  const int steps = c.at("steps").get<int>();
+  REQUIRE(steps == 3);
+  std::vector<Shape> shapes;
+  for (const json& s : c.at("var_shapes")) shapes.push_back(shape_of(s));
+  REQUIRE(shapes.size() == 2);
+  std::vector<Variable> vars;
+  for (std::size_t i = 0; i < shapes.size(); ++i) {
+    vars.emplace_back(tensor_of(c.at("var" + std::to_string(i) + "_init"), shapes[i]), "var" + std::to_string(i));
+  }
+  for (int s = 0; s < steps; ++s) {
+    std::vector<Tensor> grads;
+    for (std::size_t i = 0; i < shapes.size(); ++i) {
+      grads.push_back(tensor_of(c.at("grad" + std::to_string(i) + "_" + std::to_string(s)), shapes[i]));
+    }
+    opt.apply_gradients(grads, vars);
+    REQUIRE(opt.iterations() == s + 1);
+    for (std::size_t i = 0; i < shapes.size(); ++i) {
+      require_matches(vars[i].peek(), c, "var" + std::to_string(i) + "_step" + std::to_string(s), shapes[i]);
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("Adam (epsilon 1e-8) matches torch.optim.Adam over three steps", "[pytorch][nn]") {
+  for (const json& c : cases_of("adam", 2)) {
+    INFO(c.at("name").get<std::string>());
+    tape::nn::Adam adam({.learning_rate = c.at("learning_rate").get<double>(),
+                         .beta1 = c.at("beta1").get<double>(),
+                         .beta2 = c.at("beta2").get<double>(),
+                         .epsilon = c.at("epsilon").get<double>()});
+    REQUIRE(adam.options().epsilon == 1e-8);
+    run_optimizer_case(c, adam);
+  }
+}
+
+TEST_CASE("SGD with momentum (and Nesterov) matches torch.optim.SGD over three steps", "[pytorch][nn]") {
+  int nesterov_cases = 0;
+  for (const json& c : cases_of("sgd", 4)) {
+    INFO(c.at("name").get<std::string>());
+    const bool nesterov = c.at("nesterov").get<bool>();
+    nesterov_cases += nesterov;
+    tape::nn::SGD sgd({.learning_rate = c.at("learning_rate").get<double>(),
+                       .momentum = c.at("momentum").get<double>(),
+                       .nesterov = nesterov});
+    run_optimizer_case(c, sgd);
+  }
+  REQUIRE(nesterov_cases == 2);
+}
