@@ -64,10 +64,10 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
   return Shape(std::move(out));
 }
 
-std::int64_t normalize_axis(std::int64_t axis, std::int64_t rank, const char* op) {
+std::int64_t normalize_axis(std::int64_t axis, std::int64_t rank, const char* op, const std::string& shapes) {
   if (axis < -rank || axis >= rank) {
     throw ValueError(std::string(op) + ": axis " + std::to_string(axis) + " out of range for rank " +
-                     std::to_string(rank));
+                     std::to_string(rank) + (shapes.empty() ? "" : "; " + shapes));
   }
   return axis < 0 ? axis + rank : axis;
 }

@@ -27,13 +27,14 @@ inline tape::Tensor rand_away_from_zero(const tape::Shape& shape, std::uint64_t 
   return tape::Tensor::from_vector(v, shape);
 }
 
-// max |a - b| / max(max |b|, tiny).
+// max |a - b| / max(max |b|, tiny); infinite when any element of either is NaN or infinite.
 inline double max_rel_diff(const tape::Tensor& a, const tape::Tensor& b) {
   REQUIRE(a.shape() == b.shape());
   const auto va = a.to_vector<double>();
   const auto vb = b.to_vector<double>();
   double num = 0.0, den = 1e-30;
   for (std::size_t i = 0; i < va.size(); ++i) {
+    if (!std::isfinite(va[i]) || !std::isfinite(vb[i])) return INFINITY;
     num = std::max(num, std::abs(va[i] - vb[i]));
     den = std::max(den, std::abs(vb[i]));
   }

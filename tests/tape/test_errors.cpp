@@ -533,3 +533,16 @@ TEST_CASE("a backward that throws leaves a persistent tape usable", "[errors]") 
   const Tensor y = x * x * x;  // recorded after the failure
   REQUIRE(tape.gradient(y, x).to_vector<double>() == std::vector<double>{3.0, 12.0});
 }
+
+TEST_CASE("errors: where names all three operands; conv_transpose2d rejects size and padding together", "[errors]") {
+  using Catch::Contains;
+  tape::Tensor cond = tape::Tensor::ones({3}), a = tape::Tensor::ones({2}), b = tape::Tensor::ones({3});
+  REQUIRE_THROWS_AS(tape::where(cond, a, b), tape::ShapeError);
+  REQUIRE_THROWS_WITH(tape::where(cond, a, b), Contains("where") && Contains("cond=[3]") && Contains("a=[2]") &&
+                                                   Contains("b=[3]"));
+  tape::Tensor u = tape::Tensor::ones({1, 4, 4, 2}), w = tape::Tensor::ones({3, 3, 1, 2});
+  tape::ConvTranspose2dOptions o{{2, 2}, tape::Padding::same(), std::array<std::int64_t, 2>{8, 8},
+                                 std::array<std::int64_t, 2>{1, 1}};
+  REQUIRE_THROWS_AS(tape::conv_transpose2d(u, w, o), tape::ValueError);
+  REQUIRE_THROWS_WITH(tape::conv_transpose2d(u, w, o), Contains("conv_transpose2d") && Contains("u=[1, 4, 4, 2]"));
+}

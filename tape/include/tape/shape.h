@@ -38,7 +38,8 @@ std::ostream& operator<<(std::ostream& os, const Shape& shape);
 
 // NumPy broadcasting of two shapes; throws ShapeError naming `op` when they do not broadcast.
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
-// Normalizes an axis in [-rank, rank) to [0, rank); throws ValueError naming `op` otherwise.
-std::int64_t normalize_axis(std::int64_t axis, std::int64_t rank, const char* op);
+// Normalizes an axis in [-rank, rank) to [0, rank); throws ValueError naming `op` otherwise, with
+// `shapes` ("x=[2, 3]") appended to the message when given.
+std::int64_t normalize_axis(std::int64_t axis, std::int64_t rank, const char* op, const std::string& shapes = "");
 
 }  // namespace tape

@@ -22,15 +22,6 @@ inline void require_same_dtype(const char* op, const Tensor& a, const Tensor& b,
   }
 }
 
-// normalize_axis, with the operands' shapes in the message: "<op>: axis 2 out of range for rank 2; x=[2, 3]".
-inline std::int64_t normalize_axis_for(std::int64_t axis, std::int64_t rank, const char* op, const std::string& shapes) {
-  if (axis < -rank || axis >= rank) {
-    throw ValueError(std::string(op) + ": axis " + std::to_string(axis) + " out of range for rank " +
-                     std::to_string(rank) + "; " + shapes);
-  }
-  return axis < 0 ? axis + rank : axis;
-}
-
 // A scalar constant of x's dtype.
 inline Tensor scalar_like(double value, const Tensor& x) { return Tensor::scalar(value, x.dtype()); }
 

@@ -217,6 +217,9 @@ Tensor conv_transpose2d(const Tensor& u, const Tensor& w, const ConvTranspose2dO
       }
     }
   }
+  if (o.output_size && o.output_padding) {
+    throw ValueError("conv_transpose2d: give output_size or output_padding, not both; " + shapes + ", " + params);
+  }
   std::array<std::int64_t, 2> size{};
   if (o.output_size) {
     size = *o.output_size;

@@ -138,7 +138,13 @@ Tensor equal(const Tensor& a, const Tensor& b) {
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   require_same_dtype("where", a, b);
   require_same_dtype("where", cond, a, "cond", "a");
-  const Shape shape = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
+  Shape shape;
+  try {
+    shape = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
+  } catch (const ShapeError&) {  // name all three operands
+    throw ShapeError("where: shapes do not broadcast; cond=" + cond.shape().to_string() + ", a=" +
+                     a.shape().to_string() + ", b=" + b.shape().to_string());
+  }
   Tensor c, ab, bb;
   {
     NoRecord constants;

@@ -23,7 +23,7 @@ std::vector<std::int64_t> normalize_axes(const std::vector<std::int64_t>& axes, 
     for (std::int64_t i = 0; i < rank; ++i) out.push_back(i);
     return out;
   }
-  for (auto a : axes) out.push_back(ops_detail::normalize_axis_for(a, rank, op, "x=" + shape.to_string()));
+  for (auto a : axes) out.push_back(normalize_axis(a, rank, op, "x=" + shape.to_string()));
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
@@ -108,7 +108,12 @@ Tensor max(const Tensor& x, const std::vector<std::int64_t>& axes, bool keepdims
 Tensor sum_to(const Tensor& x, const Shape& shape) {
   require_defined("sum_to", x, "x");
   if (x.shape() == shape) return x;
-  if (shape.rank() > x.rank() || broadcast_shapes(shape, x.shape(), "sum_to") != x.shape()) {
+  bool fits = shape.rank() <= x.rank();
+  for (std::int64_t d = 0; fits && d < shape.rank(); ++d) {
+    const std::int64_t want = shape.dims()[d], have = x.shape().dims()[x.rank() - shape.rank() + d];
+    fits = want == have || want == 1;
+  }
+  if (!fits) {
     throw ShapeError("sum_to: shape " + shape.to_string() + " does not broadcast to x=" + x.shape().to_string());
   }
   std::vector<std::int64_t> axes;

@@ -63,7 +63,7 @@ Tensor reshape(const Tensor& x, const std::vector<std::int64_t>& shape) {
 
 Tensor squeeze(const Tensor& x, std::int64_t axis) {
   require_defined("squeeze", x, "x");
-  const std::int64_t a = ops_detail::normalize_axis_for(axis, x.rank(), "squeeze", "x=" + x.shape().to_string());
+  const std::int64_t a = normalize_axis(axis, x.rank(), "squeeze", "x=" + x.shape().to_string());
   if (x.dim(a) != 1) {
     throw ShapeError("squeeze: axis " + std::to_string(axis) + " has size " + std::to_string(x.dim(a)) +
                      "; x=" + x.shape().to_string());
@@ -75,7 +75,7 @@ Tensor squeeze(const Tensor& x, std::int64_t axis) {
 
 Tensor expand_dims(const Tensor& x, std::int64_t axis) {
   require_defined("expand_dims", x, "x");
-  const std::int64_t a = ops_detail::normalize_axis_for(axis, x.rank() + 1, "expand_dims", "x=" + x.shape().to_string());
+  const std::int64_t a = normalize_axis(axis, x.rank() + 1, "expand_dims", "x=" + x.shape().to_string());
   auto dims = x.shape().dims();
   dims.insert(dims.begin() + a, 1);
   return reshape(x, dims);
@@ -140,7 +140,7 @@ Tensor concat(const std::vector<Tensor>& xs, std::int64_t axis) {
   const std::int64_t rank = xs[0].rank();
   std::string shapes;
   for (const auto& t : xs) shapes += (shapes.empty() ? "" : ", ") + t.shape().to_string();
-  const std::int64_t a = ops_detail::normalize_axis_for(axis, rank, "concat", "xs=[" + shapes + "]");
+  const std::int64_t a = normalize_axis(axis, rank, "concat", "xs=[" + shapes + "]");
   std::vector<std::int64_t> dims = xs[0].shape().dims();
   dims[a] = 0;
   for (const auto& x : xs) {
