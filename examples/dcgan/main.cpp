@@ -1,0 +1,93 @@
+// dcgan: train, watch, resume and sample DCGANs on MNIST, Fashion-MNIST and CIFAR-10 with tape.
+//   dcgan train   [options]          train (see --help)
+//   dcgan sample  --checkpoint PATH  a grid of generated images
+//   dcgan summary --arch NAME        the Keras tables of G and D
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "architectures.h"
+#include "trainer.h"
+
+namespace {
+
+void add_train_options(CLI::App& cmd, dcgan::TrainConfig& c) {
+  cmd.add_option("--dataset", c.dataset, "mnist | fashion-mnist | cifar10")
+      ->check(CLI::IsMember({"mnist", "fashion-mnist", "cifar10"}))->capture_default_str();
+  cmd.add_option("--data", c.data_dir, "folder with the dataset's files (default: data/mnist, the Debian "
+                                       "Fashion-MNIST folder, data/cifar10)");
+  cmd.add_option("--arch", c.arch, "tf-tutorial | keras-small | vstark21 | libtorch | cifar")
+      ->check(CLI::IsMember(dcgan::architecture_names()))->capture_default_str();
+  auto* epochs = cmd.add_option("--epochs", c.epochs, "passes over the data (default 1)");
+  cmd.add_option("--steps", c.steps, "total training steps (instead of --epochs)")->excludes(epochs);
+  cmd.add_option("--batch", c.batch, "images per step")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd.add_option("--lr", c.lr, "Adam learning rate (both nets)")->capture_default_str();
+  cmd.add_option("--beta1", c.beta1, "Adam beta1")->capture_default_str();
+  cmd.add_option("--z-dim", c.z_dim, "noise dimensions")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd.add_option("--seed", c.seed, "seed of every random draw: the same seed and thread count give the same run")
+      ->capture_default_str();
+  cmd.add_option("--out", c.out, "output folder")->capture_default_str();
+  cmd.add_flag("--resume", c.resume, "continue from the newest checkpoint in --out");
+  cmd.add_option("--threads", c.threads, "threads (default: all cores)")->check(CLI::NonNegativeNumber);
+  cmd.add_option("--label-smoothing", c.real_label, "target for real images (one-sided smoothing, e.g. 0.9)")
+      ->check(CLI::Range(0.5, 1.0))->capture_default_str();
+  cmd.add_flag("--balance", c.balance, "train D and G only while their losses are above thresholds (seed 004)");
+  cmd.add_option("--digit", c.digit, "train on one class only")->check(CLI::Range(0, 9));
+  cmd.add_option("--sample-every", c.sample_every, "also save a sample grid every N steps");
+  cmd.add_option("--checkpoint-every", c.checkpoint_every, "save a checkpoint every N steps (and each epoch)")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  cmd.add_option("--keep-checkpoints", c.keep_checkpoints, "how many checkpoints to keep")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  cmd.add_flag("--tensorboard", c.tensorboard, "write TensorBoard event files under --out/tensorboard");
+  cmd.add_option("--tensorboard-every", c.tensorboard_every, "steps between TensorBoard summaries")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  cmd.add_option("--samples", c.samples, "images in each sample grid")->check(CLI::Range(1, 256))->capture_default_str();
+  cmd.add_option("--log-every", c.log_every, "steps between progress lines when not on a terminal")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  cmd.add_option("--max-images", c.max_images, "train on the first N images only");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"dcgan: train DCGANs with tape (a GradientTape for C++) and watch them learn"};
+  app.require_subcommand(1);
+
+  dcgan::TrainConfig config;
+  auto* train = app.add_subcommand("train", "train a DCGAN");
+  add_train_options(*train, config);
+
+  std::string checkpoint, out = "samples.png";
+  int n = 64;
+  std::uint64_t seed = 0;
+  auto* sample = app.add_subcommand("sample", "write a grid of images generated from a checkpoint");
+  sample->add_option("--checkpoint", checkpoint, "a checkpoint written by dcgan train")->required()->check(CLI::ExistingFile);
+  sample->add_option("--n", n, "how many images")->check(CLI::Range(1, 1024))->capture_default_str();
+  sample->add_option("--seed", seed, "noise seed")->capture_default_str();
+  sample->add_option("--out", out, "PNG file to write")->capture_default_str();
+
+  std::string arch = "tf-tutorial";
+  std::int64_t z_dim = 100;
+  auto* summary = app.add_subcommand("summary", "print the Keras tables of an architecture's G and D");
+  summary->add_option("--arch", arch, "architecture")->check(CLI::IsMember(dcgan::architecture_names()))
+      ->capture_default_str();
+  summary->add_option("--z-dim", z_dim, "noise dimensions")->capture_default_str();
+
+  CLI11_PARSE(app, argc, argv);
+  try {
+    if (*train) return dcgan::train(config);
+    if (*sample) {
+      dcgan::sample(checkpoint, n, seed, out);
+      std::cout << "Wrote " << out << "\n";
+      return 0;
+    }
+    dcgan::Architecture a = dcgan::make_architecture(arch, z_dim, 0);
+    std::cout << a.description << "\n";
+    a.generator.summary(std::cout);
+    a.discriminator.summary(std::cout);
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "dcgan: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,137 @@
+// The five seed architectures. Discriminators end in a logit (the seeds' final sigmoid is folded
+// into the loss, BCE from logits, which is the same function computed stably).
+#include "architectures.h"
+
+namespace dcgan {
+
+namespace nn = tape::nn;
+using nn::Activation;
+using nn::ConvOptions;
+
+namespace {
+
+using Pads = std::array<std::int64_t, 2>;
+
+ConvOptions conv(std::int64_t stride, const std::string& padding, bool bias = true,
+                 Activation activation = Activation::linear, nn::Initializer init = nn::init::glorot_uniform()) {
+  ConvOptions o;
+  o.strides = {stride, stride};
+  o.padding = padding;
+  o.use_bias = bias;
+  o.activation = activation;
+  o.kernel_initializer = std::move(init);
+  return o;
+}
+
+ConvOptions torch_conv(std::int64_t stride, std::int64_t pad) {
+  ConvOptions o = conv(stride, "valid", false, Activation::linear, nn::init::normal(0.0, 0.02));
+  if (pad > 0) o.pads = Pads{pad, pad};
+  return o;
+}
+
+// TensorFlow's DCGAN tutorial: G 2,330,944 params, D 212,865.
+Architecture tf_tutorial(std::int64_t z) {
+  Architecture a{"tf-tutorial", "TensorFlow DCGAN tutorial (seed 000)",
+                 nn::Sequential::named("generator",
+                     nn::Dense(7 * 7 * 256, {.use_bias = false}), nn::BatchNorm(), nn::LeakyReLU(),
+                     nn::Reshape({7, 7, 256}),
+                     nn::Conv2DTranspose(128, 5, conv(1, "same", false)), nn::BatchNorm(), nn::LeakyReLU(),
+                     nn::Conv2DTranspose(64, 5, conv(2, "same", false)), nn::BatchNorm(), nn::LeakyReLU(),
+                     nn::Conv2DTranspose(1, 5, conv(2, "same", false, Activation::tanh))),
+                 nn::Sequential::named("discriminator",
+                     nn::Conv2D(64, 5, conv(2, "same")), nn::LeakyReLU(), nn::Dropout(0.3),
+                     nn::Conv2D(128, 5, conv(2, "same")), nn::LeakyReLU(), nn::Dropout(0.3),
+                     nn::Flatten(), nn::Dense(1)),
+                 {28, 28, 1}, z};
+  return a;
+}
+
+// elvinaqa/DCGAN-Keras (seed 002): G 840,705 params; D as the tutorial's with Dropout 0.5.
+Architecture keras_small(std::int64_t z) {
+  return {"keras-small", "DCGAN-Keras (seed 002)",
+          nn::Sequential::named("generator",
+              nn::Dense(7 * 7 * 128), nn::Reshape({7, 7, 128}), nn::BatchNorm(),
+              nn::Conv2DTranspose(64, 5, conv(2, "same", true, Activation::relu)), nn::BatchNorm(),
+              nn::Conv2DTranspose(1, 5, conv(2, "same", true, Activation::tanh))),
+          nn::Sequential::named("discriminator",
+              nn::Conv2D(64, 5, conv(2, "same")), nn::LeakyReLU(), nn::Dropout(0.5),
+              nn::Conv2D(128, 5, conv(2, "same")), nn::LeakyReLU(), nn::Dropout(0.5),
+              nn::Flatten(), nn::Dense(1)),
+          {28, 28, 1}, z};
+}
+
+// vstark21/DCGANs on digits (seed 001): G 2,343,681 params (biases, ReLU), D 1,030,145.
+Architecture vstark21(std::int64_t z) {
+  return {"vstark21", "vstark21/DCGANs, digits (seed 001)",
+          nn::Sequential::named("generator",
+              nn::Dense(7 * 7 * 256), nn::BatchNorm(), nn::ReLU(), nn::Reshape({7, 7, 256}),
+              nn::Conv2DTranspose(128, 5, conv(1, "same")), nn::BatchNorm(), nn::ReLU(),
+              nn::Conv2DTranspose(64, 5, conv(2, "same")), nn::BatchNorm(), nn::ReLU(),
+              nn::Conv2DTranspose(1, 5, conv(2, "same", true, Activation::tanh))),
+          nn::Sequential::named("discriminator",
+              nn::Conv2D(64, 5, conv(2, "same")), nn::Dropout(0.3), nn::LeakyReLU(),
+              nn::Conv2D(128, 5, conv(2, "same")), nn::Dropout(0.3), nn::LeakyReLU(),
+              nn::Conv2D(256, 5, conv(2, "same")), nn::Dropout(0.3), nn::LeakyReLU(),
+              nn::Flatten(), nn::Dense(1)),
+          {28, 28, 1}, z};
+}
+
+// PyTorch's C++ DCGAN example: transposed convolutions from a 1x1 noise map, no biases, BN with
+// PyTorch's momentum 0.1 / eps 1e-5, N(0, 0.02) weights.
+Architecture libtorch(std::int64_t z) {
+  const nn::BatchNormOptions bn{.momentum = 0.9, .epsilon = 1e-5, .unbiased_moving_variance = true};
+  return {"libtorch", "PyTorch's C++ DCGAN example",
+          nn::Sequential::named("generator",
+              nn::Reshape({1, 1, z}),
+              nn::Conv2DTranspose(256, 4, torch_conv(1, 0)), nn::BatchNorm(bn), nn::ReLU(),
+              nn::Conv2DTranspose(128, 3, torch_conv(2, 1)), nn::BatchNorm(bn), nn::ReLU(),
+              nn::Conv2DTranspose(64, 4, torch_conv(2, 1)), nn::BatchNorm(bn), nn::ReLU(),
+              nn::Conv2DTranspose(1, 4, torch_conv(2, 1)), nn::Tanh()),
+          nn::Sequential::named("discriminator",
+              nn::Conv2D(64, 4, torch_conv(2, 1)), nn::LeakyReLU(0.2),
+              nn::Conv2D(128, 4, torch_conv(2, 1)), nn::BatchNorm(bn), nn::LeakyReLU(0.2),
+              nn::Conv2D(256, 4, torch_conv(2, 1)), nn::BatchNorm(bn), nn::LeakyReLU(0.2),
+              nn::Conv2D(1, 3, torch_conv(1, 0)), nn::Flatten()),
+          {28, 28, 1}, z};
+}
+
+// vstark21/DCGANs on CIFAR-10 (seed 001): G 18,127,363 params, D 4,310,145; 32x32x3.
+Architecture cifar(std::int64_t z) {
+  return {"cifar", "vstark21/DCGANs, CIFAR-10 (seed 001)",
+          nn::Sequential::named("generator",
+              nn::Dense(4 * 4 * 1024), nn::BatchNorm(), nn::ReLU(), nn::Reshape({4, 4, 1024}),
+              nn::Conv2DTranspose(512, 5, conv(2, "same")), nn::BatchNorm(), nn::ReLU(),
+              nn::Conv2DTranspose(256, 5, conv(2, "same")), nn::BatchNorm(), nn::ReLU(),
+              nn::Conv2DTranspose(3, 5, conv(2, "same", true, Activation::tanh))),
+          nn::Sequential::named("discriminator",
+              nn::Conv2D(64, 5, conv(2, "same")), nn::Dropout(0.3), nn::LeakyReLU(0.2),
+              nn::Conv2D(128, 5, conv(2, "same")), nn::BatchNorm(), nn::Dropout(0.3), nn::LeakyReLU(0.2),
+              nn::Conv2D(256, 5, conv(2, "same")), nn::BatchNorm(), nn::Dropout(0.3), nn::LeakyReLU(0.2),
+              nn::Conv2D(512, 5, conv(2, "same")), nn::Dropout(0.4), nn::LeakyReLU(0.2),
+              nn::Flatten(), nn::Dense(1)),
+          {32, 32, 3}, z};
+}
+
+}  // namespace
+
+const std::vector<std::string>& architecture_names() {
+  static const std::vector<std::string> names{"tf-tutorial", "keras-small", "vstark21", "libtorch", "cifar"};
+  return names;
+}
+
+Architecture make_architecture(const std::string& name, std::int64_t z_dim, std::uint64_t seed) {
+  if (z_dim < 1) throw tape::ValueError("make_architecture: z_dim must be >= 1, got " + std::to_string(z_dim));
+  Architecture a = name == "tf-tutorial"   ? tf_tutorial(z_dim)
+                   : name == "keras-small" ? keras_small(z_dim)
+                   : name == "vstark21"    ? vstark21(z_dim)
+                   : name == "libtorch"    ? libtorch(z_dim)
+                   : name == "cifar"       ? cifar(z_dim)
+                                           : throw tape::ValueError("unknown architecture '" + name +
+                                                                    "' (tf-tutorial, keras-small, vstark21, libtorch, cifar)");
+  tape::Generator gen(seed);
+  a.generator.build({z_dim}, gen);
+  a.discriminator.build(tape::Shape(a.image_shape), gen);
+  return a;
+}
+
+}  // namespace dcgan

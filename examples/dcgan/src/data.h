@@ -1,0 +1,103 @@
+// Training data for the DCGAN example: MNIST / Fashion-MNIST (IDX, raw or gzipped) and CIFAR-10
+// (binary version) loaded as NHWC float32 images in [-1, 1], plus shuffled mini-batches.
+// Every failure to read or validate a file throws tape::IOError naming the file.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tape/tensor.h"
+
+namespace dcgan {
+
+// A labelled image set.
+struct Dataset {
+  tape::Tensor images;                // [N, H, W, C] float32, (x - 127.5) / 127.5, so in [-1, 1]
+  std::vector<std::uint8_t> labels;   // [N], each in [0, 10)
+  std::string name;                   // "mnist-train", "cifar10-test", ... (for logs)
+
+  std::int64_t size() const { return static_cast<std::int64_t>(labels.size()); }
+};
+
+// The whole content of `path`, decompressed when it starts with the gzip magic 1f 8b (any file
+// name). Throws tape::IOError when the file is missing or unreadable, or the gzip stream is corrupt.
+std::vector<std::uint8_t> read_file_bytes(const std::string& path);
+
+// Lower-case hex SHA-256 of `bytes` (64 characters).
+std::string sha256_hex(const std::vector<std::uint8_t>& bytes);
+
+// An IDX image file (magic 2051: u8, 3 dims [N, H, W]) and its label file (magic 2049: u8,
+// 1 dim [N]), each raw or gzipped. Checks magic, dims, exact sizes (no truncation, no trailing
+// bytes), equal counts and labels < 10. When an expected SHA-256 is given (non-empty) the
+// decompressed content must match it ("checksum mismatch" otherwise). Returns [N, H, W, 1].
+Dataset load_idx_pair(const std::string& images_path, const std::string& labels_path,
+                      const std::string& images_sha256 = "", const std::string& labels_sha256 = "");
+
+// MNIST from `dir`: train-{images-idx3,labels-idx1}-ubyte (or t10k-* when !train), each raw or
+// with a .gz suffix (the raw file wins when both exist). With `verify_checksums` the (decompressed)
+// content must match the published SHA-256 of the uncompressed files. [60000|10000, 28, 28, 1].
+Dataset load_mnist(const std::string& dir, bool train, bool verify_checksums = true);
+
+// The published SHA-256 of an uncompressed MNIST file ("train-images-idx3-ubyte", ...);
+// empty for any other name.
+std::string mnist_sha256(const std::string& file_name);
+
+// Where Debian's dataset-fashion-mnist package installs its gzipped IDX files.
+inline constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
+
+// Fashion-MNIST from `dir` (same names and formats as MNIST). Debian recompressed the .gz files,
+// so only format and sizes are checked, not checksums. [60000|10000, 28, 28, 1].
+Dataset load_fashion_mnist(const std::string& dir = kFashionMnistDir, bool train = true);
+
+// CIFAR-10, binary version: data_batch_1..5.bin (train) or test_batch.bin from `dir`. Records of
+// 3073 bytes: label, then 1024 R, 1024 G, 1024 B (32x32 row-major). Each file must hold a
+// positive whole number of records (10000 in the real files). Returns [N, 32, 32, 3].
+Dataset load_cifar10(const std::string& dir, bool train);
+
+// The images of class `label` only (for --digit). Throws tape::ValueError when `label` is not in
+// [0, 10) or no image has it.
+Dataset filter_class(const Dataset& data, int label);
+
+// A uniformly random permutation of 0..n-1 (Fisher-Yates driven by `gen`).
+std::vector<std::int64_t> shuffled_indices(std::int64_t n, tape::Generator& gen);
+
+// The images at `indices`, copied contiguous: [indices.size(), H, W, C].
+tape::Tensor gather_images(const Dataset& data, const std::vector<std::int64_t>& indices);
+
+// Shuffled mini-batches, epoch after epoch. Each new_epoch() draws a fresh permutation from the
+// generator (the same seed gives the same batches); the last incomplete batch is dropped (as
+// tf.data's drop_remainder). Usage:
+//   BatchIterator it(data, 128, gen);
+//   for (int e = 0; e < epochs; ++e) {
+//     it.new_epoch();
+//     for (tape::Tensor x = it.next(); x.defined(); x = it.next()) { ... }
+//   }
+class BatchIterator {
+ public:
+  // Throws tape::ValueError when batch_size < 1 or the dataset has fewer than batch_size images.
+  // Keeps a reference to `gen` (it must outlive the iterator) and an aliasing copy of `data`.
+  BatchIterator(const Dataset& data, std::int64_t batch_size, tape::Generator& gen);
+
+  // Reshuffles and rewinds to the first batch.
+  void new_epoch();
+  // The next batch of this epoch, [B, H, W, C]; an undefined Tensor once the epoch is done (and
+  // before the first new_epoch()).
+  tape::Tensor next();
+
+  // Full batches per epoch: N / batch_size.
+  std::int64_t batches_per_epoch() const { return batches_per_epoch_; }
+  std::int64_t batch_size() const { return batch_size_; }
+  // Dataset indices of the batch next() returned last (empty before the first batch).
+  const std::vector<std::int64_t>& last_indices() const { return last_indices_; }
+
+ private:
+  Dataset data_;
+  std::int64_t batch_size_;
+  std::int64_t batches_per_epoch_;
+  tape::Generator* gen_;
+  std::vector<std::int64_t> order_;   // this epoch's permutation
+  std::int64_t next_batch_ = 0;       // index of the next batch in order_
+  std::vector<std::int64_t> last_indices_;
+};
+
+}  // namespace dcgan

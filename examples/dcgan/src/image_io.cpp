@@ -1,0 +1,786 @@
+// image_io: sample grids, PNG (libpng), animated GIF (giflib) and line plots for the DCGAN example.
+// libpng reports errors by longjmp: the error handler records the message and jumps back to a
+// setjmp in a function holding only trivially destructible locals; the exception is thrown after.
+#include "image_io.h"
+
+#include <fcntl.h>
+#include <gif_lib.h>
+#include <png.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cmath>
+#include <csetjmp>
+#include <cstdio>
+#include <limits>
+#include <memory>
+#include <system_error>
+
+#include "font5x7.h"
+
+namespace dcgan {
+namespace {
+
+using Bytes = std::vector<std::uint8_t>;
+
+std::string quoted(const std::string& s) { return "'" + s + "'"; }
+
+std::string os_error(int err) { return std::error_code(err, std::generic_category()).message(); }
+
+[[noreturn]] void io_fail(const char* op, const std::string& path, const std::string& what) {
+  throw tape::IOError(std::string(op) + ": cannot write " + quoted(path) + ": " + what);
+}
+
+[[noreturn]] void value_fail(const char* op, const std::string& what) {
+  throw tape::ValueError(std::string(op) + ": " + what);
+}
+
+std::string size_string(const Image& image) {
+  return std::to_string(image.width) + "x" + std::to_string(image.height) + "x" + std::to_string(image.channels);
+}
+
+// Throws ValueError naming `op` unless `image` is a consistent gray or RGB picture.
+void check_image(const Image& image, const char* op, const std::string& what = "image") {
+  if (image.channels != 1 && image.channels != 3)
+    value_fail(op, what + " must have 1 or 3 channels, got " + std::to_string(image.channels));
+  if (image.width <= 0 || image.height <= 0) value_fail(op, what + " is empty (" + size_string(image) + ")");
+  const std::size_t expected =
+      static_cast<std::size_t>(image.width) * static_cast<std::size_t>(image.height) * image.channels;
+  if (image.pixels.size() != expected)
+    value_fail(op, what + " is " + size_string(image) + " = " + std::to_string(expected) + " bytes, but has " +
+                       std::to_string(image.pixels.size()) + " pixel bytes");
+}
+
+// ------------------------------------------------------------------------------ atomic files
+
+// Writes all of [p, p + n) to `fd`; returns 0 or errno.
+int write_all(int fd, const std::uint8_t* p, std::size_t n) {
+  while (n > 0) {
+    const ssize_t k = ::write(fd, p, n);
+    if (k < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    p += k;
+    n -= static_cast<std::size_t>(k);
+  }
+  return 0;
+}
+
+// Creates a fresh "<path>.tmp-<pid>-<n>" beside `path` and returns its descriptor; sets `temp`.
+int create_temp_file(const std::string& path, std::string& temp, const char* op) {
+  static std::atomic<unsigned> counter{0};
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    temp = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+    const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd >= 0) return fd;
+    if (errno != EEXIST) io_fail(op, path, "cannot create temporary file " + quoted(temp) + ": " + os_error(errno));
+  }
+  io_fail(op, path, "cannot find a free temporary file name");
+}
+
+// Writes `bytes` to a temporary file beside `path`, then renames it over `path`. Pictures can be
+// regenerated, so there is no fsync. On failure the temporary file is removed.
+void write_file_atomically(const std::string& path, const Bytes& bytes, const char* op) {
+  if (path.empty()) io_fail(op, path, "the path is empty");
+  std::string temp;
+  const int fd = create_temp_file(path, temp, op);
+  const char* step = "cannot write temporary file ";
+  int err = write_all(fd, bytes.data(), bytes.size());
+  if (::close(fd) != 0 && err == 0) err = errno, step = "cannot close temporary file ";
+  if (err == 0 && std::rename(temp.c_str(), path.c_str()) != 0) err = errno, step = "cannot rename temporary file ";
+  if (err != 0) {
+    ::unlink(temp.c_str());
+    io_fail(op, path, step + quoted(temp) + ": " + os_error(err));
+  }
+}
+
+// ------------------------------------------------------------------------------ make_grid
+
+std::uint8_t to_pixel(float x) {
+  if (std::isnan(x)) return 0;
+  const double v = std::clamp(static_cast<double>(x) * 127.5 + 127.5, 0.0, 255.0);
+  return static_cast<std::uint8_t>(std::lround(v));
+}
+
+void check_grid_arguments(const tape::Tensor& images, int columns, int padding, int scale) {
+  constexpr const char* op = "make_grid";
+  if (!images.defined()) value_fail(op, "images is undefined");
+  const tape::Shape& shape = images.shape();
+  if (shape.rank() != 4 || (shape[3] != 1 && shape[3] != 3))
+    throw tape::ShapeError("make_grid: expected images [N, H, W, C] with C = 1 or 3; images=" + shape.to_string());
+  if (shape.numel() == 0) throw tape::ShapeError("make_grid: images is empty; images=" + shape.to_string());
+  if (columns < 1) value_fail(op, "columns must be at least 1, got " + std::to_string(columns));
+  if (padding < 0) value_fail(op, "padding must not be negative, got " + std::to_string(padding));
+  if (scale < 1) value_fail(op, "scale must be at least 1, got " + std::to_string(scale));
+}
+
+// Width or height of a grid of `tiles` tiles of `extent` pixels; ValueError when it is huge.
+int grid_extent(std::int64_t tiles, std::int64_t extent, int scale, int padding) {
+  const std::int64_t n = tiles * (extent * scale + padding) + padding;
+  if (n > (1 << 16)) value_fail("make_grid", "the grid would be " + std::to_string(n) + " pixels across");
+  return static_cast<int>(n);
+}
+
+// Copies one [H, W, C] image into `grid` with its top-left corner at (x0, y0), upscaled `scale` times.
+void place_tile(Image& grid, const float* src, int h, int w, int x0, int y0, int scale) {
+  const int c = grid.channels;
+  for (int y = 0; y < h * scale; ++y) {
+    std::uint8_t* dst = grid.pixels.data() + (static_cast<std::size_t>(y0 + y) * grid.width + x0) * c;
+    const float* row = src + static_cast<std::size_t>(y / scale) * w * c;
+    for (int x = 0; x < w * scale; ++x)
+      for (int k = 0; k < c; ++k) dst[x * c + k] = to_pixel(row[(x / scale) * c + k]);
+  }
+}
+
+// ------------------------------------------------------------------------------ PNG
+
+// What the libpng callbacks share with encode_png_into (plain data: it crosses longjmp).
+struct PngSink {
+  Bytes* out;
+  char error[256];
+};
+
+void png_on_error(png_structp png, png_const_charp message) {
+  auto* sink = static_cast<PngSink*>(png_get_error_ptr(png));
+  std::snprintf(sink->error, sizeof sink->error, "libpng: %s", message);
+  png_longjmp(png, 1);
+}
+
+void png_on_warning(png_structp, png_const_charp) {}
+
+void png_on_write(png_structp png, png_bytep data, png_size_t n) {
+  auto* sink = static_cast<PngSink*>(png_get_io_ptr(png));
+  bool ok = true;
+  try {
+    sink->out->insert(sink->out->end(), data, data + n);
+  } catch (...) {  // no exception may cross libpng's C frames
+    ok = false;
+  }
+  if (!ok) png_error(png, "out of memory");
+}
+
+void png_on_flush(png_structp) {}
+
+// Encodes `image` into sink->out; false (with sink->error set) on failure. Only trivially
+// destructible locals live in this frame, so the longjmp from png_on_error skips no destructors.
+bool encode_png_into(const Image& image, PngSink* sink) {
+  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, sink, png_on_error, png_on_warning);
+  if (png == nullptr) {
+    std::snprintf(sink->error, sizeof sink->error, "libpng: cannot create a writer");
+    return false;
+  }
+  png_infop info = png_create_info_struct(png);
+  if (info == nullptr) {
+    png_destroy_write_struct(&png, nullptr);
+    std::snprintf(sink->error, sizeof sink->error, "libpng: cannot create an info struct");
+    return false;
+  }
+  if (setjmp(png_jmpbuf(png))) {
+    png_destroy_write_struct(&png, &info);
+    return false;
+  }
+  png_set_write_fn(png, sink, png_on_write, png_on_flush);
+  const int color_type = image.channels == 1 ? PNG_COLOR_TYPE_GRAY : PNG_COLOR_TYPE_RGB;
+  png_set_IHDR(png, info, static_cast<png_uint_32>(image.width), static_cast<png_uint_32>(image.height), 8,
+               color_type, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+  png_write_info(png, info);
+  const std::size_t stride = static_cast<std::size_t>(image.width) * image.channels;
+  for (int y = 0; y < image.height; ++y) png_write_row(png, image.pixels.data() + y * stride);
+  png_write_end(png, nullptr);
+  png_destroy_write_struct(&png, &info);
+  return true;
+}
+
+// ------------------------------------------------------------------------------ GIF
+
+constexpr int kCubeLevels[3] = {6, 7, 6};  // red, green, blue levels of the color cube
+
+int cube_level(std::uint8_t v, int levels) { return static_cast<int>(std::lround(v * (levels - 1) / 255.0)); }
+
+std::uint8_t cube_index(std::uint8_t r, std::uint8_t g, std::uint8_t b) {
+  const int index = (cube_level(r, kCubeLevels[0]) * kCubeLevels[1] + cube_level(g, kCubeLevels[1])) * kCubeLevels[2] +
+                    cube_level(b, kCubeLevels[2]);
+  return static_cast<std::uint8_t>(index);
+}
+
+// 256 entries: a gray ramp, or the 6x7x6 cube (252 colors) followed by black.
+std::vector<GifColorType> gif_palette(bool gray) {
+  std::vector<GifColorType> palette(256, GifColorType{0, 0, 0});
+  auto level = [](int i, int levels) { return static_cast<GifByteType>(std::lround(i * 255.0 / (levels - 1))); };
+  for (int i = 0; i < 256; ++i) {
+    if (gray) {
+      palette[i] = GifColorType{GifByteType(i), GifByteType(i), GifByteType(i)};
+    } else if (i < kCubeLevels[0] * kCubeLevels[1] * kCubeLevels[2]) {
+      const int b = i % kCubeLevels[2], g = (i / kCubeLevels[2]) % kCubeLevels[1],
+                r = i / (kCubeLevels[2] * kCubeLevels[1]);
+      palette[i] = GifColorType{level(r, kCubeLevels[0]), level(g, kCubeLevels[1]), level(b, kCubeLevels[2])};
+    }
+  }
+  return palette;
+}
+
+// Palette indices of `frame`: gray levels themselves, or color cube entries.
+Bytes palette_indices(const Image& frame, bool gray) {
+  if (gray) return frame.pixels;
+  const std::size_t n = static_cast<std::size_t>(frame.width) * frame.height;
+  const int c = frame.channels;
+  Bytes indices(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::uint8_t* p = frame.pixels.data() + i * c;
+    indices[i] = c == 1 ? cube_index(p[0], p[0], p[0]) : cube_index(p[0], p[1], p[2]);
+  }
+  return indices;
+}
+
+int gif_on_write(GifFileType* gif, const GifByteType* data, int n) {
+  auto* out = static_cast<Bytes*>(gif->UserData);
+  try {
+    out->insert(out->end(), data, data + n);
+    return n;
+  } catch (...) {  // a short write makes giflib report E_GIF_ERR_WRITE_FAILED
+    return 0;
+  }
+}
+
+struct GifCloser {
+  void operator()(GifFileType* gif) const {
+    int error = 0;
+    EGifCloseFile(gif, &error);
+  }
+};
+struct ColorMapFreer {
+  void operator()(ColorMapObject* map) const { GifFreeMapObject(map); }
+};
+
+// Streams a GIF into memory; every giflib failure becomes an IOError naming `path`.
+class GifEncoder {
+ public:
+  GifEncoder(Bytes& out, const std::string& path) : path_(path) {
+    int error = 0;
+    gif_.reset(EGifOpen(&out, gif_on_write, &error));
+    if (!gif_) fail(error);
+    EGifSetGifVersion(gif_.get(), true);
+  }
+
+  void put_screen(int width, int height, bool gray) {
+    const std::vector<GifColorType> palette = gif_palette(gray);
+    std::unique_ptr<ColorMapObject, ColorMapFreer> map(GifMakeMapObject(256, palette.data()));
+    if (!map) fail(E_GIF_ERR_NOT_ENOUGH_MEM);
+    check(EGifPutScreenDesc(gif_.get(), width, height, 8, 0, map.get()));
+  }
+
+  // NETSCAPE2.0 application extension: loop forever.
+  void put_loop_extension() {
+    static constexpr GifByteType kApplication[] = {'N', 'E', 'T', 'S', 'C', 'A', 'P', 'E', '2', '.', '0'};
+    static constexpr GifByteType kLoopForever[] = {1, 0, 0};
+    check(EGifPutExtensionLeader(gif_.get(), APPLICATION_EXT_FUNC_CODE));
+    check(EGifPutExtensionBlock(gif_.get(), sizeof kApplication, kApplication));
+    check(EGifPutExtensionBlock(gif_.get(), sizeof kLoopForever, kLoopForever));
+    check(EGifPutExtensionTrailer(gif_.get()));
+  }
+
+  void put_frame(Bytes& indices, int width, int height, int delay_centiseconds) {
+    GraphicsControlBlock gcb{DISPOSE_DO_NOT, false, delay_centiseconds, NO_TRANSPARENT_COLOR};
+    GifByteType extension[4];
+    const auto length = static_cast<int>(EGifGCBToExtension(&gcb, extension));
+    check(EGifPutExtension(gif_.get(), GRAPHICS_EXT_FUNC_CODE, length, extension));
+    check(EGifPutImageDesc(gif_.get(), 0, 0, width, height, false, nullptr));
+    for (int y = 0; y < height; ++y)
+      check(EGifPutLine(gif_.get(), indices.data() + static_cast<std::size_t>(y) * width, width));
+  }
+
+  // Writes the trailer and releases giflib's state.
+  void finish() {
+    int error = 0;
+    if (EGifCloseFile(gif_.release(), &error) == GIF_ERROR) fail(error);
+  }
+
+ private:
+  [[noreturn]] void fail(int error) const {
+    io_fail("write_gif", path_, std::string("giflib: ") + GifErrorString(error));
+  }
+  void check(int rc) const {
+    if (rc == GIF_ERROR) fail(gif_->Error);
+  }
+  std::string path_;
+  std::unique_ptr<GifFileType, GifCloser> gif_;
+};
+
+void check_frames(const std::vector<Image>& frames, int delay_centiseconds) {
+  constexpr const char* op = "write_gif";
+  if (frames.empty()) value_fail(op, "no frames");
+  if (delay_centiseconds < 0 || delay_centiseconds > 65535)
+    value_fail(op, "delay_centiseconds must be in [0, 65535], got " + std::to_string(delay_centiseconds));
+  for (std::size_t i = 0; i < frames.size(); ++i) {
+    check_image(frames[i], op, "frame " + std::to_string(i));
+    if (frames[i].width != frames[0].width || frames[i].height != frames[0].height)
+      throw tape::ShapeError("write_gif: all frames must have the same size; frame 0=" + size_string(frames[0]) +
+                             ", frame " + std::to_string(i) + "=" + size_string(frames[i]));
+  }
+  if (frames[0].width > 65535 || frames[0].height > 65535)
+    value_fail(op, "frames of " + size_string(frames[0]) + " are too large for GIF");
+}
+
+Bytes encode_gif(const std::vector<Image>& frames, int delay_centiseconds, bool loop, const std::string& path) {
+  const bool gray = std::all_of(frames.begin(), frames.end(), [](const Image& f) { return f.channels == 1; });
+  const int width = frames[0].width, height = frames[0].height;
+  Bytes out;
+  GifEncoder encoder(out, path);
+  encoder.put_screen(width, height, gray);
+  if (loop) encoder.put_loop_extension();
+  for (const Image& frame : frames) {
+    Bytes indices = palette_indices(frame, gray);
+    encoder.put_frame(indices, width, height, delay_centiseconds);
+  }
+  encoder.finish();
+  return out;
+}
+
+// ------------------------------------------------------------------------------ drawing
+
+struct Rgb {
+  std::uint8_t r, g, b;
+};
+
+constexpr Rgb kWhite{255, 255, 255};
+constexpr Rgb kInk{25, 25, 25};          // text, ticks and the plot frame
+constexpr Rgb kGridLine{228, 228, 228};  // grid lines at the ticks
+constexpr Rgb kLegendEdge{190, 190, 190};
+// Ten well-separated colors (the "category10" scheme).
+constexpr Rgb kSeriesColors[] = {{31, 119, 180}, {255, 127, 14}, {44, 160, 44},  {214, 39, 40},   {148, 103, 189},
+                                 {140, 86, 75},  {227, 119, 194}, {127, 127, 127}, {188, 189, 34}, {23, 190, 207}};
+
+Rgb color_of_series(std::size_t index) { return kSeriesColors[index % std::size(kSeriesColors)]; }
+
+// Mixes `color` into pixel (x, y) with opacity `alpha` in [0, 1]; ignores pixels off the canvas.
+void blend(Image& canvas, int x, int y, Rgb color, double alpha) {
+  if (x < 0 || y < 0 || x >= canvas.width || y >= canvas.height || alpha <= 0.0) return;
+  alpha = std::min(alpha, 1.0);
+  std::uint8_t* p = canvas.pixels.data() + (static_cast<std::size_t>(y) * canvas.width + x) * 3;
+  const std::uint8_t target[3] = {color.r, color.g, color.b};
+  for (int k = 0; k < 3; ++k) p[k] = static_cast<std::uint8_t>(std::lround(p[k] + (target[k] - p[k]) * alpha));
+}
+
+// Fills [x0, x1) x [y0, y1).
+void fill_rect(Image& canvas, int x0, int y0, int x1, int y1, Rgb color, double alpha = 1.0) {
+  for (int y = y0; y < y1; ++y)
+    for (int x = x0; x < x1; ++x) blend(canvas, x, y, color, alpha);
+}
+
+// Outline of [x0, x1] x [y0, y1] (inclusive), one pixel wide.
+void stroke_rect(Image& canvas, int x0, int y0, int x1, int y1, Rgb color) {
+  fill_rect(canvas, x0, y0, x1 + 1, y0 + 1, color);
+  fill_rect(canvas, x0, y1, x1 + 1, y1 + 1, color);
+  fill_rect(canvas, x0, y0, x0 + 1, y1 + 1, color);
+  fill_rect(canvas, x1, y0, x1 + 1, y1 + 1, color);
+}
+
+int text_width(const std::string& text, int scale) {
+  return text.empty() ? 0 : (static_cast<int>(text.size()) * font::kAdvance - 1) * scale;
+}
+
+// `text`, cut short with "..." when it is wider than `max_width` pixels.
+std::string fit_text(const std::string& text, int max_width, int scale) {
+  if (text_width(text, scale) <= max_width) return text;
+  const int chars = std::max(0, (max_width / scale + 1) / font::kAdvance);
+  return chars <= 3 ? text.substr(0, chars) : text.substr(0, chars - 3) + "...";
+}
+
+// Draws `text` with each font pixel a scale x scale block. Horizontal text has its cell's top-left
+// corner at (x, y); vertical text reads bottom to top, with (x, y) the bottom-left corner.
+void draw_text(Image& canvas, const std::string& text, int x, int y, int scale, Rgb color, bool vertical = false) {
+  for (std::size_t i = 0; i < text.size(); ++i)
+    for (int gy = 0; gy < font::kGlyphHeight; ++gy)
+      for (int gx = 0; gx < font::kGlyphWidth; ++gx) {
+        if (!font::glyph_pixel(text[i], gx, gy)) continue;
+        const int u = (static_cast<int>(i) * font::kAdvance + gx) * scale, v = gy * scale;
+        if (vertical)
+          fill_rect(canvas, x + v, y - u - scale, x + v + scale, y - u, color);
+        else
+          fill_rect(canvas, x + u, y + v, x + u + scale, y + v + scale, color);
+      }
+}
+
+// ------------------------------------------------------------------------------ plot axes
+
+struct Axis {
+  double lo = 0.0, hi = 1.0;
+  std::vector<double> ticks;
+  std::vector<std::string> labels;
+};
+
+struct Range {
+  double lo = std::numeric_limits<double>::infinity(), hi = -std::numeric_limits<double>::infinity();
+  void add(double v) { lo = std::min(lo, v), hi = std::max(hi, v); }
+  bool empty() const { return !(lo <= hi); }
+};
+
+// The label of tick `v` on an axis of spacing `step`, with as many decimals as the step needs.
+std::string tick_label(double v, double step) {
+  if (std::abs(v) < step * 1e-6) v = 0.0;  // no "-0" or rounding residue
+  const int decimals = std::max(0, -static_cast<int>(std::floor(std::log10(step) + 1e-9)));
+  char buf[64];
+  if (decimals > 6 || std::abs(v) >= 1e9)
+    std::snprintf(buf, sizeof buf, "%.3g", v);
+  else
+    std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
+}
+
+// Spacing 1, 2 or 5 x 10^k giving about `target` intervals over [lo, hi]; the axis is widened to
+// whole steps.
+Axis nice_axis(Range range, int target) {
+  if (range.empty()) range = Range{0.0, 1.0};
+  if (range.hi - range.lo <= 1e-12 * std::max(1.0, std::abs(range.hi))) {
+    const double pad = std::max(std::abs(range.lo) * 0.1, 0.5);
+    range = Range{range.lo - pad, range.hi + pad};
+  }
+  const double raw = (range.hi - range.lo) / std::max(target, 1);
+  const double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
+  const double ratio = raw / magnitude;
+  const double step = (ratio <= 1.0 ? 1.0 : ratio <= 2.0 ? 2.0 : ratio <= 5.0 ? 5.0 : 10.0) * magnitude;
+  const double first = std::floor(range.lo / step + 1e-9), last = std::ceil(range.hi / step - 1e-9);
+  Axis axis{first * step, last * step, {}, {}};
+  for (double k = first; k <= last + 0.5; k += 1.0) {
+    axis.ticks.push_back(k * step);
+    axis.labels.push_back(tick_label(k * step, step));
+  }
+  return axis;
+}
+
+int max_label_width(const Axis& axis, int scale) {
+  int w = 0;
+  for (const auto& label : axis.labels) w = std::max(w, text_width(label, scale));
+  return w;
+}
+
+// The roundest axis (fewest ticks, from at most `max_ticks` down to 2) whose ticks are at least
+// `min_spacing(axis)` pixels apart over `pixels`.
+template <class MinSpacing>
+Axis fitted_axis(const Range& range, int pixels, int max_ticks, MinSpacing min_spacing) {
+  Axis best = nice_axis(range, 2);
+  for (int target = std::max(max_ticks, 2); target >= 2; --target) {
+    Axis axis = nice_axis(range, target);
+    const double spacing = pixels / std::max<double>(axis.ticks.size() - 1, 1);
+    if (spacing >= min_spacing(axis)) return axis;
+  }
+  return best;
+}
+
+// ------------------------------------------------------------------------------ plot lines
+
+struct Point {
+  double x, y;
+};
+
+// Anti-aliased stroke coverage over a rectangle of the canvas: the maximum over all stamped
+// segments of clamp(half_width + 0.5 - distance to the segment, 0, 1) at each pixel center.
+class Coverage {
+ public:
+  Coverage(int x0, int y0, int x1, int y1)
+      : x0_(x0), y0_(y0), w_(x1 - x0 + 1), h_(y1 - y0 + 1), a_(static_cast<std::size_t>(w_) * h_, 0.0f) {}
+
+  void stamp_segment(Point p, Point q, double half_width) {
+    const double reach = half_width + 1.0;
+    const int xa = std::max(x0_, static_cast<int>(std::floor(std::min(p.x, q.x) - reach)));
+    const int xb = std::min(x0_ + w_ - 1, static_cast<int>(std::ceil(std::max(p.x, q.x) + reach)));
+    const int ya = std::max(y0_, static_cast<int>(std::floor(std::min(p.y, q.y) - reach)));
+    const int yb = std::min(y0_ + h_ - 1, static_cast<int>(std::ceil(std::max(p.y, q.y) + reach)));
+    for (int y = ya; y <= yb; ++y)
+      for (int x = xa; x <= xb; ++x) {
+        const double c = half_width + 0.5 - distance_to_segment(Point{x + 0.5, y + 0.5}, p, q);
+        float& cell = a_[static_cast<std::size_t>(y - y0_) * w_ + (x - x0_)];
+        cell = std::max(cell, static_cast<float>(std::clamp(c, 0.0, 1.0)));
+      }
+  }
+
+  // Paints the coverage in `color`; marks covered pixels in `ink` (same rectangle).
+  void paint(Image& canvas, Rgb color, std::vector<bool>& ink) const {
+    for (int y = 0; y < h_; ++y)
+      for (int x = 0; x < w_; ++x) {
+        const float c = a_[static_cast<std::size_t>(y) * w_ + x];
+        if (c <= 0.0f) continue;
+        blend(canvas, x0_ + x, y0_ + y, color, c);
+        if (c >= 0.5f) ink[static_cast<std::size_t>(y) * w_ + x] = true;
+      }
+  }
+
+ private:
+  static double distance_to_segment(Point c, Point p, Point q) {
+    const double dx = q.x - p.x, dy = q.y - p.y, len2 = dx * dx + dy * dy;
+    const double t = len2 > 0.0 ? std::clamp(((c.x - p.x) * dx + (c.y - p.y) * dy) / len2, 0.0, 1.0) : 0.0;
+    return std::hypot(c.x - (p.x + t * dx), c.y - (p.y + t * dy));
+  }
+  int x0_, y0_, w_, h_;
+  std::vector<float> a_;
+};
+
+// The plot frame [x0, x1] x [y0, y1] (inclusive pixel rows and columns) and its data axes.
+struct Frame {
+  int x0, y0, x1, y1;
+  Axis x_axis, y_axis;
+
+  int column_of(double x) const {
+    return x0 + static_cast<int>(std::lround((x - x_axis.lo) / (x_axis.hi - x_axis.lo) * (x1 - x0)));
+  }
+  int row_of(double y) const {
+    return y1 - static_cast<int>(std::lround((y - y_axis.lo) / (y_axis.hi - y_axis.lo) * (y1 - y0)));
+  }
+  Point to_canvas(double x, double y) const {
+    return Point{x0 + 0.5 + (x - x_axis.lo) / (x_axis.hi - x_axis.lo) * (x1 - x0),
+                 y1 + 0.5 - (y - y_axis.lo) / (y_axis.hi - y_axis.lo) * (y1 - y0)};
+  }
+};
+
+// Stamps the finite runs of `s` (a non-finite point ends a run; a lone point becomes a dot).
+void stamp_series(Coverage& coverage, const Series& s, const Frame& frame, double half_width) {
+  bool have_previous = false;
+  Point previous{};
+  for (std::size_t i = 0; i < s.x.size(); ++i) {
+    if (!std::isfinite(s.x[i]) || !std::isfinite(s.y[i])) {
+      have_previous = false;
+      continue;
+    }
+    const Point p = frame.to_canvas(s.x[i], s.y[i]);
+    coverage.stamp_segment(have_previous ? previous : p, p, half_width);
+    previous = p, have_previous = true;
+  }
+}
+
+// ------------------------------------------------------------------------------ plot layout
+
+// Sizes derived from the canvas: text scale, spacing, tick length.
+struct Metrics {
+  int scale, title_scale, pad, gap, tick, line;
+
+  explicit Metrics(const PlotOptions& o)
+      : scale(std::max(1, std::min(o.width / 400, o.height / 225))),
+        title_scale(scale + 1),
+        pad(5 * scale),
+        gap(3 * scale),
+        tick(3 * scale),
+        line(font::kGlyphHeight * scale) {}
+  int cap_height() const { return 7 * scale; }
+};
+
+void check_plot_arguments(const std::vector<Series>& series, const PlotOptions& options, const char* op) {
+  if (options.width < 160 || options.height < 120 || options.width > 8192 || options.height > 8192)
+    value_fail(op, "the plot size must be within 160x120 .. 8192x8192, got " + std::to_string(options.width) + "x" +
+                       std::to_string(options.height));
+  for (const Series& s : series)
+    if (s.x.size() != s.y.size())
+      value_fail(op, "series " + quoted(s.label) + " has " + std::to_string(s.x.size()) + " x values but " +
+                         std::to_string(s.y.size()) + " y values");
+}
+
+// The ranges of the finite points of all series.
+std::pair<Range, Range> data_ranges(const std::vector<Series>& series) {
+  Range xr, yr;
+  for (const Series& s : series)
+    for (std::size_t i = 0; i < s.x.size(); ++i)
+      if (std::isfinite(s.x[i]) && std::isfinite(s.y[i])) xr.add(s.x[i]), yr.add(s.y[i]);
+  return {xr, yr};
+}
+
+// Places the plot frame: room for the title above, tick labels and axis labels left and below.
+Frame layout_frame(const std::vector<Series>& series, const PlotOptions& o, const Metrics& m, const char* op) {
+  const auto [xr, yr] = data_ranges(series);
+  Frame f{};
+  f.y0 = m.pad + (o.title.empty() ? m.gap : font::kGlyphHeight * m.title_scale + m.pad);
+  f.y1 = o.height - 1 - (m.tick + m.gap + m.line + (o.x_label.empty() ? 0 : m.gap + m.line) + m.pad);
+  const int y_pixels = f.y1 - f.y0;
+  f.y_axis = fitted_axis(yr, y_pixels, std::max(2, y_pixels / (3 * m.line)),
+                         [&](const Axis&) { return 2.5 * m.line; });
+  f.x0 = m.pad + (o.y_label.empty() ? 0 : m.line + m.gap) + max_label_width(f.y_axis, m.scale) + m.gap + m.tick;
+  f.x1 = o.width - 1 - (m.pad + 3 * font::kAdvance * m.scale);
+  const int x_pixels = f.x1 - f.x0;
+  if (x_pixels < 40 || y_pixels < 40) value_fail(op, "the plot is too small for its labels");
+  f.x_axis = fitted_axis(xr, x_pixels, std::max(2, x_pixels / (8 * font::kAdvance * m.scale)),
+                         [&](const Axis& a) { return max_label_width(a, m.scale) + 3.0 * font::kAdvance * m.scale; });
+  return f;
+}
+
+void draw_grid_lines(Image& canvas, const Frame& f) {
+  for (double t : f.x_axis.ticks) fill_rect(canvas, f.column_of(t), f.y0, f.column_of(t) + 1, f.y1, kGridLine);
+  for (double t : f.y_axis.ticks) fill_rect(canvas, f.x0, f.row_of(t), f.x1, f.row_of(t) + 1, kGridLine);
+}
+
+// Frame outline, outward tick marks and their labels.
+void draw_axes(Image& canvas, const Frame& f, const Metrics& m) {
+  stroke_rect(canvas, f.x0, f.y0, f.x1, f.y1, kInk);
+  for (std::size_t i = 0; i < f.x_axis.ticks.size(); ++i) {
+    const int x = f.column_of(f.x_axis.ticks[i]);
+    fill_rect(canvas, x, f.y1 + 1, x + 1, f.y1 + 1 + m.tick, kInk);
+    const std::string& label = f.x_axis.labels[i];
+    draw_text(canvas, label, x - text_width(label, m.scale) / 2, f.y1 + m.tick + m.gap, m.scale, kInk);
+  }
+  for (std::size_t i = 0; i < f.y_axis.ticks.size(); ++i) {
+    const int y = f.row_of(f.y_axis.ticks[i]);
+    fill_rect(canvas, f.x0 - m.tick, y, f.x0, y + 1, kInk);
+    const std::string& label = f.y_axis.labels[i];
+    draw_text(canvas, label, f.x0 - m.tick - m.gap - text_width(label, m.scale), y - m.cap_height() / 2, m.scale,
+              kInk);
+  }
+}
+
+// The title centered over the frame (shifted to stay on the canvas), the axis labels centered on
+// their axes; each cut short when too long.
+void draw_titles(Image& canvas, const Frame& f, const PlotOptions& o, const Metrics& m) {
+  const int center_x = (f.x0 + f.x1) / 2, center_y = (f.y0 + f.y1) / 2;
+  const std::string title = fit_text(o.title, canvas.width - 2 * m.pad, m.title_scale);
+  const int title_w = text_width(title, m.title_scale);
+  draw_text(canvas, title, std::clamp(center_x - title_w / 2, m.pad, canvas.width - m.pad - title_w), m.pad,
+            m.title_scale, kInk);
+  const std::string x_label = fit_text(o.x_label, f.x1 - f.x0, m.scale);
+  draw_text(canvas, x_label, center_x - text_width(x_label, m.scale) / 2, f.y1 + m.tick + m.gap + m.line + m.gap,
+            m.scale, kInk);
+  const std::string y_label = fit_text(o.y_label, f.y1 - f.y0, m.scale);
+  draw_text(canvas, y_label, m.pad, center_y + text_width(y_label, m.scale) / 2, m.scale, kInk, true);
+}
+
+// Number of inked pixels inside [x0, x1) x [y0, y1) (canvas coordinates).
+int ink_in(const std::vector<bool>& ink, const Frame& f, int x0, int y0, int x1, int y1) {
+  const int w = f.x1 - f.x0 + 1;
+  int n = 0;
+  for (int y = std::max(y0, f.y0); y < std::min(y1, f.y1 + 1); ++y)
+    for (int x = std::max(x0, f.x0); x < std::min(x1, f.x1 + 1); ++x)
+      n += ink[static_cast<std::size_t>(y - f.y0) * w + (x - f.x0)];
+  return n;
+}
+
+// A box of swatches and labels in whichever corner of the frame covers the fewest line pixels;
+// labels too wide for the frame are cut short.
+void draw_legend(Image& canvas, const std::vector<Series>& series, const Frame& f, const Metrics& m,
+                 const std::vector<bool>& ink) {
+  const int swatch_w = 4 * font::kAdvance * m.scale, swatch_h = 2 * m.scale;
+  const int max_label_w = (f.x1 - f.x0) - 2 * m.pad - (m.pad + swatch_w + m.gap * 2 + m.pad);
+  std::vector<std::string> labels;
+  int entries = 0, label_w = 0;
+  for (const Series& s : series) {
+    labels.push_back(fit_text(s.label, max_label_w, m.scale));
+    if (!s.label.empty()) ++entries, label_w = std::max(label_w, text_width(labels.back(), m.scale));
+  }
+  if (entries == 0) return;
+  const int row_h = m.line + m.gap, box_w = m.pad + swatch_w + m.gap * 2 + label_w + m.pad,
+            box_h = m.pad + entries * row_h - m.gap + m.pad;
+  int best = std::numeric_limits<int>::max(), bx = 0, by = 0;
+  for (const int x : {f.x1 - m.pad - box_w, f.x0 + m.pad + 1})
+    for (const int y : {f.y0 + m.pad + 1, f.y1 - m.pad - box_h}) {
+      const int n = ink_in(ink, f, x, y, x + box_w, y + box_h);
+      if (n < best) best = n, bx = x, by = y;
+    }
+  fill_rect(canvas, bx, by, bx + box_w, by + box_h, kWhite, 0.85);
+  stroke_rect(canvas, bx, by, bx + box_w - 1, by + box_h - 1, kLegendEdge);
+  int y = by + m.pad;
+  for (std::size_t i = 0; i < series.size(); ++i) {
+    if (series[i].label.empty()) continue;
+    const int mid = y + m.cap_height() / 2;
+    fill_rect(canvas, bx + m.pad, mid - swatch_h / 2, bx + m.pad + swatch_w, mid - swatch_h / 2 + swatch_h,
+              color_of_series(i));
+    draw_text(canvas, labels[i], bx + m.pad + swatch_w + 2 * m.gap, y, m.scale, kInk);
+    y += row_h;
+  }
+}
+
+Image render_plot(const std::vector<Series>& series, const PlotOptions& options, const char* op) {
+  check_plot_arguments(series, options, op);
+  const Metrics m(options);
+  const Frame frame = layout_frame(series, options, m, op);
+  Image canvas{options.width, options.height, 3,
+               Bytes(static_cast<std::size_t>(options.width) * options.height * 3, 255)};
+  draw_grid_lines(canvas, frame);
+  std::vector<bool> ink(static_cast<std::size_t>(frame.x1 - frame.x0 + 1) * (frame.y1 - frame.y0 + 1), false);
+  const double half_width = 0.5 + 0.5 * m.scale;
+  for (std::size_t i = 0; i < series.size(); ++i) {
+    Coverage coverage(frame.x0, frame.y0, frame.x1, frame.y1);
+    stamp_series(coverage, series[i], frame, half_width);
+    coverage.paint(canvas, color_of_series(i), ink);
+  }
+  draw_axes(canvas, frame, m);
+  draw_titles(canvas, frame, options, m);
+  draw_legend(canvas, series, frame, m, ink);
+  return canvas;
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------------------ public API
+
+Image make_grid(const tape::Tensor& images, int columns, int padding, int scale) {
+  check_grid_arguments(images, columns, padding, scale);
+  const tape::Shape& shape = images.shape();
+  const std::int64_t n = shape[0], h = shape[1], w = shape[2], c = shape[3];
+  const std::int64_t cols = std::min<std::int64_t>(columns, n), rows = (n + cols - 1) / cols;
+  Image grid{grid_extent(cols, w, scale, padding), grid_extent(rows, h, scale, padding), static_cast<int>(c), {}};
+  grid.pixels.assign(static_cast<std::size_t>(grid.width) * grid.height * grid.channels, kGridBorderValue);
+  const std::vector<float> values = images.to_vector<float>();
+  for (std::int64_t i = 0; i < n; ++i) {
+    const int x0 = static_cast<int>(padding + (i % cols) * (w * scale + padding));
+    const int y0 = static_cast<int>(padding + (i / cols) * (h * scale + padding));
+    place_tile(grid, values.data() + i * h * w * c, static_cast<int>(h), static_cast<int>(w), x0, y0, scale);
+  }
+  return grid;
+}
+
+std::vector<std::uint8_t> encode_png(const Image& image) {
+  check_image(image, "encode_png");
+  Bytes out;
+  PngSink sink{&out, {}};
+  if (!encode_png_into(image, &sink)) throw tape::IOError(std::string("encode_png: ") + sink.error);
+  return out;
+}
+
+namespace {
+// write_png for `op`: errors name `op` and `path`.
+void write_png_as(const std::string& path, const Image& image, const char* op) {
+  check_image(image, op);
+  Bytes bytes;
+  PngSink sink{&bytes, {}};
+  if (!encode_png_into(image, &sink)) io_fail(op, path, sink.error);
+  write_file_atomically(path, bytes, op);
+}
+}  // namespace
+
+void write_png(const std::string& path, const Image& image) { write_png_as(path, image, "write_png"); }
+
+Image read_png(const std::string& path) {
+  png_image png{};
+  png.version = PNG_IMAGE_VERSION;
+  if (png_image_begin_read_from_file(&png, path.c_str()) == 0)
+    throw tape::IOError("read_png: cannot read " + quoted(path) + ": " + png.message);
+  const bool color = (png.format & PNG_FORMAT_FLAG_COLOR) != 0;
+  png.format = color ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
+  Image image{static_cast<int>(png.width), static_cast<int>(png.height), color ? 3 : 1, {}};
+  try {
+    image.pixels.resize(PNG_IMAGE_SIZE(png));
+  } catch (...) {
+    png_image_free(&png);
+    throw;
+  }
+  if (png_image_finish_read(&png, nullptr, image.pixels.data(), 0, nullptr) == 0)
+    throw tape::IOError("read_png: cannot decode " + quoted(path) + ": " + png.message);
+  return image;
+}
+
+void write_gif(const std::string& path, const std::vector<Image>& frames, int delay_centiseconds, bool loop) {
+  check_frames(frames, delay_centiseconds);
+  write_file_atomically(path, encode_gif(frames, delay_centiseconds, loop, path), "write_gif");
+}
+
+std::array<std::uint8_t, 3> series_color(std::size_t index) {
+  const Rgb c = color_of_series(index);
+  return {c.r, c.g, c.b};
+}
+
+Image render_line_plot(const std::vector<Series>& series, const PlotOptions& options) {
+  return render_plot(series, options, "render_line_plot");
+}
+
+void plot_lines(const std::string& path, const std::vector<Series>& series, const PlotOptions& options) {
+  write_png_as(path, render_plot(series, options, "plot_lines"), "plot_lines");
+}
+
+}  // namespace dcgan

@@ -1,0 +1,318 @@
+// The DCGAN training loop and its outputs. Uses only tape's public headers, like any user.
+#include "trainer.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "data.h"
+#include "image_io.h"
+#include "progress.h"
+#include "run_files.h"
+#include "tensorboard.h"
+
+namespace dcgan {
+
+namespace nn = tape::nn;
+namespace fs = std::filesystem;
+using tape::Tensor;
+
+// ---------------------------------------------------------------- one step
+namespace {
+
+double mean_probability(const Tensor& logits) { return tape::mean(tape::sigmoid(logits)).item(); }
+
+Tensor bce(const Tensor& labels, const Tensor& logits) {
+  return nn::binary_cross_entropy(labels, logits, {.from_logits = true});
+}
+
+}  // namespace
+
+StepResult train_step(Architecture& arch, nn::Adam& g_opt, nn::Adam& d_opt, const Tensor& real,
+                      tape::Generator& noise_gen, const StepOptions& o) {
+  const std::int64_t b = real.dim(0);
+  const Tensor z = Tensor::normal({b, arch.z_dim}, noise_gen);
+  tape::GradientTape g_tape, d_tape;  // one forward pass, recorded by both
+  const Tensor fake = arch.generator(z, true);
+  const Tensor real_logits = arch.discriminator(real, true);
+  const Tensor fake_logits = arch.discriminator(fake, true);
+  const Tensor d_loss_real = bce(Tensor::full(real_logits.shape(), o.real_label), real_logits);
+  const Tensor d_loss_fake = bce(Tensor::zeros(fake_logits.shape()), fake_logits);
+  const Tensor g_loss = bce(Tensor::ones(fake_logits.shape()), fake_logits);
+
+  StepResult r;
+  r.d_loss_real = d_loss_real.item();
+  r.d_loss_fake = d_loss_fake.item();
+  r.g_loss = g_loss.item();
+  r.d_real = mean_probability(real_logits);
+  r.d_fake = mean_probability(fake_logits);
+
+  const bool use_real = !o.balance || o.train_d_real, use_fake = !o.balance || o.train_d_fake;
+  r.g_updated = !o.balance || o.train_g;
+  r.d_updated = use_real || use_fake;
+  const auto g_vars = arch.generator.trainable_variables();
+  const auto d_vars = arch.discriminator.trainable_variables();
+  if (r.g_updated) g_opt.apply_gradients(g_tape.gradient(g_loss, g_vars), g_vars);
+  if (r.d_updated) {
+    const Tensor d_loss = use_real && use_fake ? d_loss_real + d_loss_fake : use_real ? d_loss_real : d_loss_fake;
+    d_opt.apply_gradients(d_tape.gradient(d_loss, d_vars), d_vars);
+  }
+  return r;
+}
+
+// ---------------------------------------------------------------- the run
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+
+extern "C" void on_sigint(int) { g_interrupted.store(true); }
+
+// Seed 004's thresholds: train each part only while its loss is above them.
+StepOptions balanced_options(const TrainConfig& c, const StepResult* last) {
+  StepOptions o{c.real_label, c.balance};
+  if (c.balance && last) {
+    o.train_d_fake = last->d_loss_fake > 0.6;
+    o.train_g = last->g_loss > 0.5;
+    o.train_d_real = last->d_loss_real > 0.45;
+  }
+  return o;
+}
+
+Dataset load_training_data(const TrainConfig& c) {
+  Dataset ds = c.dataset == "mnist"           ? load_mnist(c.data_dir.empty() ? "data/mnist" : c.data_dir, true)
+               : c.dataset == "fashion-mnist" ? load_fashion_mnist(c.data_dir.empty() ? kFashionMnistDir : c.data_dir)
+               : c.dataset == "cifar10"       ? load_cifar10(c.data_dir.empty() ? "data/cifar10" : c.data_dir, true)
+                                              : throw tape::ValueError("unknown dataset '" + c.dataset +
+                                                                       "' (mnist, fashion-mnist, cifar10)");
+  if (c.digit >= 0) ds = filter_class(ds, c.digit);
+  if (c.max_images > 0 && c.max_images < ds.size()) {
+    ds.images = tape::slice(ds.images, {0, 0, 0, 0}, {c.max_images, -1, -1, -1});
+    ds.labels.resize(static_cast<std::size_t>(c.max_images));
+  }
+  return ds;
+}
+
+// Batches in a per-epoch order drawn from (seed, epoch) alone, so a resumed run can rebuild the
+// order of the epoch it stopped in and continue at the same batch.
+class EpochBatches {
+ public:
+  EpochBatches(const Dataset& data, std::int64_t batch, std::uint64_t seed)
+      : data_(data), batch_(batch), per_epoch_(data.size() / batch), seed_(seed) {}
+  void seek(std::int64_t epoch, std::int64_t batch_in_epoch) {
+    epoch_ = epoch;
+    next_ = batch_in_epoch;
+    tape::Generator gen(seed_ * 0x9E3779B97F4A7C15ull + 0x5EEDull * static_cast<std::uint64_t>(epoch + 1));
+    order_ = shuffled_indices(data_.size(), gen);
+  }
+  // images[batch, H, W, C]; moves to the next epoch after its last full batch.
+  Tensor next() {
+    std::vector<std::int64_t> idx(order_.begin() + next_ * batch_, order_.begin() + (next_ + 1) * batch_);
+    Tensor images = gather_images(data_, idx);
+    if (++next_ == per_epoch_) seek(epoch_ + 1, 0);
+    return images;
+  }
+  std::int64_t epoch() const { return epoch_; }
+  std::int64_t batch_in_epoch() const { return next_; }
+
+ private:
+  const Dataset& data_;
+  std::int64_t batch_, per_epoch_;
+  std::uint64_t seed_;
+  std::int64_t epoch_ = 0, next_ = 0;
+  std::vector<std::int64_t> order_;
+};
+
+struct Run {
+  TrainConfig config;
+  RunFiles files;
+  Architecture arch;
+  nn::Adam g_opt, d_opt;
+  tape::Generator noise_gen;
+  Tensor fixed_noise;
+  std::int64_t step = 0, epoch = 0, batch_in_epoch = 0;
+
+  Run(const TrainConfig& c, Architecture a)
+      : config(c), files(c.out), arch(std::move(a)),
+        g_opt({.learning_rate = c.lr, .beta1 = c.beta1}), d_opt({.learning_rate = c.lr, .beta1 = c.beta1}),
+        noise_gen(c.seed * 0x9E3779B97F4A7C15ull + 1) {
+    tape::Generator fixed(c.seed * 0x9E3779B97F4A7C15ull + 2);
+    fixed_noise = Tensor::normal({c.samples, c.z_dim}, fixed);
+  }
+
+  std::vector<std::pair<std::string, tape::Generator*>> generators() {
+    std::vector<std::pair<std::string, tape::Generator*>> gens{{"noise", &noise_gen}};
+    for (auto& g : arch.generator.named_generators()) gens.push_back(g);
+    for (auto& g : arch.discriminator.named_generators()) gens.push_back(g);
+    return gens;
+  }
+
+  std::map<std::string, std::string> metadata() const {
+    return {{"step", std::to_string(step)},         {"epoch", std::to_string(epoch)},
+            {"batch_in_epoch", std::to_string(batch_in_epoch)}, {"arch", config.arch},
+            {"dataset", config.dataset},            {"z_dim", std::to_string(config.z_dim)},
+            {"seed", std::to_string(config.seed)},  {"program", "tape dcgan " TAPE_DCGAN_VERSION}};
+  }
+
+  void save_checkpoint() {
+    const std::string path = files.checkpoint_path(step);
+    nn::save_checkpoint(path, {{"generator", &arch.generator, &g_opt}, {"discriminator", &arch.discriminator, &d_opt}},
+                        {metadata(), generators()});
+    files.prune_checkpoints(config.keep_checkpoints);
+  }
+
+  void restore(const std::string& path) {
+    auto meta = nn::load_checkpoint(path, {{"generator", &arch.generator, &g_opt}, {"discriminator", &arch.discriminator, &d_opt}},
+                                    generators());
+    step = std::stoll(meta.at("step"));
+    epoch = std::stoll(meta.at("epoch"));
+    batch_in_epoch = std::stoll(meta.at("batch_in_epoch"));
+  }
+
+  Tensor samples() { return arch.generator(fixed_noise, false); }
+};
+
+int columns_for(int n) {
+  int c = 1;
+  while (c * c < n) ++c;
+  return c;
+}
+
+void write_config(const TrainConfig& c, const std::string& path, std::int64_t steps_per_epoch, std::int64_t total) {
+  nlohmann::json j = {{"program", "tape dcgan"}, {"version", TAPE_DCGAN_VERSION}, {"dataset", c.dataset},
+                      {"data_dir", c.data_dir}, {"arch", c.arch}, {"epochs", c.epochs}, {"steps", c.steps},
+                      {"total_steps", total}, {"steps_per_epoch", steps_per_epoch}, {"batch", c.batch},
+                      {"lr", c.lr}, {"beta1", c.beta1}, {"z_dim", c.z_dim}, {"seed", c.seed}, {"out", c.out},
+                      {"threads", tape::num_threads()}, {"real_label", c.real_label}, {"balance", c.balance},
+                      {"digit", c.digit}, {"sample_every", c.sample_every}, {"checkpoint_every", c.checkpoint_every},
+                      {"keep_checkpoints", c.keep_checkpoints}, {"tensorboard", c.tensorboard},
+                      {"samples", c.samples}, {"max_images", c.max_images}};
+  write_text_atomically(path, j.dump(2) + "\n");
+}
+
+}  // namespace
+
+int train(const TrainConfig& c) {
+  if (c.threads > 0) tape::set_num_threads(c.threads);
+  if (c.batch < 1) throw tape::ValueError("train: --batch must be >= 1");
+  const Dataset data = load_training_data(c);
+  const std::int64_t n = data.size();
+  const std::int64_t steps_per_epoch = n / c.batch;
+  if (steps_per_epoch < 1) {
+    throw tape::ValueError("train: " + std::to_string(n) + " images do not fill one batch of " + std::to_string(c.batch));
+  }
+  const std::int64_t total = c.steps > 0 ? c.steps : steps_per_epoch * std::max<std::int64_t>(c.epochs, 1);
+
+  Architecture arch = make_architecture(c.arch, c.z_dim, c.seed);
+  if (std::vector<std::int64_t>(data.images.shape().begin() + 1, data.images.shape().end()) != arch.image_shape) {
+    throw tape::ShapeError("train: architecture '" + c.arch + "' makes images " + tape::Shape(arch.image_shape).to_string() +
+                           " but the dataset has " + data.images.shape().to_string());
+  }
+  Run run(c, std::move(arch));
+  run.files.create();
+  if (c.resume) {
+    const auto latest = run.files.latest_checkpoint();
+    if (!latest) throw tape::IOError("train --resume: no checkpoint in " + run.files.checkpoint_dir());
+    run.restore(*latest);
+    run.files.load_history(run.step);
+    std::cout << "Resumed from " << *latest << " at step " << run.step << " (epoch " << run.epoch + 1 << ")\n";
+  } else {
+    run.files.start_history();
+  }
+  write_config(c, run.files.config_path(), steps_per_epoch, total);
+  run.arch.generator.summary(std::cout);
+  run.arch.discriminator.summary(std::cout);
+  std::cout << "Training " << c.arch << " on " << c.dataset << " (" << n << " images, batch " << c.batch << ", "
+            << total << " steps, " << tape::num_threads() << " threads) -> " << c.out << "\n";
+
+  std::unique_ptr<EventWriter> events;
+  if (c.tensorboard) events = std::make_unique<EventWriter>(run.files.tensorboard_dir());
+  g_interrupted = false;
+  auto previous = std::signal(SIGINT, on_sigint);
+  Progress progress(total, steps_per_epoch, isatty(STDOUT_FILENO) != 0, c.log_every);
+  const int cols = columns_for(c.samples);
+  auto save_grid = [&](const std::string& path) {
+    tape::NoRecord no_record;
+    Image grid = make_grid(run.samples(), cols, 2, data.images.dim(1) <= 32 ? 4 : 1);
+    write_png(path, grid);
+    return grid;
+  };
+
+  StepResult last;
+  bool have_last = false;
+  auto epoch_start = std::chrono::steady_clock::now();
+  EpochBatches batches(data, c.batch, c.seed);
+  batches.seek(run.epoch, run.batch_in_epoch);
+  while (run.step < total && !g_interrupted) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const Tensor real = batches.next();
+    const StepResult r = train_step(run.arch, run.g_opt, run.d_opt, real, run.noise_gen,
+                                    balanced_options(c, have_last ? &last : nullptr));
+    last = r;
+    have_last = true;
+    ++run.step;
+    run.epoch = batches.epoch();
+    run.batch_in_epoch = batches.batch_in_epoch();
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double images_per_second = double(c.batch) / std::max(seconds, 1e-9);
+    run.files.append_losses({run.step, run.epoch + (run.batch_in_epoch == 0 ? 0 : 1), r.d_loss_real, r.d_loss_fake,
+                             r.g_loss, r.d_real, r.d_fake, images_per_second});
+    progress.update(run.step, r, images_per_second);
+    if (events && run.step % c.tensorboard_every == 0) {
+      events->add_scalar("d_loss_real", run.step, r.d_loss_real);
+      events->add_scalar("d_loss_fake", run.step, r.d_loss_fake);
+      events->add_scalar("g_loss", run.step, r.g_loss);
+      tape::NoRecord no_record;
+      Image grid = make_grid(run.samples(), cols, 2, 1);
+      events->add_image("generated", run.step, encode_png(grid), grid.height, grid.width, grid.channels);
+    }
+    if (c.sample_every > 0 && run.step % c.sample_every == 0) save_grid(run.files.step_sample_path(run.step));
+    const bool epoch_done = run.batch_in_epoch == 0;
+    if (epoch_done) {
+      const double epoch_seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
+      save_grid(run.files.epoch_sample_path(run.epoch));
+      progress.epoch_done(run.epoch, epoch_seconds);
+      epoch_start = std::chrono::steady_clock::now();
+    }
+    if (epoch_done || run.step % c.checkpoint_every == 0 || run.step == total) run.save_checkpoint();
+  }
+  std::signal(SIGINT, previous);
+  progress.finish();
+  // A run that stops mid-epoch still shows where it got to, as the grid of the epoch under way.
+  if (run.batch_in_epoch != 0) save_grid(run.files.epoch_sample_path(run.epoch + 1));
+  if (g_interrupted) run.save_checkpoint();
+  run.files.write_gif();
+  run.files.write_loss_plot();
+  if (g_interrupted) {
+    std::cout << "Interrupted: checkpoint saved at step " << run.step << "; continue with --resume.\n";
+  } else {
+    std::cout << "Done: " << run.step << " steps. Samples in " << run.files.samples_dir() << ", progress.gif, losses.png\n";
+  }
+  return 0;
+}
+
+void sample(const std::string& checkpoint, int n, std::uint64_t seed, const std::string& out_png) {
+  const auto meta = nn::load_safetensors(checkpoint).metadata;
+  auto field = [&](const char* key) {
+    auto it = meta.find(key);
+    if (it == meta.end()) throw tape::IOError("sample: " + checkpoint + " has no '" + key + "' in its metadata");
+    return it->second;
+  };
+  Architecture arch = make_architecture(field("arch"), std::stoll(field("z_dim")), 0);
+  nn::load_checkpoint(checkpoint, {{"generator", &arch.generator, nullptr}});
+  tape::Generator gen(seed);
+  tape::NoRecord no_record;
+  const Tensor images = arch.generator(Tensor::normal({n, arch.z_dim}, gen), false);
+  write_png(out_png, make_grid(images, columns_for(n), 2, arch.image_shape[0] <= 32 ? 4 : 1));
+}
+
+}  // namespace dcgan
