@@ -94,14 +94,14 @@ void conv2d_transpose(const ConvShape& s, const T* u, const T* w, T* x) {
 template <class T>
 void conv2d_weight(const ConvShape& s, const T* x, const T* u, T* w) {
   const std::int64_t K = s.kh * s.kw * s.ci, per = s.ho * s.wo, chunk = images_per_chunk(s);
-  std::fill(w, w + K * s.co, T(0));
   std::vector<T> cols(static_cast<std::size_t>(chunk * per * K));
   for (std::int64_t n0 = 0; n0 < s.n; n0 += chunk) {
     const std::int64_t nb = std::min(chunk, s.n - n0);
     im2col(s, x, n0, nb, cols.data());
-    // w[K, Co] += cols[M, K]^T @ u[M, Co]
-    gemm(cols.data(), u + n0 * per * s.co, w, K, s.co, nb * per, true, false, true);
+    // w[K, Co] (+)= cols[M, K]^T @ u[M, Co]
+    gemm(cols.data(), u + n0 * per * s.co, w, K, s.co, nb * per, true, false, n0 > 0);
   }
+  if (s.n == 0) std::fill(w, w + K * s.co, T(0));
 }
 
 // ---------------- references: the definition, loop by loop ----------------

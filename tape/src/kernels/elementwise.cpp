@@ -124,7 +124,10 @@ void gemm(const T* a, const T* b, T* c, std::int64_t m, std::int64_t n, std::int
   Eigen::Map<const Mat> B(b, trans_b ? n : k, trans_b ? k : n);
   auto run = [&](const auto& lhs, const auto& rhs) {
     if (accumulate) {
-      C.noalias() += lhs * rhs;
+      // Eigen's threaded `C += A * B` is an order of magnitude slower than `C = A * B` for small
+      // C and a long inner dimension (the weight-gradient shape): evaluate, then add.
+      Mat product = lhs * rhs;
+      C += product;
     } else {
       C.noalias() = lhs * rhs;
     }

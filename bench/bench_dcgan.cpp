@@ -1,0 +1,52 @@
+// The whole DCGAN training iteration (dcgan::train_step: one forward pass under two tapes, both
+// Adam steps) for the tf-tutorial and keras-small networks, with images/s and GFLOP/s counters.
+#include <benchmark/benchmark.h>
+
+#include <tape/tape.h>
+
+#include "architectures.h"
+#include "trainer.h"
+
+namespace {
+
+// Multiply-accumulates per image of one forward pass, from the layer shapes:
+// Conv = Ho*Wo*Co*Ci*k*k, ConvT = Hin*Win*Ci*Co*k*k, Dense = in*out.
+struct Macs {
+  double g, g_first, d, d_first;
+};
+// G: dense 1,254,400 + convT 40,140,800 + 10,035,200 + 313,600; D: 313,600 + 10,035,200 + 6,272.
+constexpr Macs kTfTutorial{51744000.0, 1254400.0, 10355072.0, 313600.0};
+// G: dense 627,200 + convT 10,035,200 + 313,600; D as above.
+constexpr Macs kKerasSmall{10976000.0, 627200.0, 10355072.0, 313600.0};
+
+// FLOPs of our step per image: G forward g; D forward on real and fake 2d; D tape: weight
+// gradients on real and fake 2d; G tape: D input gradients on fake d, G backward 2g - g1.
+double step_flops_per_image(const Macs& m) { return 2.0 * (3.0 * m.g - m.g_first + 5.0 * m.d); }
+
+void dcgan_iteration(benchmark::State& state, const char* arch_name, Macs macs) {
+  const std::int64_t batch = state.range(0);
+  tape::set_num_threads(static_cast<int>(state.range(1)));
+  dcgan::Architecture arch = dcgan::make_architecture(arch_name, 100, 1);
+  tape::nn::Adam g_opt({.learning_rate = 2e-4, .beta1 = 0.5}), d_opt({.learning_rate = 2e-4, .beta1 = 0.5});
+  tape::Generator gen(2);
+  const tape::Tensor real = tape::Tensor::uniform({batch, 28, 28, 1}, gen, -1.0, 1.0);
+  dcgan::train_step(arch, g_opt, d_opt, real, gen, {});  // warm-up: allocations, first-touch
+  for (auto _ : state) benchmark::DoNotOptimize(dcgan::train_step(arch, g_opt, d_opt, real, gen, {}));
+  state.counters["images/s"] = benchmark::Counter(double(batch) * double(state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["GFLOP/s"] = benchmark::Counter(step_flops_per_image(macs) * double(batch) * 1e-9 *
+                                                     double(state.iterations()),
+                                                 benchmark::Counter::kIsRate);
+}
+
+void tf_tutorial(benchmark::State& state) { dcgan_iteration(state, "tf-tutorial", kTfTutorial); }
+void keras_small(benchmark::State& state) { dcgan_iteration(state, "keras-small", kKerasSmall); }
+
+}  // namespace
+
+// Args: batch, threads.
+BENCHMARK(tf_tutorial)->ArgsProduct({{64, 128, 256}, {1, 2}})->Unit(benchmark::kMillisecond)->UseRealTime()
+    ->MinTime(2.0);
+BENCHMARK(keras_small)->ArgsProduct({{64, 128, 256}, {1, 2}})->Unit(benchmark::kMillisecond)->UseRealTime()
+    ->MinTime(2.0);
+
+BENCHMARK_MAIN();
