@@ -13,7 +13,9 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build g++ pkg-config
   libeigen3-dev catch2 libbenchmark-dev nlohmann-json3-dev libcli11-dev
-  libpng-dev zlib1g-dev libgif-dev ca-certificates
+  libpng-dev zlib1g-dev libgif-dev libssl-dev ca-certificates
+  protobuf-compiler  # tests decode the TensorBoard event files with protoc
+  dataset-fashion-mnist  # dcgan --dataset fashion-mnist
 )
 python_packages=(python3-numpy python3-torch libopenblas0-openmp)
 

@@ -288,6 +288,18 @@ TEST_CASE("encode_png rejects inconsistent images", "[image]") {
   CHECK_THROWS_AS(dcgan::encode_png(Image{0, 4, 1, {}}), tape::ValueError);
 }
 
+TEST_CASE("libpng errors become IOError without crossing libpng's frames", "[image]") {
+  const Image too_wide{1000001, 1, 1, Bytes(1000001, 7)};  // beyond libpng's default width limit
+  CHECK_THAT(thrown_message<tape::IOError>([&] { dcgan::encode_png(too_wide); }),
+             Catch::Contains("encode_png") && Catch::Contains("libpng"));
+  TempDir dir;
+  const std::string path = dir.file("wide.png");
+  CHECK_THAT(thrown_message<tape::IOError>([&] { dcgan::write_png(path, too_wide); }),
+             Catch::Contains("write_png") && Catch::Contains(path) && Catch::Contains("libpng"));
+  REQUIRE(dir.entries().empty());
+  REQUIRE(decode_png(dcgan::encode_png(noise_image(2, 2, 1, 1u))).width == 2);  // still usable afterwards
+}
+
 TEST_CASE("write_png writes a decodable file atomically and replaces an old one", "[image]") {
   TempDir dir;
   const std::string path = dir.file("grid.png");
@@ -442,6 +454,7 @@ TEST_CASE("render_line_plot handles degenerate data", "[image]") {
   CHECK_NOTHROW(dcgan::render_line_plot({{"dot", {5}, {-2}}}, options));
   CHECK_NOTHROW(dcgan::render_line_plot({{"bad", {nan, 1, inf}, {1, nan, 2}}}, options));
   CHECK_NOTHROW(dcgan::render_line_plot({{"huge", {0, 1e12}, {-1e-9, 1e-9}}}, options));
+  CHECK_NOTHROW(dcgan::render_line_plot({{"extreme", {-1e308, 1e308}, {1e17, 1e17 + 1e5}}}, options));
   const Image dot = dcgan::render_line_plot({{"", {5}, {-2}}}, options);
   CHECK(count_color(dot, dcgan::series_color(0)) > 0);  // a lone point is still visible
 }

@@ -434,6 +434,7 @@ std::string tick_label(double v, double step) {
 // whole steps.
 Axis nice_axis(Range range, int target) {
   if (range.empty()) range = Range{0.0, 1.0};
+  if (!std::isfinite(range.hi - range.lo)) range = Range{range.lo / 4, range.hi / 4};  // near +-DBL_MAX
   if (range.hi - range.lo <= 1e-12 * std::max(1.0, std::abs(range.hi))) {
     const double pad = std::max(std::abs(range.lo) * 0.1, 0.5);
     range = Range{range.lo - pad, range.hi + pad};
@@ -444,9 +445,10 @@ Axis nice_axis(Range range, int target) {
   const double step = (ratio <= 1.0 ? 1.0 : ratio <= 2.0 ? 2.0 : ratio <= 5.0 ? 5.0 : 10.0) * magnitude;
   const double first = std::floor(range.lo / step + 1e-9), last = std::ceil(range.hi / step - 1e-9);
   Axis axis{first * step, last * step, {}, {}};
-  for (double k = first; k <= last + 0.5; k += 1.0) {
-    axis.ticks.push_back(k * step);
-    axis.labels.push_back(tick_label(k * step, step));
+  const int count = static_cast<int>(std::min(last - first, 1000.0));  // an integer count: first may exceed 2^53
+  for (int i = 0; i <= count; ++i) {
+    axis.ticks.push_back((first + i) * step);
+    axis.labels.push_back(tick_label(axis.ticks.back(), step));
   }
   return axis;
 }
@@ -457,17 +459,16 @@ int max_label_width(const Axis& axis, int scale) {
   return w;
 }
 
-// The roundest axis (fewest ticks, from at most `max_ticks` down to 2) whose ticks are at least
-// `min_spacing(axis)` pixels apart over `pixels`.
+// The axis with the most ticks (aiming at max_ticks, then fewer, down to 2) whose ticks are at
+// least `min_spacing(axis)` pixels apart over `pixels`.
 template <class MinSpacing>
 Axis fitted_axis(const Range& range, int pixels, int max_ticks, MinSpacing min_spacing) {
-  Axis best = nice_axis(range, 2);
-  for (int target = std::max(max_ticks, 2); target >= 2; --target) {
+  for (int target = std::max(max_ticks, 2); target > 2; --target) {
     Axis axis = nice_axis(range, target);
-    const double spacing = pixels / std::max<double>(axis.ticks.size() - 1, 1);
+    const double spacing = pixels / std::max<double>(static_cast<double>(axis.ticks.size()) - 1, 1);
     if (spacing >= min_spacing(axis)) return axis;
   }
-  return best;
+  return nice_axis(range, 2);
 }
 
 // ------------------------------------------------------------------------------ plot lines
