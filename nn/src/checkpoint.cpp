@@ -28,15 +28,13 @@
 #include <cerrno>
 #include <charconv>
 #include <chrono>
-#include <cstring>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string_view>
 #include <system_error>
 #include <utility>
-
-#include <nlohmann/json.hpp>
 
 namespace tape::nn {
 namespace {
@@ -95,9 +93,7 @@ std::optional<DType> parse_dtype_tag(const std::string& tag) {
   return std::nullopt;
 }
 
-std::uint64_t tensor_bytes(const Tensor& t) {
-  return static_cast<std::uint64_t>(t.numel()) * element_size(t.dtype());
-}
+std::uint64_t tensor_bytes(const Tensor& t) { return static_cast<std::uint64_t>(t.numel()) * element_size(t.dtype()); }
 
 // A whole-string unsigned decimal ("0", "42"; no sign, no spaces).
 std::optional<std::uint64_t> parse_u64(std::string_view s) {
@@ -242,9 +238,8 @@ std::string make_header(const TensorFile& file, const std::string& path, const s
   std::uint64_t offset = 0;
   for (const auto& [name, tensor] : file.tensors) {
     const std::uint64_t end = offset + tensor_bytes(tensor);
-    header[name] = {{"dtype", dtype_tag(tensor.dtype())},
-                    {"shape", tensor.shape().dims()},
-                    {"data_offsets", {offset, end}}};
+    header[name] = {
+        {"dtype", dtype_tag(tensor.dtype())}, {"shape", tensor.shape().dims()}, {"data_offsets", {offset, end}}};
     offset = end;
   }
   std::string text;
@@ -413,10 +408,10 @@ class Reader {
     e.end = parse_count(e.name, offsets[1], "the end of \"data_offsets\"");
     const std::uint64_t needed = static_cast<std::uint64_t>(e.shape.numel()) * element_size(e.dtype);
     if (e.end < e.begin || e.end - e.begin != needed)
-      fail(e.name, "data_offsets " + offsets.dump() + " span " +
-                       (e.end < e.begin ? std::string("a negative range") : std::to_string(e.end - e.begin) + " bytes") +
-                       " but shape " + e.shape.to_string() + " of " + dtype_tag(e.dtype) + " needs " +
-                       std::to_string(needed));
+      fail(e.name,
+           "data_offsets " + offsets.dump() + " span " +
+               (e.end < e.begin ? std::string("a negative range") : std::to_string(e.end - e.begin) + " bytes") +
+               " but shape " + e.shape.to_string() + " of " + dtype_tag(e.dtype) + " needs " + std::to_string(needed));
     if (e.end > data_size())
       fail(e.name, "data_offsets " + offsets.dump() + " reach past the end of the data buffer (" +
                        std::to_string(data_size()) + " bytes)");
@@ -526,14 +521,16 @@ class CheckpointBuilder {
     add_metadata(iterations_key(prefix), std::to_string(optimizer.iterations()));
     for (const SlotTensor& slot : optimizer.state()) {
       if (!variables.contains(slot.variable))
-        value_fail(op_, path_, "the optimizer for " + in_quotes(prefix) + " has state for variable " +
-                                   in_quotes(slot.variable) + ", which is not in that model");
+        value_fail(op_, path_,
+                   "the optimizer for " + in_quotes(prefix) + " has state for variable " + in_quotes(slot.variable) +
+                       ", which is not in that model");
       add_tensor(optimizer_prefix(prefix) + slot.variable + "/" + slot.slot, slot.value);
     }
   }
 
   void add_tensor(const std::string& name, const Tensor& value) {
-    if (!file_.tensors.emplace(name, value).second) value_fail(op_, path_, "the tensor name " + in_quotes(name) + " repeats");
+    if (!file_.tensors.emplace(name, value).second)
+      value_fail(op_, path_, "the tensor name " + in_quotes(name) + " repeats");
   }
 
   void add_metadata(const std::string& key, const std::string& value) {
@@ -591,7 +588,8 @@ class CheckpointMatcher {
     const auto it = file_.metadata.find(key);
     if (it == file_.metadata.end()) fail("the generator state " + in_quotes(key) + " is missing from the file");
     const auto state = parse_generator_state(it->second);
-    if (!state) fail("the generator state " + in_quotes(key) + " = " + in_quotes(it->second) + " is not 'seed,counter,index'");
+    if (!state)
+      fail("the generator state " + in_quotes(key) + " = " + in_quotes(it->second) + " is not 'seed,counter,index'");
     plan.generators.emplace_back(gen, *state);
   }
 
@@ -666,7 +664,8 @@ class CheckpointMatcher {
     SlotTensor slot{rest.substr(0, slash), rest.substr(slash + 1), {}};
     const auto it = variables.find(slot.variable);
     if (it == variables.end())
-      fail("tensor " + in_quotes(name) + " is optimizer state for " + in_quotes(slot.variable) + ", which is not in the model");
+      fail("tensor " + in_quotes(name) + " is optimizer state for " + in_quotes(slot.variable) +
+           ", which is not in the model");
     slot.value = find_matching(name, it->second, "the model's variable");
     return slot;
   }
@@ -678,7 +677,8 @@ class CheckpointMatcher {
 void check_targets(const std::vector<CheckpointTarget>& targets, const std::string& path) {
   std::vector<std::string> prefixes;
   for (const CheckpointTarget& t : targets) {
-    if (t.model == nullptr) value_fail("load_checkpoint", path, "the model for prefix " + in_quotes(t.prefix) + " is null");
+    if (t.model == nullptr)
+      value_fail("load_checkpoint", path, "the model for prefix " + in_quotes(t.prefix) + " is null");
     prefixes.push_back(t.prefix);
   }
   check_prefixes(prefixes, path, "load_checkpoint");
