@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "data.h"
+#include "data_files.h"
 #include "support/test_support.h"
 
 namespace fs = std::filesystem;
@@ -22,58 +23,7 @@ using Bytes = std::vector<std::uint8_t>;
 
 namespace {
 
-// A fresh directory under the system temp dir, removed with its contents on destruction.
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = fs::temp_directory_path() /
-            ("tape_dcgan_data_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-  std::string str() const { return path_.string(); }
-
- private:
-  fs::path path_;
-};
-
-void write_bytes(const std::string& path, const Bytes& bytes) {
-  std::ofstream out(path, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  REQUIRE(out.good());
-}
-
-void write_gzip(const std::string& path, const Bytes& bytes) {
-  gzFile f = gzopen(path.c_str(), "wb");
-  REQUIRE(f != nullptr);
-  REQUIRE(gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size())) == static_cast<int>(bytes.size()));
-  REQUIRE(gzclose(f) == Z_OK);
-}
-
-Bytes read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return Bytes(std::istreambuf_iterator<char>(in), {});
-}
-
-void put_be32(Bytes& out, std::uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<std::uint8_t>(v >> shift));
-}
-
-// An IDX file: magic, big-endian dims, then `data`.
-Bytes idx_bytes(std::uint32_t magic, const std::vector<std::uint32_t>& dims, const Bytes& data) {
-  Bytes out;
-  put_be32(out, magic);
-  for (auto d : dims) put_be32(out, d);
-  out.insert(out.end(), data.begin(), data.end());
-  return out;
-}
+using namespace test_files;
 
 // n images of h x w, pixel (i, y, x) = (i * 37 + y * w + x) mod 256, with pixel 0 of image 0 = 0
 // and the last pixel of image 0 forced to 255.
@@ -122,18 +72,6 @@ void require_io_error(F&& f, const std::vector<std::string>& parts) {
   FAIL("no tape::IOError thrown; expected one mentioning " << parts.front());
 }
 
-// CIFAR-10 records: label r % 10, channel c of pixel p = (r + c * 50 + p) mod 256.
-Bytes cifar_records(std::size_t n) {
-  Bytes out;
-  for (std::size_t r = 0; r < n; ++r) {
-    out.push_back(static_cast<std::uint8_t>(r % 10));
-    for (std::size_t c = 0; c < 3; ++c)
-      for (std::size_t p = 0; p < 1024; ++p) out.push_back(static_cast<std::uint8_t>(r + c * 50 + p));
-  }
-  return out;
-}
-
-// A dataset of n 2x2x1 images whose pixels all equal the image index scaled; labels i % 10.
 dcgan::Dataset tiny_dataset(std::int64_t n) {
   std::vector<float> px;
   dcgan::Dataset data;

@@ -88,7 +88,7 @@ StepOptions balanced_options(const TrainConfig& c, const StepResult* last) {
 }
 
 Dataset load_training_data(const TrainConfig& c) {
-  Dataset ds = c.dataset == "mnist"           ? load_mnist(c.data_dir.empty() ? "data/mnist" : c.data_dir, true)
+  Dataset ds = c.dataset == "mnist"           ? load_mnist(c.data_dir.empty() ? "data/mnist" : c.data_dir, true, c.verify_checksums)
                : c.dataset == "fashion-mnist" ? load_fashion_mnist(c.data_dir.empty() ? kFashionMnistDir : c.data_dir)
                : c.dataset == "cifar10"       ? load_cifar10(c.data_dir.empty() ? "data/cifar10" : c.data_dir, true)
                                               : throw tape::ValueError("unknown dataset '" + c.dataset +
@@ -284,12 +284,13 @@ int train(const TrainConfig& c) {
       epoch_start = std::chrono::steady_clock::now();
     }
     if (epoch_done || run.step % c.checkpoint_every == 0 || run.step == total) run.save_checkpoint();
+    if (c.keep_going && !c.keep_going(run.step)) g_interrupted = true;
   }
   std::signal(SIGINT, previous);
   progress.finish();
   // A run that stops mid-epoch still shows where it got to, as the grid of the epoch under way.
   if (run.batch_in_epoch != 0) save_grid(run.files.epoch_sample_path(run.epoch + 1));
-  if (g_interrupted) run.save_checkpoint();
+  if (g_interrupted && run.files.latest_checkpoint() != run.files.checkpoint_path(run.step)) run.save_checkpoint();
   run.files.write_gif();
   run.files.write_loss_plot();
   if (g_interrupted) {

@@ -3,6 +3,7 @@
 // config.json, sample grids, progress.gif, losses.csv/png, checkpoints, TensorBoard events.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include <tape/nn/nn.h>
@@ -14,6 +15,7 @@ namespace dcgan {
 struct TrainConfig {
   std::string dataset = "mnist";  // mnist | fashion-mnist | cifar10
   std::string data_dir;           // default per dataset
+  bool verify_checksums = true;   // MNIST's published sha256 (off for IDX files of your own)
   std::string arch = "tf-tutorial";
   std::int64_t epochs = 0;        // 0 with steps = 0: 1 epoch
   std::int64_t steps = 0;         // total training steps (overrides epochs)
@@ -36,6 +38,9 @@ struct TrainConfig {
   int samples = 16;               // fixed-noise images in each grid
   std::int64_t log_every = 50;    // plain progress lines when stdout is not a terminal
   std::int64_t max_images = 0;    // use only the first N training images (0: all)
+  // Called after every step with the step number; returning false stops the run the way Ctrl-C
+  // does (checkpoint saved, clean exit). For programs embedding the trainer, and for tests.
+  std::function<bool(std::int64_t)> keep_going;
 };
 
 // Losses and discriminator outputs of one training step.

@@ -1,0 +1,232 @@
+// The dcgan program's trainer on tiny synthetic data: architectures and their parameter counts,
+// a few steps leaving every output file, bit-exact --resume after an interruption, sampling from
+// a checkpoint, Fashion-MNIST and CIFAR-10 runs.
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "architectures.h"
+#include "data.h"
+#include "data_files.h"
+#include "image_io.h"
+#include "support/test_support.h"
+#include "trainer.h"
+
+using namespace test_files;
+namespace nn = tape::nn;
+
+namespace {
+
+// n MNIST-shaped images (a bright square at a position that depends on i) with labels i % 10.
+void write_tiny_mnist(const TempDir& dir, std::uint32_t n) {
+  Bytes pixels(static_cast<std::size_t>(n) * 28 * 28, 0), labels(n);
+  for (std::uint32_t i = 0; i < n; ++i) {
+    labels[i] = static_cast<std::uint8_t>(i % 10);
+    const std::uint32_t r0 = 4 + (i * 3) % 16, c0 = 4 + (i * 7) % 16;
+    for (std::uint32_t r = r0; r < r0 + 8; ++r)
+      for (std::uint32_t c = c0; c < c0 + 8; ++c) pixels[(i * 28 + r) * 28 + c] = 255;
+  }
+  write_bytes(dir.file("train-images-idx3-ubyte"), idx_bytes(2051, {n, 28, 28}, pixels));
+  write_bytes(dir.file("train-labels-idx1-ubyte"), idx_bytes(2049, {n}, labels));
+}
+
+dcgan::TrainConfig tiny_config(const TempDir& data, const std::string& out) {
+  dcgan::TrainConfig c;
+  c.data_dir = data.str();
+  c.verify_checksums = false;  // synthetic files
+  c.arch = "keras-small";
+  c.batch = 8;
+  c.steps = 6;
+  c.out = out;
+  c.samples = 4;
+  c.checkpoint_every = 2;
+  c.log_every = 100;
+  c.seed = 7;
+  return c;
+}
+
+std::vector<std::string> csv_rows(const std::string& path) {
+  std::ifstream f(path);
+  std::vector<std::string> rows;
+  std::string line;
+  while (std::getline(f, line)) rows.push_back(line);
+  return rows;
+}
+
+// The columns that must match between runs: step .. D(G(z)) (not images/s or wall time).
+std::string deterministic_part(const std::string& row) {
+  std::size_t pos = 0;
+  for (int i = 0; i < 7; ++i) pos = row.find(',', pos) + 1;
+  return row.substr(0, pos);
+}
+
+void require_same_tensors(const std::string& a, const std::string& b) {
+  const auto fa = nn::load_safetensors(a), fb = nn::load_safetensors(b);
+  REQUIRE(fa.tensors.size() == fb.tensors.size());
+  for (const auto& [name, t] : fa.tensors) {
+    INFO(name);
+    REQUIRE(fb.tensors.count(name) == 1);
+    const tape::Tensor& u = fb.tensors.at(name);
+    REQUIRE(t.shape() == u.shape());
+    REQUIRE(std::memcmp(t.raw_data(), u.raw_data(), static_cast<std::size_t>(t.numel()) * tape::element_size(t.dtype())) == 0);
+  }
+  for (const auto& [key, value] : fa.metadata) {
+    if (key.rfind("rng/", 0) == 0 || key == "step" || key.find("iterations") != std::string::npos) {
+      INFO(key);
+      REQUIRE(fb.metadata.at(key) == value);
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("every architecture builds with its pinned parameter counts", "[dcgan][arch]") {
+  struct Expected {
+    const char* name;
+    std::int64_t g, d;
+    std::vector<std::int64_t> image;
+  };
+  const std::vector<Expected> expected = {{"tf-tutorial", 2330944, 212865, {28, 28, 1}},
+                                          {"keras-small", 840705, 212865, {28, 28, 1}},
+                                          {"vstark21", 2343681, 1030145, {28, 28, 1}},
+                                          {"libtorch", 838400, 660224, {28, 28, 1}},
+                                          {"cifar", 18127363, 4310145, {32, 32, 3}}};
+  REQUIRE(expected.size() == dcgan::architecture_names().size());
+  for (const auto& e : expected) {
+    INFO(e.name);
+    nn::clear_session();
+    dcgan::Architecture a = dcgan::make_architecture(e.name, 100, 1);
+    REQUIRE(a.generator.count_params() == e.g);
+    REQUIRE(a.discriminator.count_params() == e.d);
+    REQUIRE(a.image_shape == e.image);
+    REQUIRE(a.generator.output_shape() == tape::Shape(e.image));
+    REQUIRE(a.discriminator.output_shape() == tape::Shape({1}));
+  }
+  REQUIRE_THROWS_AS(dcgan::make_architecture("nope", 100, 1), tape::ValueError);
+}
+
+TEST_CASE("a few training steps give finite losses and every output file", "[dcgan][train]") {
+  TempDir data, out;
+  write_tiny_mnist(data, 40);
+  dcgan::TrainConfig c = tiny_config(data, out.file("run"));
+  c.tensorboard = true;
+  c.tensorboard_every = 2;
+  c.sample_every = 3;
+  nn::clear_session();
+  REQUIRE(dcgan::train(c) == 0);
+  const std::string run = out.file("run");
+  for (const char* f : {"config.json", "losses.csv", "losses.png", "progress.gif", "samples/epoch_0001.png",
+                        "samples/epoch_0002.png", "samples/step_00000003.png", "checkpoints/ckpt-00000006.safetensors"}) {
+    INFO(f);
+    REQUIRE(fs::exists(run + "/" + f));
+  }
+  REQUIRE(!fs::is_empty(run + "/tensorboard"));
+  // 40 images / batch 8 = 5 steps per epoch: step 6 is in epoch 2.
+  const auto rows = csv_rows(run + "/losses.csv");
+  REQUIRE(rows.size() == 7);
+  REQUIRE(rows[0] == "step,epoch,d_loss_real,d_loss_fake,g_loss,d_x,d_g_z,images_per_sec,wall_time");
+  for (std::size_t i = 1; i < rows.size(); ++i) {
+    double values[9];
+    REQUIRE(std::sscanf(rows[i].c_str(), "%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf", &values[0], &values[1], &values[2],
+                        &values[3], &values[4], &values[5], &values[6], &values[7], &values[8]) == 9);
+    for (double v : values) REQUIRE(std::isfinite(v));
+    REQUIRE(values[0] == double(i));
+  }
+  REQUIRE(rows[6].rfind("6,2,", 0) == 0);
+  // The default keep of 3 checkpoints.
+  std::size_t checkpoints = 0;
+  for (const auto& e : fs::directory_iterator(run + "/checkpoints")) checkpoints += e.path().extension() == ".safetensors";
+  REQUIRE(checkpoints == 3);
+  const dcgan::Image grid = dcgan::read_png(run + "/samples/epoch_0001.png");
+  REQUIRE(grid.channels == 1);
+  REQUIRE(grid.width == grid.height);
+  std::ifstream config(run + "/config.json");
+  std::stringstream text;
+  text << config.rdbuf();
+  REQUIRE_THAT(text.str(), Catch::Contains("\"arch\": \"keras-small\"") && Catch::Contains("\"seed\": 7"));
+}
+
+TEST_CASE("--resume after an interruption matches an uninterrupted run bit for bit", "[dcgan][train][resume]") {
+  TempDir data, out;
+  write_tiny_mnist(data, 40);
+  const std::string whole = out.file("whole"), split = out.file("split");
+  dcgan::TrainConfig c = tiny_config(data, whole);
+  c.steps = 8;
+  c.checkpoint_every = 100;  // only the interruption and the end write checkpoints in the split run
+  nn::clear_session();
+  REQUIRE(dcgan::train(c) == 0);
+
+  c.out = split;
+  c.keep_going = [](std::int64_t step) { return step < 3; };  // "Ctrl-C" after step 3, mid-epoch
+  nn::clear_session();
+  REQUIRE(dcgan::train(c) == 0);
+  REQUIRE(fs::exists(split + "/checkpoints/ckpt-00000003.safetensors"));
+  c.keep_going = nullptr;
+  c.resume = true;
+  nn::clear_session();
+  REQUIRE(dcgan::train(c) == 0);
+
+  require_same_tensors(whole + "/checkpoints/ckpt-00000008.safetensors", split + "/checkpoints/ckpt-00000008.safetensors");
+  const auto a = csv_rows(whole + "/losses.csv"), b = csv_rows(split + "/losses.csv");
+  REQUIRE(a.size() == 9);
+  REQUIRE(b.size() == 9);
+  for (std::size_t i = 1; i < a.size(); ++i) REQUIRE(deterministic_part(a[i]) == deterministic_part(b[i]));
+}
+
+TEST_CASE("dcgan sample writes a grid from a checkpoint", "[dcgan][sample]") {
+  TempDir data, out;
+  write_tiny_mnist(data, 16);
+  dcgan::TrainConfig c = tiny_config(data, out.file("run"));
+  c.steps = 2;
+  nn::clear_session();
+  REQUIRE(dcgan::train(c) == 0);
+  const std::string png = out.file("grid.png");
+  nn::clear_session();
+  dcgan::sample(out.file("run") + "/checkpoints/ckpt-00000002.safetensors", 9, 3, png);
+  const dcgan::Image grid = dcgan::read_png(png);
+  REQUIRE(grid.channels == 1);
+  REQUIRE(grid.width == 3 * 28 * 4 + 4 * 2);  // 3 columns of 4x-scaled tiles and 2-pixel borders
+  REQUIRE_THROWS_AS(dcgan::sample(out.file("missing.safetensors"), 4, 0, png), tape::IOError);
+}
+
+TEST_CASE("training runs on Fashion-MNIST", "[dcgan][train][fashion]") {
+  if (!fs::exists(std::string(dcgan::kFashionMnistDir) + "/train-images-idx3-ubyte.gz")) {
+    WARN("Fashion-MNIST is not installed (Debian package dataset-fashion-mnist): not run");
+    return;
+  }
+  TempDir out;
+  dcgan::TrainConfig c;
+  c.dataset = "fashion-mnist";
+  c.arch = "keras-small";
+  c.batch = 16;
+  c.steps = 2;
+  c.max_images = 64;
+  c.samples = 4;
+  c.out = out.file("run");
+  nn::clear_session();
+  REQUIRE(dcgan::train(c) == 0);
+  REQUIRE(csv_rows(c.out + "/losses.csv").size() == 3);
+}
+
+TEST_CASE("training runs on synthetic CIFAR-10 files", "[dcgan][train][cifar]") {
+  TempDir data, out;
+  for (int b = 1; b <= 5; ++b) write_bytes(data.file("data_batch_" + std::to_string(b) + ".bin"), cifar_records(4));
+  dcgan::TrainConfig c;
+  c.dataset = "cifar10";
+  c.arch = "cifar";
+  c.data_dir = data.str();
+  c.batch = 4;
+  c.steps = 2;
+  c.samples = 4;
+  c.out = out.file("run");
+  nn::clear_session();
+  REQUIRE(dcgan::train(c) == 0);
+  const dcgan::Image grid = dcgan::read_png(c.out + "/samples/epoch_0001.png");
+  REQUIRE(grid.channels == 3);
+  // A dataset whose images do not fit the architecture is refused with both shapes named.
+  c.arch = "tf-tutorial";
+  c.out = out.file("bad");
+  nn::clear_session();
+  REQUIRE_THROWS_WITH(dcgan::train(c), Catch::Contains("[28, 28, 1]") && Catch::Contains("[20, 32, 32, 3]"));
+}
