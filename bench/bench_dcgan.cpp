@@ -2,6 +2,9 @@
 // Adam steps) for the tf-tutorial and keras-small networks, with images/s and GFLOP/s counters.
 #include <benchmark/benchmark.h>
 
+#include <cstdio>
+#include <string>
+
 #include <tape/tape.h>
 
 #include "architectures.h"
@@ -49,4 +52,31 @@ BENCHMARK(tf_tutorial)->ArgsProduct({{64, 128, 256}, {1, 2}})->Unit(benchmark::k
 BENCHMARK(keras_small)->ArgsProduct({{64, 128, 256}, {1, 2}})->Unit(benchmark::kMillisecond)->UseRealTime()
     ->MinTime(2.0);
 
-BENCHMARK_MAIN();
+// `bench_dcgan --profile [batch] [threads]`: the per-op time table of a few iterations of each
+// network instead of the benchmarks.
+int profile(std::int64_t batch, int threads) {
+  tape::set_num_threads(threads);
+  for (const char* name : {"tf-tutorial", "keras-small"}) {
+    dcgan::Architecture arch = dcgan::make_architecture(name, 100, 1);
+    tape::nn::Adam g_opt({.learning_rate = 2e-4, .beta1 = 0.5}), d_opt({.learning_rate = 2e-4, .beta1 = 0.5});
+    tape::Generator gen(2);
+    const tape::Tensor real = tape::Tensor::uniform({batch, 28, 28, 1}, gen, -1.0, 1.0);
+    dcgan::train_step(arch, g_opt, d_opt, real, gen, {});
+    tape::Profiler profiler;
+    constexpr int kSteps = 3;
+    for (int i = 0; i < kSteps; ++i) dcgan::train_step(arch, g_opt, d_opt, real, gen, {});
+    std::printf("%s, batch %lld, %d threads, %d iterations:\n%s\n", name, static_cast<long long>(batch), threads,
+                kSteps, profiler.report().c_str());
+  }
+  return 0;
+}
+
+int main(int argc, char** argv) {
+  if (argc >= 2 && std::string(argv[1]) == "--profile") {
+    return profile(argc >= 3 ? std::stoll(argv[2]) : 128, argc >= 4 ? std::stoi(argv[3]) : 2);
+  }
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

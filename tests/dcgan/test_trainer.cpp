@@ -147,7 +147,7 @@ TEST_CASE("a few training steps give finite losses and every output file", "[dcg
   REQUIRE_THAT(text.str(), Catch::Contains("\"arch\": \"keras-small\"") && Catch::Contains("\"seed\": 7"));
 }
 
-TEST_CASE("--resume after an interruption matches an uninterrupted run bit for bit", "[dcgan][train][resume]") {
+TEST_CASE("resuming after an interruption matches an uninterrupted run bit for bit", "[dcgan][train][resume]") {
   TempDir data, out;
   write_tiny_mnist(data, 40);
   const std::string whole = out.file("whole"), split = out.file("split");

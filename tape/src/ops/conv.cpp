@@ -5,6 +5,7 @@
 #include "ops/common.h"
 #include "record.h"
 #include "tape/ops.h"
+#include "tape/profiler.h"
 
 namespace tape {
 
@@ -100,6 +101,7 @@ std::int64_t out_size(std::int64_t in, std::int64_t k, std::int64_t stride, std:
 
 // x[N, H, W, Ci] * w[kh, kw, Ci, Co] -> y[N, Ho, Wo, Co]
 Tensor conv2d_core(const Tensor& x, const Tensor& w, const Spec& s) {
+  detail::ProfileScope profile_scope("conv2d");
   const std::int64_t ho = out_size(x.dim(1), w.dim(0), s.sh, s.pt, s.pb);
   const std::int64_t wo = out_size(x.dim(2), w.dim(1), s.sw, s.pl, s.pr);
   Tensor y = detail::empty({x.dim(0), ho, wo, w.dim(3)}, x.dtype());
@@ -119,6 +121,7 @@ Tensor conv2d_core(const Tensor& x, const Tensor& w, const Spec& s) {
 
 // u[N, Ho, Wo, Co], w[kh, kw, Ci, Co] -> z[N, H, W, Ci]
 Tensor conv_transpose_core(const Tensor& u, const Tensor& w, const Spec& s, std::int64_t h, std::int64_t wd) {
+  detail::ProfileScope profile_scope("conv_transpose2d");
   Tensor z = detail::empty({u.dim(0), h, wd, w.dim(2)}, u.dtype());
   const auto cs = conv_shape(z.shape(), w.shape(), u.dim(1), u.dim(2), s);
   detail::dispatch(u.dtype(), [&]<class T>() {
@@ -136,6 +139,7 @@ Tensor conv_transpose_core(const Tensor& u, const Tensor& w, const Spec& s, std:
 
 // x[N, H, W, Ci], u[N, Ho, Wo, Co] -> v[kh, kw, Ci, Co]
 Tensor weight_grad_core(const Tensor& x, const Tensor& u, const Spec& s, std::int64_t kh, std::int64_t kw) {
+  detail::ProfileScope profile_scope("conv2d_weight_grad");
   Tensor v = detail::empty({kh, kw, x.dim(3), u.dim(3)}, x.dtype());
   const auto cs = conv_shape(x.shape(), v.shape(), u.dim(1), u.dim(2), s);
   detail::dispatch(x.dtype(), [&]<class T>() {

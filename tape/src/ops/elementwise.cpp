@@ -6,6 +6,7 @@
 #include "record.h"
 #include "tape/gradient_tape.h"
 #include "tape/ops.h"
+#include "tape/profiler.h"
 
 namespace tape {
 
@@ -40,6 +41,7 @@ Tensor compare(const char* op, const Tensor& a, const Tensor& b, F cmp) {
 }
 
 Tensor greater_equal(const Tensor& a, const Tensor& b) {
+  detail::ProfileScope profile_scope("greater_equal");
   return compare("greater_equal", a, b, [](const auto& x, const auto& y) { return x >= y; });
 }
 
@@ -61,6 +63,7 @@ void from_output(const char* op, const Tensor& x, const Tensor& y, Local local) 
 // ---------------------------------------------------------------- binary
 // a[...] + b[...] -> broadcast
 Tensor add(const Tensor& a, const Tensor& b) {
+  detail::ProfileScope profile_scope("add");
   Tensor y = binary_forward("add", a, b, [](const auto& x, const auto& z) { return x + z; });
   if (detail::should_record(a, b)) {
     detail::record("add", {a, b}, y, [sa = a.shape(), sb = b.shape()](const Tensor& g, const Needs& n) {
@@ -72,6 +75,7 @@ Tensor add(const Tensor& a, const Tensor& b) {
 
 // a[...] - b[...] -> broadcast
 Tensor sub(const Tensor& a, const Tensor& b) {
+  detail::ProfileScope profile_scope("sub");
   Tensor y = binary_forward("sub", a, b, [](const auto& x, const auto& z) { return x - z; });
   if (detail::should_record(a, b)) {
     detail::record("sub", {a, b}, y, [sa = a.shape(), sb = b.shape()](const Tensor& g, const Needs& n) {
@@ -83,6 +87,7 @@ Tensor sub(const Tensor& a, const Tensor& b) {
 
 // a[...] * b[...] -> broadcast
 Tensor mul(const Tensor& a, const Tensor& b) {
+  detail::ProfileScope profile_scope("mul");
   Tensor y = binary_forward("mul", a, b, [](const auto& x, const auto& z) { return x * z; });
   if (detail::should_record(a, b)) {
     detail::record("mul", {a, b}, y, [a, b](const Tensor& g, const Needs& n) {
@@ -94,6 +99,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 
 // a[...] / b[...] -> broadcast
 Tensor div(const Tensor& a, const Tensor& b) {
+  detail::ProfileScope profile_scope("div");
   Tensor y = binary_forward("div", a, b, [](const auto& x, const auto& z) { return x / z; });
   if (detail::should_record(a, b)) {
     detail::record("div", {a, b}, y, [a, b](const Tensor& g, const Needs& n) {
@@ -109,6 +115,7 @@ namespace {
 
 // maximum/minimum: the gradient goes to a where `a_wins` (a constant mask), else to b.
 Tensor select_binary(const char* op, const Tensor& a, const Tensor& b, bool is_max) {
+  detail::ProfileScope profile_scope(op);
   Tensor y = is_max ? binary_forward(op, a, b, [](const auto& x, const auto& z) { return x.max(z); })
                     : binary_forward(op, a, b, [](const auto& x, const auto& z) { return x.min(z); });
   if (detail::should_record(a, b)) {
@@ -128,14 +135,17 @@ Tensor maximum(const Tensor& a, const Tensor& b) { return select_binary("maximum
 Tensor minimum(const Tensor& a, const Tensor& b) { return select_binary("minimum", a, b, false); }
 
 Tensor greater(const Tensor& a, const Tensor& b) {
+  detail::ProfileScope profile_scope("greater");
   return compare("greater", a, b, [](const auto& x, const auto& y) { return x > y; });
 }
 Tensor equal(const Tensor& a, const Tensor& b) {
+  detail::ProfileScope profile_scope("equal");
   return compare("equal", a, b, [](const auto& x, const auto& y) { return x == y; });
 }
 
 // cond[...], a[...], b[...] -> broadcast of all three
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
+  detail::ProfileScope profile_scope("where");
   require_same_dtype("where", a, b);
   require_same_dtype("where", cond, a, "cond", "a");
   Shape shape;
@@ -173,6 +183,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
 
 // ---------------------------------------------------------------- unary: x[...] -> [...]
 Tensor neg(const Tensor& x) {
+  detail::ProfileScope profile_scope("neg");
   Tensor y = unary_forward("neg", x, [](const auto& v) { return -v; });
   if (detail::should_record(x)) {
     detail::record("neg", {x}, y, [](const Tensor& g, const Needs&) { return Grads{neg(g)}; });
@@ -181,6 +192,7 @@ Tensor neg(const Tensor& x) {
 }
 
 Tensor pow(const Tensor& x, double p) {
+  detail::ProfileScope profile_scope("pow");
   Tensor y = unary_forward("pow", x, [p](const auto& v) {
     using T = typename std::decay_t<decltype(v)>::Scalar;
     return v.pow(static_cast<T>(p));
@@ -192,6 +204,7 @@ Tensor pow(const Tensor& x, double p) {
 }
 
 Tensor square(const Tensor& x) {
+  detail::ProfileScope profile_scope("square");
   Tensor y = unary_forward("square", x, [](const auto& v) { return v.square(); });
   from_input("square", x, y, [](const Tensor& g, const Tensor& x0) {
     return mul(g, mul(x0, scalar_like(2.0, x0)));
@@ -200,6 +213,7 @@ Tensor square(const Tensor& x) {
 }
 
 Tensor sqrt(const Tensor& x) {
+  detail::ProfileScope profile_scope("sqrt");
   Tensor y = unary_forward("sqrt", x, [](const auto& v) { return v.sqrt(); });
   from_output("sqrt", x, y, [](const Tensor& g, const Tensor& y0) {
     return div(mul(g, scalar_like(0.5, y0)), y0);
@@ -208,6 +222,7 @@ Tensor sqrt(const Tensor& x) {
 }
 
 Tensor rsqrt(const Tensor& x) {
+  detail::ProfileScope profile_scope("rsqrt");
   Tensor y = unary_forward("rsqrt", x, [](const auto& v) { return v.rsqrt(); });
   from_output("rsqrt", x, y, [](const Tensor& g, const Tensor& y0) {
     return mul(g, mul(scalar_like(-0.5, y0), mul(y0, square(y0))));
@@ -216,18 +231,21 @@ Tensor rsqrt(const Tensor& x) {
 }
 
 Tensor exp(const Tensor& x) {
+  detail::ProfileScope profile_scope("exp");
   Tensor y = unary_forward("exp", x, [](const auto& v) { return v.exp(); });
   from_output("exp", x, y, [](const Tensor& g, const Tensor& y0) { return mul(g, y0); });
   return y;
 }
 
 Tensor log(const Tensor& x) {
+  detail::ProfileScope profile_scope("log");
   Tensor y = unary_forward("log", x, [](const auto& v) { return v.log(); });
   from_input("log", x, y, [](const Tensor& g, const Tensor& x0) { return div(g, x0); });
   return y;
 }
 
 Tensor log1p(const Tensor& x) {
+  detail::ProfileScope profile_scope("log1p");
   Tensor y = unary_forward("log1p", x, [](const auto& v) { return v.log1p(); });
   from_input("log1p", x, y, [](const Tensor& g, const Tensor& x0) {
     return div(g, add(x0, scalar_like(1.0, x0)));
@@ -236,6 +254,7 @@ Tensor log1p(const Tensor& x) {
 }
 
 Tensor abs(const Tensor& x) {
+  detail::ProfileScope profile_scope("abs");
   Tensor y = unary_forward("abs", x, [](const auto& v) { return v.abs(); });
   from_input("abs", x, y, [](const Tensor& g, const Tensor& x0) {
     return mul(g, kernels::map_unary(x0, [](const auto& v) { return v.sign(); }));
@@ -244,6 +263,7 @@ Tensor abs(const Tensor& x) {
 }
 
 Tensor clip(const Tensor& x, double low, double high) {
+  detail::ProfileScope profile_scope("clip");
   if (!(low <= high)) {
     throw ValueError("clip: low > high; low=" + std::to_string(low) + ", high=" + std::to_string(high));
   }
@@ -261,6 +281,7 @@ Tensor clip(const Tensor& x, double low, double high) {
 }
 
 Tensor tanh(const Tensor& x) {
+  detail::ProfileScope profile_scope("tanh");
   Tensor y = unary_forward("tanh", x, [](const auto& v) { return v.tanh(); });
   from_output("tanh", x, y, [](const Tensor& g, const Tensor& y0) {
     return mul(g, sub(scalar_like(1.0, y0), square(y0)));
@@ -269,6 +290,7 @@ Tensor tanh(const Tensor& x) {
 }
 
 Tensor sigmoid(const Tensor& x) {
+  detail::ProfileScope profile_scope("sigmoid");
   Tensor y = unary_forward("sigmoid", x, [](const auto& v) {
     using T = typename std::decay_t<decltype(v)>::Scalar;
     return T(1) / (T(1) + (-v).exp());
@@ -280,6 +302,7 @@ Tensor sigmoid(const Tensor& x) {
 }
 
 Tensor relu(const Tensor& x) {
+  detail::ProfileScope profile_scope("relu");
   Tensor y = unary_forward("relu", x, [](const auto& v) {
     using T = typename std::decay_t<decltype(v)>::Scalar;
     return v.max(T(0));
@@ -294,6 +317,7 @@ Tensor relu(const Tensor& x) {
 }
 
 Tensor leaky_relu(const Tensor& x, double alpha) {
+  detail::ProfileScope profile_scope("leaky_relu");
   Tensor y = unary_forward("leaky_relu", x, [alpha](const auto& v) {
     using T = typename std::decay_t<decltype(v)>::Scalar;
     return (v > T(0)).select(v, v * static_cast<T>(alpha));
@@ -310,6 +334,7 @@ Tensor leaky_relu(const Tensor& x, double alpha) {
 
 // log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)): finite for any x.
 Tensor softplus(const Tensor& x) {
+  detail::ProfileScope profile_scope("softplus");
   Tensor y = unary_forward("softplus", x, [](const auto& v) {
     using T = typename std::decay_t<decltype(v)>::Scalar;
     return v.max(T(0)) + (-v.abs()).exp().log1p();

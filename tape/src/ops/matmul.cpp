@@ -4,6 +4,7 @@
 #include "record.h"
 #include "tape/gradient_tape.h"
 #include "tape/ops.h"
+#include "tape/profiler.h"
 
 namespace tape {
 
@@ -20,6 +21,7 @@ std::vector<std::int64_t> batch_dims(const Shape& s) {
 
 // a[..., m, k] @ b[..., k, n] -> [..., m, n]
 Tensor matmul(const Tensor& a, const Tensor& b) {
+  detail::ProfileScope profile_scope("matmul");
   ops_detail::require_same_dtype("matmul", a, b);
   if (a.rank() < 2 || b.rank() < 2 || a.dim(-1) != b.dim(-2)) {
     throw ShapeError("matmul: inner dimensions do not match (need a[..., m, k] @ b[..., k, n]); a=" +

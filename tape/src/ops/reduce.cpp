@@ -5,6 +5,7 @@
 #include "ops/common.h"
 #include "record.h"
 #include "tape/ops.h"
+#include "tape/profiler.h"
 
 namespace tape {
 
@@ -41,6 +42,7 @@ Shape reduced_shape(const Shape& in, const std::vector<std::int64_t>& axes, bool
 
 // Reduces runs of consecutive axes with one [outer, n, inner] pass each, last run first.
 Tensor reduce_kernel(const Tensor& x, const std::vector<std::int64_t>& axes, kernels::Reduce op) {
+  detail::ProfileScope profile_scope("reduce_kernel");
   std::vector<std::int64_t> dims = x.shape().dims();
   Tensor cur = x;
   std::size_t i = axes.size();
@@ -63,6 +65,7 @@ Tensor reduce_kernel(const Tensor& x, const std::vector<std::int64_t>& axes, ker
 
 // x[...] -> x with `axes` summed away
 Tensor sum(const Tensor& x, const std::vector<std::int64_t>& axes, bool keepdims) {
+  detail::ProfileScope profile_scope("sum");
   require_defined("sum", x, "x");
   const auto ax = normalize_axes(axes, x.shape(), "sum");
   Tensor y = detail::alias(reduce_kernel(x, ax, kernels::Reduce::sum), reduced_shape(x.shape(), ax, keepdims));
@@ -77,6 +80,7 @@ Tensor sum(const Tensor& x, const std::vector<std::int64_t>& axes, bool keepdims
 
 // x[...] -> x with `axes` averaged away
 Tensor mean(const Tensor& x, const std::vector<std::int64_t>& axes, bool keepdims) {
+  detail::ProfileScope profile_scope("mean");
   require_defined("mean", x, "x");
   const auto ax = normalize_axes(axes, x.shape(), "mean");
   std::int64_t count = 1;
@@ -86,6 +90,7 @@ Tensor mean(const Tensor& x, const std::vector<std::int64_t>& axes, bool keepdim
 
 // x[...] -> x with `axes` maxed away; the gradient is shared by tied maxima
 Tensor max(const Tensor& x, const std::vector<std::int64_t>& axes, bool keepdims) {
+  detail::ProfileScope profile_scope("max");
   require_defined("max", x, "x");
   const auto ax = normalize_axes(axes, x.shape(), "max");
   for (auto a : ax) {
@@ -106,6 +111,7 @@ Tensor max(const Tensor& x, const std::vector<std::int64_t>& axes, bool keepdims
 
 // x[...] -> shape, summing the axes broadcast_to(., x.shape) would create
 Tensor sum_to(const Tensor& x, const Shape& shape) {
+  detail::ProfileScope profile_scope("sum_to");
   require_defined("sum_to", x, "x");
   if (x.shape() == shape) return x;
   bool fits = shape.rank() <= x.rank();

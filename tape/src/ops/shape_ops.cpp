@@ -8,6 +8,7 @@
 #include "ops/common.h"
 #include "record.h"
 #include "tape/ops.h"
+#include "tape/profiler.h"
 
 namespace tape {
 
@@ -28,6 +29,7 @@ std::string list_text(const std::vector<std::int64_t>& v) {
 
 // x[...] -> shape (same numel; one -1 inferred)
 Tensor reshape(const Tensor& x, const std::vector<std::int64_t>& shape) {
+  detail::ProfileScope profile_scope("reshape");
   require_defined("reshape", x, "x");
   std::vector<std::int64_t> dims = shape;
   std::int64_t known = 1, infer = -1;
@@ -62,6 +64,7 @@ Tensor reshape(const Tensor& x, const std::vector<std::int64_t>& shape) {
 }
 
 Tensor squeeze(const Tensor& x, std::int64_t axis) {
+  detail::ProfileScope profile_scope("squeeze");
   require_defined("squeeze", x, "x");
   const std::int64_t a = normalize_axis(axis, x.rank(), "squeeze", "x=" + x.shape().to_string());
   if (x.dim(a) != 1) {
@@ -74,6 +77,7 @@ Tensor squeeze(const Tensor& x, std::int64_t axis) {
 }
 
 Tensor expand_dims(const Tensor& x, std::int64_t axis) {
+  detail::ProfileScope profile_scope("expand_dims");
   require_defined("expand_dims", x, "x");
   const std::int64_t a = normalize_axis(axis, x.rank() + 1, "expand_dims", "x=" + x.shape().to_string());
   auto dims = x.shape().dims();
@@ -83,6 +87,7 @@ Tensor expand_dims(const Tensor& x, std::int64_t axis) {
 
 // x[d_0, ..., d_r-1] -> [d_perm[0], ..., d_perm[r-1]]
 Tensor permute(const Tensor& x, const std::vector<std::int64_t>& perm) {
+  detail::ProfileScope profile_scope("permute");
   require_defined("permute", x, "x");
   std::vector<std::int64_t> sorted = perm;
   std::sort(sorted.begin(), sorted.end());
@@ -109,6 +114,7 @@ Tensor permute(const Tensor& x, const std::vector<std::int64_t>& perm) {
 
 // x[..., m, n] -> [..., n, m]
 Tensor transpose(const Tensor& x) {
+  detail::ProfileScope profile_scope("transpose");
   require_defined("transpose", x, "x");
   if (x.rank() < 2) throw ShapeError("transpose: needs rank >= 2; x=" + x.shape().to_string());
   std::vector<std::int64_t> perm(static_cast<std::size_t>(x.rank()));
@@ -119,6 +125,7 @@ Tensor transpose(const Tensor& x) {
 
 // x[...] -> shape (NumPy broadcasting)
 Tensor broadcast_to(const Tensor& x, const Shape& shape) {
+  detail::ProfileScope profile_scope("broadcast_to");
   require_defined("broadcast_to", x, "x");
   if (x.shape() == shape) return x;
   if (x.rank() > shape.rank() || broadcast_shapes(x.shape(), shape, "broadcast_to") != shape) {
@@ -135,6 +142,7 @@ Tensor broadcast_to(const Tensor& x, const Shape& shape) {
 
 // [..., a_i, ...] for each x_i -> [..., sum a_i, ...]
 Tensor concat(const std::vector<Tensor>& xs, std::int64_t axis) {
+  detail::ProfileScope profile_scope("concat");
   if (xs.empty()) throw ValueError("concat: no tensors given");
   for (const auto& x : xs) ops_detail::require_same_dtype("concat", xs[0], x, "xs[0]", "xs[i]");
   const std::int64_t rank = xs[0].rank();
@@ -181,6 +189,7 @@ Tensor concat(const std::vector<Tensor>& xs, std::int64_t axis) {
 
 // x[...] -> x[begin : begin + size] per axis
 Tensor slice(const Tensor& x, const std::vector<std::int64_t>& begin, const std::vector<std::int64_t>& size) {
+  detail::ProfileScope profile_scope("slice");
   require_defined("slice", x, "x");
   const std::int64_t r = x.rank();
   if (static_cast<std::int64_t>(begin.size()) != r || static_cast<std::int64_t>(size.size()) != r) {
@@ -211,6 +220,7 @@ Tensor slice(const Tensor& x, const std::vector<std::int64_t>& begin, const std:
 
 // x[...] -> [before_i + d_i + after_i], zeros around
 Tensor pad(const Tensor& x, const std::vector<std::array<std::int64_t, 2>>& pads) {
+  detail::ProfileScope profile_scope("pad");
   require_defined("pad", x, "x");
   const std::int64_t r = x.rank();
   std::vector<std::int64_t> flat;
