@@ -62,45 +62,37 @@ Tensor Dense::call(const Tensor& x, bool) {
   return apply_activation(y, options_.activation);
 }
 
-// ---------------------------------------------------------------- Conv2D
-Conv2D::Conv2D(std::int64_t filters, std::array<std::int64_t, 2> kernel_size, ConvOptions options)
-    : Module("conv2d", options.name), filters_(filters), kernel_size_(kernel_size), options_(std::move(options)) {
-  conv_padding(options_);  // validates early
+// ---------------------------------------------------------------- Conv2D, Conv2DTranspose
+ConvLayer::ConvLayer(std::string default_name, std::int64_t filters, std::array<std::int64_t, 2> kernel_size,
+                     ConvOptions options)
+    : Module(std::move(default_name), options.name), filters_(filters), kernel_size_(kernel_size),
+      options_(std::move(options)) {
+  if (filters < 1 || kernel_size[0] < 1 || kernel_size[1] < 1) {
+    throw ValueError("Conv layers need filters >= 1 and a kernel of at least 1x1; filters=" + std::to_string(filters));
+  }
+  padding();  // validates early
 }
 
-void Conv2D::build_variables(const Shape& input_shape, DType dtype) {
+Padding ConvLayer::padding() const { return conv_padding(options_); }
+
+void ConvLayer::make_variables(const Shape& input_shape, bool transposed, DType dtype) {
   require_rank(*this, input_shape, 4, "[N, H, W, C]");
-  kernel_ = add_weight("kernel", {kernel_size_[0], kernel_size_[1], input_shape[3], filters_},
+  const std::int64_t c = input_shape[3];
+  kernel_ = add_weight("kernel", {kernel_size_[0], kernel_size_[1], transposed ? filters_ : c, transposed ? c : filters_},
                        options_.kernel_initializer, true, dtype);
   if (options_.use_bias) bias_ = add_weight("bias", {filters_}, options_.bias_initializer, true, dtype);
+}
+
+Tensor ConvLayer::finish(const Tensor& y) const {
+  return apply_activation(options_.use_bias ? y + bias_ : y, options_.activation);
 }
 
 // x[N, H, W, C] -> [N, Ho, Wo, filters]
-Tensor Conv2D::call(const Tensor& x, bool) {
-  Tensor y = conv2d(x, kernel_, {options_.strides, conv_padding(options_)});
-  if (options_.use_bias) y = y + bias_;
-  return apply_activation(y, options_.activation);
-}
-
-// ---------------------------------------------------------------- Conv2DTranspose
-Conv2DTranspose::Conv2DTranspose(std::int64_t filters, std::array<std::int64_t, 2> kernel_size, ConvOptions options)
-    : Module("conv2d_transpose", options.name), filters_(filters), kernel_size_(kernel_size), options_(std::move(options)) {
-  conv_padding(options_);
-}
-
-void Conv2DTranspose::build_variables(const Shape& input_shape, DType dtype) {
-  require_rank(*this, input_shape, 4, "[N, H, W, C]");
-  kernel_ = add_weight("kernel", {kernel_size_[0], kernel_size_[1], filters_, input_shape[3]},
-                       options_.kernel_initializer, true, dtype);
-  if (options_.use_bias) bias_ = add_weight("bias", {filters_}, options_.bias_initializer, true, dtype);
-}
+Tensor Conv2D::call(const Tensor& x, bool) { return finish(conv2d(x, kernel_, {options_.strides, padding()})); }
 
 // x[N, H, W, C] -> [N, H', W', filters] (Keras' output size rule)
 Tensor Conv2DTranspose::call(const Tensor& x, bool) {
-  ConvTranspose2dOptions o{options_.strides, conv_padding(options_), std::nullopt, options_.output_padding};
-  Tensor y = conv_transpose2d(x, kernel_, o);
-  if (options_.use_bias) y = y + bias_;
-  return apply_activation(y, options_.activation);
+  return finish(conv_transpose2d(x, kernel_, {options_.strides, padding(), std::nullopt, options_.output_padding}));
 }
 
 // ---------------------------------------------------------------- BatchNorm

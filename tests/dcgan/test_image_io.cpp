@@ -1,5 +1,6 @@
 // Tests for examples/dcgan image_io: make_grid geometry and pixel values, PNG and GIF files
 // decoded with libpng and giflib (and Pillow when installed), line plots, atomic writes.
+#include "support/temp_dir.h"
 #include "support/test_support.h"
 
 #include <gif_lib.h>
@@ -25,35 +26,7 @@ using Bytes = std::vector<std::uint8_t>;
 
 namespace {
 
-// A fresh directory under the system temporary directory, removed with its contents at scope exit.
-class TempDir {
- public:
-  TempDir() {
-    static int counter = 0;
-    path_ = fs::temp_directory_path() /
-            ("tape_dcgan_image_io_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-  // Sorted names of the directory's entries.
-  std::vector<std::string> entries() const {
-    std::vector<std::string> names;
-    for (const auto& e : fs::directory_iterator(path_)) names.push_back(e.path().filename().string());
-    std::sort(names.begin(), names.end());
-    return names;
-  }
-
- private:
-  fs::path path_;
-};
+using test::TempDir;
 
 // The message of the E that f() throws (a test failure when it throws nothing).
 template <class E, class F>

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "support/temp_dir.h"
 #include "support/test_support.h"
 #include "tape/nn/nn.h"
 
@@ -34,37 +35,7 @@ using Catch::Contains;
 
 namespace {
 
-// A fresh directory under the system temporary directory, removed with its contents.
-class TempDir {
- public:
-  TempDir() {
-    static int count = 0;
-    const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
-    do {
-      path_ = fs::temp_directory_path() /
-              ("tape-checkpoint-test-" + std::to_string(::getpid()) + "-" + std::to_string(now) + "-" +
-               std::to_string(count++));
-    } while (!fs::create_directory(path_));
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-  // The names in the directory, sorted.
-  std::vector<std::string> entries() const {
-    std::vector<std::string> out;
-    for (const auto& e : fs::directory_iterator(path_)) out.push_back(e.path().filename().string());
-    std::sort(out.begin(), out.end());
-    return out;
-  }
-
- private:
-  fs::path path_;
-};
+using test::TempDir;
 
 std::string read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

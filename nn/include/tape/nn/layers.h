@@ -54,46 +54,53 @@ struct ConvOptions {
   std::optional<std::array<std::int64_t, 2>> output_padding;
 };
 
-// x[N, H, W, C] -> [N, Ho, Wo, filters]; kernel [kh, kw, C, filters]
-class Conv2D : public Module {
+// What Conv2D and Conv2DTranspose share: filters, kernel size, options, kernel and bias.
+class ConvLayer : public Module {
  public:
-  Conv2D(std::int64_t filters, std::array<std::int64_t, 2> kernel_size, ConvOptions options = {});
-  Conv2D(std::int64_t filters, std::int64_t kernel_size, ConvOptions options = {})
-      : Conv2D(filters, {kernel_size, kernel_size}, std::move(options)) {}
-  std::string type_name() const override { return "Conv2D"; }
   Variable kernel() const { return kernel_; }
   Variable bias() const { return bias_; }
 
  protected:
-  Tensor call(const Tensor& x, bool training) override;
-  void build_variables(const Shape& input_shape, DType dtype) override;
+  ConvLayer(std::string default_name, std::int64_t filters, std::array<std::int64_t, 2> kernel_size,
+            ConvOptions options);
+  // kernel [kh, kw, in_channels_axis, out_channels_axis] and bias [filters], for x[N, H, W, C].
+  void make_variables(const Shape& input_shape, bool transposed, DType dtype);
+  // y + bias, then the activation.
+  Tensor finish(const Tensor& y) const;
+  Padding padding() const;
 
- private:
   std::int64_t filters_;
   std::array<std::int64_t, 2> kernel_size_;
   ConvOptions options_;
   Variable kernel_, bias_;
 };
 
-// x[N, H, W, C] -> [N, H*s, W*s, filters] (same) ; kernel [kh, kw, filters, C] as in Keras
-class Conv2DTranspose : public Module {
+// x[N, H, W, C] -> [N, Ho, Wo, filters]; kernel [kh, kw, C, filters]
+class Conv2D : public ConvLayer {
  public:
-  Conv2DTranspose(std::int64_t filters, std::array<std::int64_t, 2> kernel_size, ConvOptions options = {});
-  Conv2DTranspose(std::int64_t filters, std::int64_t kernel_size, ConvOptions options = {})
-      : Conv2DTranspose(filters, {kernel_size, kernel_size}, std::move(options)) {}
-  std::string type_name() const override { return "Conv2DTranspose"; }
-  Variable kernel() const { return kernel_; }
-  Variable bias() const { return bias_; }
+  Conv2D(std::int64_t filters, std::array<std::int64_t, 2> kernel_size, ConvOptions options = {})
+      : ConvLayer("conv2d", filters, kernel_size, std::move(options)) {}
+  Conv2D(std::int64_t filters, std::int64_t kernel_size, ConvOptions options = {})
+      : Conv2D(filters, {kernel_size, kernel_size}, std::move(options)) {}
+  std::string type_name() const override { return "Conv2D"; }
 
  protected:
   Tensor call(const Tensor& x, bool training) override;
-  void build_variables(const Shape& input_shape, DType dtype) override;
+  void build_variables(const Shape& input_shape, DType dtype) override { make_variables(input_shape, false, dtype); }
+};
 
- private:
-  std::int64_t filters_;
-  std::array<std::int64_t, 2> kernel_size_;
-  ConvOptions options_;
-  Variable kernel_, bias_;
+// x[N, H, W, C] -> [N, H*s, W*s, filters] (same) ; kernel [kh, kw, filters, C] as in Keras
+class Conv2DTranspose : public ConvLayer {
+ public:
+  Conv2DTranspose(std::int64_t filters, std::array<std::int64_t, 2> kernel_size, ConvOptions options = {})
+      : ConvLayer("conv2d_transpose", filters, kernel_size, std::move(options)) {}
+  Conv2DTranspose(std::int64_t filters, std::int64_t kernel_size, ConvOptions options = {})
+      : Conv2DTranspose(filters, {kernel_size, kernel_size}, std::move(options)) {}
+  std::string type_name() const override { return "Conv2DTranspose"; }
+
+ protected:
+  Tensor call(const Tensor& x, bool training) override;
+  void build_variables(const Shape& input_shape, DType dtype) override { make_variables(input_shape, true, dtype); }
 };
 
 struct BatchNormOptions {
