@@ -61,7 +61,7 @@ Tensor filled(const Shape& shape, double value, DType dtype) {
 template <class Src>
 Tensor copied(const Src* data, const Shape& shape) {
   Tensor t = detail::empty(shape, dtype_of<Src>());
-  std::memcpy(detail::mutable_raw(t), data, static_cast<std::size_t>(shape.numel()) * sizeof(Src));
+  if (shape.numel() > 0) std::memcpy(detail::mutable_raw(t), data, static_cast<std::size_t>(shape.numel()) * sizeof(Src));
   return t;
 }
 
