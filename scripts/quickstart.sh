@@ -24,7 +24,7 @@ run_main() {
     exit 1
   fi
   bash "$root/scripts/fetch-mnist.sh" "$root/data/mnist"
-  local args=(${DCGAN_ARGS:---arch tf-tutorial --steps 900 --batch 64 --sample-every 100})
+  local args=(${DCGAN_ARGS:---arch tf-tutorial --steps 1500 --batch 64 --sample-every 100})
   echo "quickstart: $dcgan train --data $root/data/mnist --out $root/runs/quickstart ${args[*]}"
   "$dcgan" train --data "$root/data/mnist" --out "$root/runs/quickstart" "${args[@]}"
   echo
