@@ -2,6 +2,7 @@
 //   dcgan train   [options]          train (see --help)
 //   dcgan sample  --checkpoint PATH  a grid of generated images
 //   dcgan summary --arch NAME        the Keras tables of G and D
+//   dcgan render  --out DIR          progress.gif and losses.png of a run, made again
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -66,6 +67,9 @@ int main(int argc, char** argv) {
   sample->add_option("--n", n, "how many images")->check(CLI::Range(1, 1024))->capture_default_str();
   sample->add_option("--seed", seed, "noise seed")->capture_default_str();
   sample->add_option("--out", out, "PNG file to write")->capture_default_str();
+  bool batch_statistics = false;
+  sample->add_flag("--batch-stats", batch_statistics,
+                   "BatchNorm with the batch's statistics instead of the moving averages");
 
   std::string arch = "tf-tutorial";
   std::int64_t z_dim = 100;
@@ -74,11 +78,20 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   summary->add_option("--z-dim", z_dim, "noise dimensions")->capture_default_str();
 
+  std::string run_dir;
+  auto* render = app.add_subcommand("render", "make progress.gif and losses.png of a run folder again");
+  render->add_option("--out", run_dir, "the run folder")->required()->check(CLI::ExistingDirectory);
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (*train) return dcgan::train(config);
+    if (*render) {
+      dcgan::render(run_dir);
+      std::cout << "Wrote " << run_dir << "/progress.gif and " << run_dir << "/losses.png\n";
+      return 0;
+    }
     if (*sample) {
-      dcgan::sample(checkpoint, n, seed, out);
+      dcgan::sample(checkpoint, n, seed, out, batch_statistics);
       std::cout << "Wrote " << out << "\n";
       return 0;
     }

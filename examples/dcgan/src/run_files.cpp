@@ -153,7 +153,9 @@ void RunFiles::append_losses(LossRow row) {
 }
 
 void RunFiles::write_gif() const {
-  const auto files = numbered_files(samples_dir(), std::regex(R"(epoch_(\d+)\.png)"));
+  // The step grids (--sample-every) when there are any: they show more of the way; else the epochs'.
+  auto files = numbered_files(samples_dir(), std::regex(R"(step_(\d+)\.png)"));
+  if (files.empty()) files = numbered_files(samples_dir(), std::regex(R"(epoch_(\d+)\.png)"));
   if (files.empty()) return;
   std::vector<Image> frames;
   for (const auto& [epoch, path] : files) frames.push_back(read_png(path));

@@ -40,7 +40,8 @@ class RunFiles {
   void append_losses(LossRow row);
   const std::vector<LossRow>& history() const { return rows_; }
 
-  // progress.gif from samples/epoch_*.png in epoch order; losses.png from the history.
+  // progress.gif from samples/step_*.png in step order (samples/epoch_*.png when there are no step
+  // grids); losses.png from the history.
   void write_gif() const;
   void write_loss_plot() const;
 

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -301,7 +302,15 @@ int train(const TrainConfig& c) {
   return 0;
 }
 
-void sample(const std::string& checkpoint, int n, std::uint64_t seed, const std::string& out_png) {
+void render(const std::string& out_dir) {
+  RunFiles files(out_dir);
+  files.load_history(std::numeric_limits<std::int64_t>::max());
+  files.write_gif();
+  files.write_loss_plot();
+}
+
+void sample(const std::string& checkpoint, int n, std::uint64_t seed, const std::string& out_png,
+            bool batch_statistics) {
   const auto meta = nn::load_safetensors(checkpoint).metadata;
   auto field = [&](const char* key) {
     auto it = meta.find(key);
@@ -312,7 +321,7 @@ void sample(const std::string& checkpoint, int n, std::uint64_t seed, const std:
   nn::load_checkpoint(checkpoint, {{"generator", &arch.generator, nullptr}});
   tape::Generator gen(seed);
   tape::NoRecord no_record;
-  const Tensor images = arch.generator(Tensor::normal({n, arch.z_dim}, gen), false);
+  const Tensor images = arch.generator(Tensor::normal({n, arch.z_dim}, gen), batch_statistics);
   write_png(out_png, make_grid(images, columns_for(n), 2, arch.image_shape[0] <= 32 ? 4 : 1));
 }
 

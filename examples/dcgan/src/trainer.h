@@ -66,7 +66,13 @@ StepResult train_step(Architecture& arch, tape::nn::Adam& g_opt, tape::nn::Adam&
 // checkpoint saved). Throws on bad configuration or data.
 int train(const TrainConfig& config);
 
+// dcgan render: progress.gif and losses.png of a run folder, made again from its files.
+void render(const std::string& out_dir);
+
 // dcgan sample: a grid of n images from a checkpoint's generator.
-void sample(const std::string& checkpoint, int n, std::uint64_t seed, const std::string& out_png);
+// batch_statistics: BatchNorm normalizes with the batch's own statistics instead of the moving
+// averages (the generator run as in training, without updating anything).
+void sample(const std::string& checkpoint, int n, std::uint64_t seed, const std::string& out_png,
+            bool batch_statistics = false);
 
 }  // namespace dcgan
