@@ -2,6 +2,7 @@
 # build.sh: configures tape with CMake (Ninja, Release) and builds it with every core.
 #   BUILD_DIR   build directory (default: build/ in the repository root)
 #   CMAKE_BUILD_PARALLEL_LEVEL  build jobs (default: nproc, every core)
+#   BUILD_TARGETS  space-separated targets to build (default: everything)
 #   extra args  passed to the CMake configure step, e.g. -DTAPE_SANITIZE=ON -DTAPE_BUILD_BENCH=ON
 # ccache is used as the compiler launcher when it is installed.
 set -euo pipefail
@@ -17,5 +18,7 @@ fi
 
 echo "build: configuring into $build_dir"
 cmake "${configure_args[@]}" "$@"
-echo "build: building with $jobs jobs"
-cmake --build "$build_dir" --parallel "$jobs"
+echo "build: building ${BUILD_TARGETS:-everything} with $jobs jobs"
+target_args=()
+for t in ${BUILD_TARGETS:-}; do target_args+=(--target "$t"); done
+cmake --build "$build_dir" --parallel "$jobs" "${target_args[@]}"

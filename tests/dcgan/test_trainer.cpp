@@ -141,6 +141,12 @@ TEST_CASE("a few training steps give finite losses and every output file", "[dcg
   const dcgan::Image grid = dcgan::read_png(run + "/samples/epoch_0001.png");
   REQUIRE(grid.channels == 1);
   REQUIRE(grid.width == grid.height);
+  // dcgan render makes the GIF and the plot again from the folder's files.
+  fs::remove(run + "/progress.gif");
+  fs::remove(run + "/losses.png");
+  dcgan::render(run);
+  REQUIRE(fs::file_size(run + "/progress.gif") > 0);
+  REQUIRE(dcgan::read_png(run + "/losses.png").width == 800);
   std::ifstream config(run + "/config.json");
   std::stringstream text;
   text << config.rdbuf();
@@ -188,6 +194,9 @@ TEST_CASE("dcgan sample writes a grid from a checkpoint", "[dcgan][sample]") {
   REQUIRE(grid.channels == 1);
   REQUIRE(grid.width == 3 * 28 * 4 + 4 * 2);  // 3 columns of 4x-scaled tiles and 2-pixel borders
   REQUIRE_THROWS_AS(dcgan::sample(out.file("missing.safetensors"), 4, 0, png), tape::IOError);
+  nn::clear_session();
+  dcgan::sample(out.file("run") + "/checkpoints/ckpt-00000002.safetensors", 4, 3, png, /*batch_statistics=*/true);
+  REQUIRE(dcgan::read_png(png).width == 2 * 28 * 4 + 3 * 2);
 }
 
 TEST_CASE("training runs on Fashion-MNIST", "[dcgan][train][fashion]") {
