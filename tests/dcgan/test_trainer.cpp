@@ -154,30 +154,35 @@ TEST_CASE("a few training steps give finite losses and every output file", "[dcg
 }
 
 TEST_CASE("resuming after an interruption matches an uninterrupted run bit for bit", "[dcgan][train][resume]") {
-  TempDir data, out;
-  write_tiny_mnist(data, 40);
-  const std::string whole = out.file("whole"), split = out.file("split");
-  dcgan::TrainConfig c = tiny_config(data, whole);
-  c.steps = 8;
-  c.checkpoint_every = 100;  // only the interruption and the end write checkpoints in the split run
-  nn::clear_session();
-  REQUIRE(dcgan::train(c) == 0);
+  for (const bool balance : {false, true}) {
+    INFO("balance " << balance);
+    TempDir data, out;
+    write_tiny_mnist(data, 40);
+    const std::string whole = out.file("whole"), split = out.file("split");
+    dcgan::TrainConfig c = tiny_config(data, whole);
+    c.steps = 8;
+    c.balance = balance;
+    c.checkpoint_every = 100;  // only the interruption and the end write checkpoints in the split run
+    nn::clear_session();
+    REQUIRE(dcgan::train(c) == 0);
 
-  c.out = split;
-  c.keep_going = [](std::int64_t step) { return step < 3; };  // "Ctrl-C" after step 3, mid-epoch
-  nn::clear_session();
-  REQUIRE(dcgan::train(c) == 0);
-  REQUIRE(fs::exists(split + "/checkpoints/ckpt-00000003.safetensors"));
-  c.keep_going = nullptr;
-  c.resume = true;
-  nn::clear_session();
-  REQUIRE(dcgan::train(c) == 0);
+    c.out = split;
+    c.keep_going = [](std::int64_t step) { return step < 3; };  // "Ctrl-C" after step 3, mid-epoch
+    nn::clear_session();
+    REQUIRE(dcgan::train(c) == 0);
+    REQUIRE(fs::exists(split + "/checkpoints/ckpt-00000003.safetensors"));
+    c.keep_going = nullptr;
+    c.resume = true;
+    nn::clear_session();
+    REQUIRE(dcgan::train(c) == 0);
 
-  require_same_tensors(whole + "/checkpoints/ckpt-00000008.safetensors", split + "/checkpoints/ckpt-00000008.safetensors");
-  const auto a = csv_rows(whole + "/losses.csv"), b = csv_rows(split + "/losses.csv");
-  REQUIRE(a.size() == 9);
-  REQUIRE(b.size() == 9);
-  for (std::size_t i = 1; i < a.size(); ++i) REQUIRE(deterministic_part(a[i]) == deterministic_part(b[i]));
+    require_same_tensors(whole + "/checkpoints/ckpt-00000008.safetensors",
+                         split + "/checkpoints/ckpt-00000008.safetensors");
+    const auto a = csv_rows(whole + "/losses.csv"), b = csv_rows(split + "/losses.csv");
+    REQUIRE(a.size() == 9);
+    REQUIRE(b.size() == 9);
+    for (std::size_t i = 1; i < a.size(); ++i) REQUIRE(deterministic_part(a[i]) == deterministic_part(b[i]));
+  }
 }
 
 TEST_CASE("dcgan sample writes a grid from a checkpoint", "[dcgan][sample]") {

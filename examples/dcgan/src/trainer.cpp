@@ -11,6 +11,7 @@
 #include <fstream>
 #include <iostream>
 #include <limits>
+#include <optional>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -140,6 +141,7 @@ struct Run {
   tape::Generator noise_gen;
   Tensor fixed_noise;
   std::int64_t step = 0, epoch = 0, batch_in_epoch = 0;
+  std::optional<StepResult> last;  // the previous step's result (steers --balance)
 
   Run(const TrainConfig& c, Architecture a)
       : config(c), files(c.out), arch(std::move(a)),
@@ -157,10 +159,21 @@ struct Run {
   }
 
   std::map<std::string, std::string> metadata() const {
-    return {{"step", std::to_string(step)},         {"epoch", std::to_string(epoch)},
-            {"batch_in_epoch", std::to_string(batch_in_epoch)}, {"arch", config.arch},
-            {"dataset", config.dataset},            {"z_dim", std::to_string(config.z_dim)},
-            {"seed", std::to_string(config.seed)},  {"program", "tape dcgan " TAPE_DCGAN_VERSION}};
+    std::map<std::string, std::string> m{{"step", std::to_string(step)},         {"epoch", std::to_string(epoch)},
+                                         {"batch_in_epoch", std::to_string(batch_in_epoch)}, {"arch", config.arch},
+                                         {"dataset", config.dataset},            {"z_dim", std::to_string(config.z_dim)},
+                                         {"seed", std::to_string(config.seed)},  {"program", "tape dcgan " TAPE_DCGAN_VERSION}};
+    // The last step's losses steer --balance; saved exactly (hex floats) so a resumed run decides alike.
+    if (last) {
+      m["last_losses"] = hex(last->d_loss_real) + "," + hex(last->d_loss_fake) + "," + hex(last->g_loss);
+    }
+    return m;
+  }
+
+  static std::string hex(double v) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%a", v);
+    return buf;
   }
 
   void save_checkpoint() {
@@ -176,6 +189,14 @@ struct Run {
     step = std::stoll(meta.at("step"));
     epoch = std::stoll(meta.at("epoch"));
     batch_in_epoch = std::stoll(meta.at("batch_in_epoch"));
+    auto losses = meta.find("last_losses");
+    if (losses != meta.end()) {
+      StepResult r;
+      if (std::sscanf(losses->second.c_str(), "%la,%la,%la", &r.d_loss_real, &r.d_loss_fake, &r.g_loss) != 3) {
+        throw tape::IOError("train --resume: " + path + " has unreadable last_losses '" + losses->second + "'");
+      }
+      last = r;
+    }
   }
 
   Tensor samples() { return arch.generator(fixed_noise, false); }
@@ -247,8 +268,6 @@ int train(const TrainConfig& c) {
     return grid;
   };
 
-  StepResult last;
-  bool have_last = false;
   auto epoch_start = std::chrono::steady_clock::now();
   EpochBatches batches(data, c.batch, c.seed);
   batches.seek(run.epoch, run.batch_in_epoch);
@@ -256,9 +275,8 @@ int train(const TrainConfig& c) {
     const auto t0 = std::chrono::steady_clock::now();
     const Tensor real = batches.next();
     const StepResult r = train_step(run.arch, run.g_opt, run.d_opt, real, run.noise_gen,
-                                    balanced_options(c, have_last ? &last : nullptr));
-    last = r;
-    have_last = true;
+                                    balanced_options(c, run.last ? &*run.last : nullptr));
+    run.last = r;
     ++run.step;
     run.epoch = batches.epoch();
     run.batch_in_epoch = batches.batch_in_epoch();
