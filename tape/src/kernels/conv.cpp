@@ -4,6 +4,8 @@
 #include <cstring>
 #include <vector>
 
+#include <omp.h>
+
 #include "kernels/kernels.h"
 
 namespace tape::kernels {
@@ -67,43 +69,82 @@ void col2im(const ConvShape& s, const T* cols, std::int64_t n0, std::int64_t nb,
   }
 }
 
+// Runs body(n0, nb, cols, slot) over chunks of images [n0, n0 + nb), cols being scratch for
+// [nb * Ho * Wo, K]. With several threads and enough images the chunks run in parallel, one per
+// thread at a time, each with a single-threaded GEMM (one level of parallelism, chosen here);
+// otherwise one after another with the GEMM threading itself. Returns how many slots (threads)
+// were used; the slot of a chunk is fixed by the static schedule, so results are reproducible for
+// a given thread count.
+template <class T, class Body>
+int for_each_chunk(const ConvShape& s, Body body) {
+  const std::int64_t K = s.kh * s.kw * s.ci, per = s.ho * s.wo;
+  const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  std::int64_t chunk = images_per_chunk(s);
+  const bool parallel = threads > 1 && s.n >= 2 * threads;
+  if (parallel) chunk = std::max<std::int64_t>(1, std::min(chunk, (s.n + 4 * threads - 1) / (4 * threads)));
+  const std::int64_t chunks = (s.n + chunk - 1) / chunk;
+  const int slots = parallel ? threads : 1;
+  const std::size_t scratch = static_cast<std::size_t>(chunk * per * K);
+  std::vector<T> cols(scratch * static_cast<std::size_t>(slots));
+  if (!parallel) {
+    for (std::int64_t c = 0; c < chunks; ++c) body(c * chunk, std::min(chunk, s.n - c * chunk), cols.data(), 0);
+    return 1;
+  }
+#pragma omp parallel num_threads(slots)
+  {
+    const int slot = omp_get_thread_num();
+    T* mine = cols.data() + scratch * static_cast<std::size_t>(slot);
+#pragma omp for schedule(static)
+    for (std::int64_t c = 0; c < chunks; ++c) body(c * chunk, std::min(chunk, s.n - c * chunk), mine, slot);
+  }
+  return slots;
+}
+
 }  // namespace
 
 template <class T>
 void conv2d_forward(const ConvShape& s, const T* x, const T* w, T* y) {
-  const std::int64_t K = s.kh * s.kw * s.ci, per = s.ho * s.wo, chunk = images_per_chunk(s);
-  std::vector<T> cols(static_cast<std::size_t>(chunk * per * K));
-  for (std::int64_t n0 = 0; n0 < s.n; n0 += chunk) {
-    const std::int64_t nb = std::min(chunk, s.n - n0);
-    im2col(s, x, n0, nb, cols.data());
-    gemm(cols.data(), w, y + n0 * per * s.co, nb * per, s.co, K, false, false, false);
-  }
+  const std::int64_t K = s.kh * s.kw * s.ci, per = s.ho * s.wo;
+  for_each_chunk<T>(s, [&](std::int64_t n0, std::int64_t nb, T* cols, int) {
+    im2col(s, x, n0, nb, cols);
+    gemm(cols, w, y + n0 * per * s.co, nb * per, s.co, K, false, false, false);
+  });
 }
 
 template <class T>
 void conv2d_transpose(const ConvShape& s, const T* u, const T* w, T* x) {
-  const std::int64_t K = s.kh * s.kw * s.ci, per = s.ho * s.wo, chunk = images_per_chunk(s);
+  const std::int64_t K = s.kh * s.kw * s.ci, per = s.ho * s.wo;
   std::fill(x, x + s.n * s.h * s.w * s.ci, T(0));
-  std::vector<T> cols(static_cast<std::size_t>(chunk * per * K));
-  for (std::int64_t n0 = 0; n0 < s.n; n0 += chunk) {
-    const std::int64_t nb = std::min(chunk, s.n - n0);
-    // cols[M, K] = u[M, Co] @ w[K, Co]^T
-    gemm(u + n0 * per * s.co, w, cols.data(), nb * per, K, s.co, false, true, false);
-    col2im(s, cols.data(), n0, nb, x);
-  }
+  for_each_chunk<T>(s, [&](std::int64_t n0, std::int64_t nb, T* cols, int) {
+    // cols[M, K] = u[M, Co] @ w[K, Co]^T, then scattered back into images [n0, n0 + nb)
+    gemm(u + n0 * per * s.co, w, cols, nb * per, K, s.co, false, true, false);
+    col2im(s, cols, n0, nb, x);
+  });
 }
 
 template <class T>
 void conv2d_weight(const ConvShape& s, const T* x, const T* u, T* w) {
-  const std::int64_t K = s.kh * s.kw * s.ci, per = s.ho * s.wo, chunk = images_per_chunk(s);
-  std::vector<T> cols(static_cast<std::size_t>(chunk * per * K));
-  for (std::int64_t n0 = 0; n0 < s.n; n0 += chunk) {
-    const std::int64_t nb = std::min(chunk, s.n - n0);
-    im2col(s, x, n0, nb, cols.data());
-    // w[K, Co] (+)= cols[M, K]^T @ u[M, Co]
-    gemm(cols.data(), u + n0 * per * s.co, w, K, s.co, nb * per, true, false, n0 > 0);
+  const std::int64_t K = s.kh * s.kw * s.ci, per = s.ho * s.wo, size = K * s.co;
+  const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  // One partial w per slot (slot 0 writes w itself), summed in slot order at the end.
+  std::vector<T> partials(static_cast<std::size_t>(size) * static_cast<std::size_t>(std::max(threads - 1, 0)));
+  std::vector<char> started(static_cast<std::size_t>(threads), 0);
+  const int slots = for_each_chunk<T>(s, [&](std::int64_t n0, std::int64_t nb, T* cols, int slot) {
+    T* out = slot == 0 ? w : partials.data() + static_cast<std::size_t>(slot - 1) * static_cast<std::size_t>(size);
+    im2col(s, x, n0, nb, cols);
+    // out[K, Co] (+)= cols[M, K]^T @ u[M, Co]
+    gemm(cols, u + n0 * per * s.co, out, K, s.co, nb * per, true, false, started[slot] != 0);
+    started[slot] = 1;
+  });
+  for (int slot = 0; slot < slots; ++slot) {
+    if (started[slot]) continue;
+    T* out = slot == 0 ? w : partials.data() + static_cast<std::size_t>(slot - 1) * static_cast<std::size_t>(size);
+    std::fill(out, out + size, T(0));
   }
-  if (s.n == 0) std::fill(w, w + K * s.co, T(0));
+  for (int slot = 1; slot < slots; ++slot) {
+    const T* p = partials.data() + static_cast<std::size_t>(slot - 1) * static_cast<std::size_t>(size);
+    for (std::int64_t i = 0; i < size; ++i) w[i] += p[i];
+  }
 }
 
 // ---------------- references: the definition, loop by loop ----------------
