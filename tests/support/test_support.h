@@ -46,6 +46,22 @@ inline void require_close(const tape::Tensor& a, const tape::Tensor& b, double t
   REQUIRE(max_rel_diff(a, b) <= tol);
 }
 
+// A convolution geometry for the conv-trio tests: input x[N, H, W, Ci], a kh x kw kernel to co
+// channels, stride and padding.
+struct ConvCase {
+  tape::Shape x;
+  std::int64_t kh, kw, co;
+  std::array<std::int64_t, 2> stride;
+  tape::Padding padding;
+
+  tape::Shape weight_shape() const { return {kh, kw, x[3], co}; }
+  tape::Conv2dOptions conv() const { return {stride, padding}; }
+  // The transpose back to x's spatial size.
+  tape::ConvTranspose2dOptions transpose() const {
+    return {stride, padding, std::array<std::int64_t, 2>{x[1], x[2]}, {}};
+  }
+};
+
 }  // namespace test
 
 // REQUIRE_GRADCHECK(f, inputs[, options]): gradcheck must pass; its report is shown otherwise.

@@ -19,13 +19,7 @@ void require_adjoint(double lhs, double rhs) {
 }  // namespace
 
 TEST_CASE("adjoint: the convolution trio", "[adjoint][conv]") {
-  struct Case {
-    Shape x;
-    std::int64_t kh, kw, co;
-    std::array<std::int64_t, 2> stride;
-    Padding padding;
-  };
-  const std::vector<Case> cases = {
+  const std::vector<test::ConvCase> cases = {
       {{2, 9, 9, 3}, 3, 3, 4, {1, 1}, Padding::same()},
       {{2, 28, 28, 1}, 5, 5, 4, {2, 2}, Padding::same()},
       {{3, 8, 7, 2}, 4, 4, 3, {2, 2}, Padding::valid()},
@@ -35,12 +29,12 @@ TEST_CASE("adjoint: the convolution trio", "[adjoint][conv]") {
   std::uint64_t seed = 1;
   for (const auto& c : cases) {
     INFO("x=" << c.x << " padding=" << c.padding.to_string());
-    const Conv2dOptions o{c.stride, c.padding};
+    const Conv2dOptions o = c.conv();
     Tensor x = rand(c.x, seed++);
-    Tensor w = rand({c.kh, c.kw, c.x[3], c.co}, seed++);
+    Tensor w = rand(c.weight_shape(), seed++);
     Tensor y = conv2d(x, w, o);
     Tensor u = rand(y.shape(), seed++);
-    const ConvTranspose2dOptions t{c.stride, c.padding, std::array<std::int64_t, 2>{c.x[1], c.x[2]}, {}};
+    const ConvTranspose2dOptions t = c.transpose();
     const double a = dot(y, u);
     require_adjoint(a, dot(x, conv_transpose2d(u, w, t)));
     require_adjoint(a, dot(w, conv2d_weight_grad(x, u, o, {c.kh, c.kw})));

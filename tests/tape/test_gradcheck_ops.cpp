@@ -204,13 +204,7 @@ TEST_CASE("gradcheck: concat, slice, pad", "[gradcheck]") {
 }
 
 TEST_CASE("gradcheck: the convolution trio", "[gradcheck][conv]") {
-  struct Case {
-    Shape x;
-    std::int64_t kh, kw, co;
-    std::array<std::int64_t, 2> stride;
-    Padding padding;
-  };
-  const std::vector<Case> cases = {
+  const std::vector<test::ConvCase> cases = {
       {{2, 5, 5, 2}, 3, 3, 3, {1, 1}, Padding::same()},
       {{1, 6, 7, 3}, 3, 3, 2, {2, 2}, Padding::same()},
       {{2, 7, 6, 1}, 4, 4, 2, {2, 2}, Padding::valid()},
@@ -221,13 +215,13 @@ TEST_CASE("gradcheck: the convolution trio", "[gradcheck][conv]") {
   std::uint64_t seed = 60;
   for (const auto& c : cases) {
     INFO("x=" << c.x << " k=" << c.kh << "x" << c.kw << " padding=" << c.padding.to_string());
-    const Conv2dOptions opts{c.stride, c.padding};
+    const Conv2dOptions opts = c.conv();
     Tensor x = rand(c.x, seed++);
-    Tensor w = rand({c.kh, c.kw, c.x[3], c.co}, seed++);
+    Tensor w = rand(c.weight_shape(), seed++);
     REQUIRE_GRADCHECK([opts](const Args& in) { return conv2d(in[0], in[1], opts); }, (Args{x, w}));
     Tensor y = conv2d(x, w, opts);
     Tensor u = rand(y.shape(), seed++);
-    const ConvTranspose2dOptions topts{c.stride, c.padding, std::array<std::int64_t, 2>{c.x[1], c.x[2]}, {}};
+    const ConvTranspose2dOptions topts = c.transpose();
     REQUIRE_GRADCHECK([topts](const Args& in) { return conv_transpose2d(in[0], in[1], topts); }, (Args{u, w}));
     const std::array<std::int64_t, 2> k{c.kh, c.kw};
     REQUIRE_GRADCHECK([opts, k](const Args& in) { return conv2d_weight_grad(in[0], in[1], opts, k); }, (Args{x, u}));
