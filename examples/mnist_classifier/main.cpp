@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 #include <tape/nn/nn.h>
 
+#include "classifier.h"
 #include "data.h"
 
 namespace nn = tape::nn;
@@ -28,43 +29,10 @@ struct Options {
   int threads = 0;
 };
 
-// LeNet-5's layout (two conv + pool stages, then dense layers) with wider layers, ReLU and max
-// pooling: [N, 28, 28, 1] -> logits [N, 10]. The 128-unit layer is the metrics' feature layer.
-nn::Sequential make_classifier() {
-  return nn::Sequential::named(
-      "classifier", nn::Conv2D(32, 5, {.padding = "same", .activation = nn::Activation::relu}), nn::MaxPool2D(),
-      nn::Conv2D(64, 5, {.padding = "same", .activation = nn::Activation::relu}), nn::MaxPool2D(), nn::Flatten(),
-      nn::Dense(128, {.activation = nn::Activation::relu}), nn::Dropout(0.3), nn::Dense(10));
-}
-
 std::vector<std::int64_t> labels_of(const dcgan::Dataset& data, const std::vector<std::int64_t>& idx) {
   std::vector<std::int64_t> out;
   for (auto i : idx) out.push_back(data.labels[static_cast<std::size_t>(i)]);
   return out;
-}
-
-// Predicted classes of `images` in batches, BatchNorm/Dropout in inference mode.
-std::vector<int> predict(nn::Sequential& model, const dcgan::Dataset& data) {
-  tape::NoRecord no_record;
-  std::vector<int> out;
-  constexpr std::int64_t kBatch = 500;
-  for (std::int64_t n0 = 0; n0 < data.size(); n0 += kBatch) {
-    const std::int64_t nb = std::min(kBatch, data.size() - n0);
-    std::vector<std::int64_t> idx(static_cast<std::size_t>(nb));
-    for (std::int64_t i = 0; i < nb; ++i) idx[i] = n0 + i;
-    const auto logits = model(dcgan::gather_images(data, idx), false).to_vector<float>();
-    for (std::int64_t i = 0; i < nb; ++i) {
-      const float* row = logits.data() + i * 10;
-      out.push_back(static_cast<int>(std::max_element(row, row + 10) - row));
-    }
-  }
-  return out;
-}
-
-double accuracy(const std::vector<int>& predicted, const dcgan::Dataset& data) {
-  std::int64_t correct = 0;
-  for (std::size_t i = 0; i < predicted.size(); ++i) correct += predicted[i] == data.labels[i];
-  return double(correct) / double(predicted.size());
 }
 
 void print_confusion(const std::vector<int>& predicted, const dcgan::Dataset& data) {
@@ -84,7 +52,7 @@ int run(const Options& o) {
   if (o.threads > 0) tape::set_num_threads(o.threads);
   const dcgan::Dataset train = dcgan::load_mnist(o.data, true);
   const dcgan::Dataset test = dcgan::load_mnist(o.data, false);
-  nn::Sequential model = make_classifier();
+  nn::Sequential model = dcgan::make_mnist_classifier();
   model.build({28, 28, 1}, o.seed);
   model.summary(std::cout);
   nn::Adam opt({.learning_rate = o.lr});
@@ -107,15 +75,15 @@ int run(const Options& o) {
       }
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const auto predicted = predict(model, test);
+    const auto predicted = dcgan::predict_classes(model, test);
     std::printf("epoch %lld: train loss %.4f, test accuracy %.2f%% (lr %.2g, %.0f s)\n", static_cast<long long>(epoch),
-                loss_sum / double(steps), 100.0 * accuracy(predicted, test), opt.learning_rate(), seconds);
+                loss_sum / double(steps), 100.0 * dcgan::accuracy(predicted, test), opt.learning_rate(), seconds);
     std::fflush(stdout);
     opt.set_learning_rate(opt.learning_rate() * o.lr_decay);
   }
-  const auto predicted = predict(model, test);
+  const auto predicted = dcgan::predict_classes(model, test);
   print_confusion(predicted, test);
-  std::printf("Test accuracy: %.2f%% on %lld images (seed %llu)\n", 100.0 * accuracy(predicted, test),
+  std::printf("Test accuracy: %.2f%% on %lld images (seed %llu)\n", 100.0 * dcgan::accuracy(predicted, test),
               static_cast<long long>(test.size()), static_cast<unsigned long long>(o.seed));
   std::filesystem::create_directories(std::filesystem::path(o.out).parent_path());
   nn::save_checkpoint(o.out, model, nullptr, {{{"arch", "lenet-wide"}, {"seed", std::to_string(o.seed)}}, {}});
