@@ -9,6 +9,7 @@
 #include <new>
 #include <sstream>
 
+#include "kernels/kernels.h"
 #include "record.h"
 #include "tensor_impl.h"
 
@@ -115,9 +116,42 @@ Tensor Tensor::arange(double start, double stop, double step, DType dtype) {
   return drawn(Shape{n}, dtype, [&] { return start + step * static_cast<double>(i++); });
 }
 
+namespace {
+
+// 53-bit uniform in [0, 1) from words hi, lo (as Generator::uniform() makes it).
+inline double unit(std::uint32_t hi, std::uint32_t lo) {
+  return static_cast<double>(((static_cast<std::uint64_t>(hi) << 32) | lo) >> 11) * 0x1.0p-53;
+}
+
+// p[i] = low + (high - low) * u_i for the generator's next n uniform() draws: the numbers n calls
+// would give, but from Philox blocks in parallel (two draws per block) once the generator is at a
+// block boundary; the generator ends in the state those n calls would leave.
+template <class T>
+void fill_uniform(T* p, std::int64_t n, Generator& gen, double low, double high) {
+  const double span = high - low;
+  std::int64_t i = 0;
+  while (i < n && gen.state().index != 4) p[i++] = static_cast<T>(low + span * gen.uniform());
+  const std::int64_t rest = n - i;
+  if (rest <= 0) return;
+  const GeneratorState start = gen.state();
+  const std::int64_t blocks = (rest + 1) / 2;
+  T* out = p + i;
+#pragma omp parallel for schedule(static) if (rest >= 2 * kernels::kParallelGrain)
+  for (std::int64_t b = 0; b < blocks; ++b) {
+    const auto w = Generator::philox_block(start.seed, start.counter + static_cast<std::uint64_t>(b));
+    out[2 * b] = static_cast<T>(low + span * unit(w[0], w[1]));
+    if (2 * b + 1 < rest) out[2 * b + 1] = static_cast<T>(low + span * unit(w[2], w[3]));
+  }
+  gen.set_state({start.seed, start.counter + static_cast<std::uint64_t>(blocks), rest % 2 == 0 ? 4u : 2u});
+}
+
+}  // namespace
+
 Tensor Tensor::uniform(const Shape& shape, Generator& gen, double low, double high, DType dtype) {
   if (!(high >= low)) throw ValueError("uniform: high < low");
-  return drawn(shape, dtype, [&] { return low + (high - low) * gen.uniform(); });
+  Tensor t = detail::empty(shape, dtype);
+  detail::dispatch(dtype, [&]<class T>() { fill_uniform(detail::mutable_data<T>(t), shape.numel(), gen, low, high); });
+  return t;
 }
 
 Tensor Tensor::normal(const Shape& shape, Generator& gen, double mean, double stddev, DType dtype) {

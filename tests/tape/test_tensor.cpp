@@ -121,3 +121,21 @@ TEST_CASE("random distributions have the right moments and ranges", "[random]") 
   // Truncated at 2 sigma, the std shrinks to about 0.8796 sigma.
   REQUIRE(std::sqrt(mean(square(Tensor::from_vector(t))).item()) == Approx(0.5 * 0.8796).margin(0.005));
 }
+
+TEST_CASE("Tensor::uniform gives exactly the numbers of successive Generator::uniform() calls", "[random]") {
+  for (const std::int64_t n : {0, 1, 2, 7, 100001}) {
+    for (const int skip : {0, 1, 2, 3}) {
+      INFO("n " << n << ", words drawn before " << skip);
+      Generator a(99), b(99);
+      for (int k = 0; k < skip; ++k) {
+        a.next_u32();
+        b.next_u32();
+      }
+      // [0, 1): the values themselves, exact whatever FMA contraction the compilers chose.
+      const auto values = Tensor::uniform({n}, a, 0.0, 1.0, DType::f64).to_vector<double>();
+      for (std::int64_t i = 0; i < n; ++i) REQUIRE(values[static_cast<std::size_t>(i)] == b.uniform());
+      REQUIRE(a.state() == b.state());
+      REQUIRE(a.next_u32() == b.next_u32());
+    }
+  }
+}

@@ -1,0 +1,330 @@
+// Sample-quality metrics (see metrics.h): plain std::vector<double> linear algebra with a cyclic
+// Jacobi symmetric eigen-solver for the matrix square roots of the Fréchet distance.
+#include "metrics.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <string>
+
+#include "tape/error.h"
+
+namespace dcgan::metrics {
+namespace {
+
+using std::size_t;
+
+[[noreturn]] void fail(const std::string& op, const std::string& what, const std::string& sizes) {
+  throw tape::ValueError(op + ": " + what + "; " + sizes);
+}
+
+std::string dims(const Matrix& x) {
+  const size_t d = x.empty() ? 0 : x.front().size();
+  return "[" + std::to_string(x.size()) + ", " + std::to_string(d) + "]";
+}
+
+// A non-empty matrix whose rows all have the same non-zero width; returns that width.
+size_t check_rectangular(const std::string& op, const std::string& name, const Matrix& x, size_t min_rows) {
+  if (x.size() < min_rows || x.front().empty())
+    fail(op, name + " needs at least " + std::to_string(min_rows) + " non-empty rows", name + "=" + dims(x));
+  for (size_t i = 0; i < x.size(); ++i)
+    if (x[i].size() != x.front().size())
+      fail(op, name + " rows differ in width", name + " row 0 has " + std::to_string(x.front().size()) +
+                                                   ", row " + std::to_string(i) + " has " +
+                                                   std::to_string(x[i].size()));
+  return x.front().size();
+}
+
+void check_same_width(const std::string& op, const Matrix& a, const Matrix& b) {
+  if (a.front().size() != b.front().size())
+    fail(op, "feature dimensions differ", "a=" + dims(a) + ", b=" + dims(b));
+}
+
+void check_square(const std::string& op, const Matrix& a) {
+  if (a.empty()) fail(op, "empty matrix", "a=[0, 0]");
+  for (const auto& row : a)
+    if (row.size() != a.size()) fail(op, "matrix is not square", "a=" + dims(a));
+}
+
+Matrix identity(size_t n) {
+  Matrix m(n, std::vector<double>(n, 0.0));
+  for (size_t i = 0; i < n; ++i) m[i][i] = 1.0;
+  return m;
+}
+
+Matrix matmul(const Matrix& a, const Matrix& b) {
+  const size_t n = a.size(), k = b.size(), m = b.front().size();
+  Matrix c(n, std::vector<double>(m, 0.0));
+  for (size_t i = 0; i < n; ++i)
+    for (size_t p = 0; p < k; ++p) {
+      const double aip = a[i][p];
+      for (size_t j = 0; j < m; ++j) c[i][j] += aip * b[p][j];
+    }
+  return c;
+}
+
+double off_diagonal_norm2(const Matrix& a) {
+  double s = 0.0;
+  for (size_t i = 0; i < a.size(); ++i)
+    for (size_t j = 0; j < a.size(); ++j)
+      if (i != j) s += a[i][j] * a[i][j];
+  return s;
+}
+
+// One Jacobi rotation zeroing a[p][q] (a symmetric), accumulated into v.
+void jacobi_rotate(Matrix& a, Matrix& v, size_t p, size_t q) {
+  const double apq = a[p][q];
+  if (apq == 0.0) return;
+  const double theta = (a[q][q] - a[p][p]) / (2.0 * apq);
+  const double t = (theta >= 0 ? 1.0 : -1.0) / (std::abs(theta) + std::sqrt(theta * theta + 1.0));
+  const double c = 1.0 / std::sqrt(t * t + 1.0), s = t * c;
+  const size_t n = a.size();
+  for (size_t k = 0; k < n; ++k) {  // columns p, q
+    const double akp = a[k][p], akq = a[k][q];
+    a[k][p] = c * akp - s * akq;
+    a[k][q] = s * akp + c * akq;
+  }
+  for (size_t k = 0; k < n; ++k) {  // rows p, q
+    const double apk = a[p][k], aqk = a[q][k];
+    a[p][k] = c * apk - s * aqk;
+    a[q][k] = s * apk + c * aqk;
+  }
+  for (size_t k = 0; k < n; ++k) {
+    const double vkp = v[k][p], vkq = v[k][q];
+    v[k][p] = c * vkp - s * vkq;
+    v[k][q] = s * vkp + c * vkq;
+  }
+}
+
+Matrix symmetrized(const Matrix& a) {
+  Matrix s = a;
+  for (size_t i = 0; i < a.size(); ++i)
+    for (size_t j = 0; j < a.size(); ++j) s[i][j] = 0.5 * (a[i][j] + a[j][i]);
+  return s;
+}
+
+double trace(const Matrix& a) {
+  double t = 0.0;
+  for (size_t i = 0; i < a.size(); ++i) t += a[i][i];
+  return t;
+}
+
+double dot(const std::vector<double>& x, const std::vector<double>& y) {
+  double s = 0.0;
+  for (size_t i = 0; i < x.size(); ++i) s += x[i] * y[i];
+  return s;
+}
+
+double squared_distance(const std::vector<double>& x, const std::vector<double>& y) {
+  double s = 0.0;
+  for (size_t i = 0; i < x.size(); ++i) s += (x[i] - y[i]) * (x[i] - y[i]);
+  return s;
+}
+
+double cubic_kernel(const std::vector<double>& x, const std::vector<double>& y) {
+  const double v = dot(x, y) / static_cast<double>(x.size()) + 1.0;
+  return v * v * v;
+}
+
+// Unbiased MMD^2 between rows [a0, a1) of a and [b0, b1) of b.
+double mmd2_unbiased(const Matrix& a, size_t a0, size_t a1, const Matrix& b, size_t b0, size_t b1) {
+  auto within = [](const Matrix& x, size_t x0, size_t x1) {
+    double s = 0.0;
+    for (size_t i = x0; i < x1; ++i)
+      for (size_t j = i + 1; j < x1; ++j) s += 2.0 * cubic_kernel(x[i], x[j]);
+    const double m = static_cast<double>(x1 - x0);
+    return s / (m * (m - 1.0));
+  };
+  double cross = 0.0;
+  for (size_t i = a0; i < a1; ++i)
+    for (size_t j = b0; j < b1; ++j) cross += cubic_kernel(a[i], b[j]);
+  cross /= static_cast<double>(a1 - a0) * static_cast<double>(b1 - b0);
+  return within(a, a0, a1) + within(b, b0, b1) - 2.0 * cross;
+}
+
+// Squared distance from each row of x to its k-th nearest other row of x.
+std::vector<double> kth_neighbour_radii2(const Matrix& x, int k) {
+  std::vector<double> radii(x.size());
+  std::vector<double> d(x.size() - 1);
+  for (size_t i = 0; i < x.size(); ++i) {
+    size_t m = 0;
+    for (size_t j = 0; j < x.size(); ++j)
+      if (j != i) d[m++] = squared_distance(x[i], x[j]);
+    std::nth_element(d.begin(), d.begin() + (k - 1), d.end());
+    radii[i] = d[static_cast<size_t>(k - 1)];
+  }
+  return radii;
+}
+
+// Fraction of `points` inside at least one ball (centres, squared radii).
+double coverage(const Matrix& points, const Matrix& centres, const std::vector<double>& radii2) {
+  size_t inside = 0;
+  for (const auto& p : points)
+    for (size_t j = 0; j < centres.size(); ++j)
+      if (squared_distance(p, centres[j]) <= radii2[j]) {
+        ++inside;
+        break;
+      }
+  return static_cast<double>(inside) / static_cast<double>(points.size());
+}
+
+}  // namespace
+
+SymmetricEigen symmetric_eigen(const Matrix& a) {
+  check_square("symmetric_eigen", a);
+  Matrix m = symmetrized(a);
+  const size_t n = m.size();
+  Matrix v = identity(n);
+  double scale = 0.0;
+  for (const auto& row : m)
+    for (double x : row) scale += x * x;
+  const double tol = 1e-30 * std::max(scale, std::numeric_limits<double>::min());
+  for (int sweep = 0; sweep < 100 && off_diagonal_norm2(m) > tol; ++sweep)
+    for (size_t p = 0; p + 1 < n; ++p)
+      for (size_t q = p + 1; q < n; ++q) jacobi_rotate(m, v, p, q);
+  SymmetricEigen result{std::vector<double>(n), std::move(v)};
+  for (size_t i = 0; i < n; ++i) result.values[i] = m[i][i];
+  return result;
+}
+
+Matrix sqrt_psd(const Matrix& a) {
+  check_square("sqrt_psd", a);
+  const SymmetricEigen e = symmetric_eigen(a);
+  const size_t n = a.size();
+  std::vector<double> root(n);
+  for (size_t i = 0; i < n; ++i) root[i] = std::sqrt(std::max(e.values[i], 0.0));
+  Matrix r(n, std::vector<double>(n, 0.0));
+  for (size_t i = 0; i < n; ++i)
+    for (size_t j = 0; j < n; ++j) {
+      double s = 0.0;
+      for (size_t k = 0; k < n; ++k) s += e.vectors[i][k] * root[k] * e.vectors[j][k];
+      r[i][j] = s;
+    }
+  return r;
+}
+
+std::vector<double> column_mean(const Matrix& x) {
+  const size_t d = check_rectangular("column_mean", "x", x, 1);
+  std::vector<double> mu(d, 0.0);
+  for (const auto& row : x)
+    for (size_t j = 0; j < d; ++j) mu[j] += row[j];
+  for (double& m : mu) m /= static_cast<double>(x.size());
+  return mu;
+}
+
+Matrix covariance(const Matrix& x) {
+  const size_t d = check_rectangular("covariance", "x", x, 2);
+  const std::vector<double> mu = column_mean(x);
+  Matrix c(d, std::vector<double>(d, 0.0));
+  std::vector<double> centred(d);
+  for (const auto& row : x) {
+    for (size_t j = 0; j < d; ++j) centred[j] = row[j] - mu[j];
+    for (size_t i = 0; i < d; ++i)
+      for (size_t j = i; j < d; ++j) c[i][j] += centred[i] * centred[j];
+  }
+  const double denom = static_cast<double>(x.size() - 1);
+  for (size_t i = 0; i < d; ++i)
+    for (size_t j = i; j < d; ++j) c[j][i] = c[i][j] = c[i][j] / denom;
+  return c;
+}
+
+std::pair<double, double> mnist_score(const Matrix& probs, int splits) {
+  if (splits < 1) fail("mnist_score", "splits must be >= 1", "splits=" + std::to_string(splits));
+  check_rectangular("mnist_score", "probs", probs, static_cast<size_t>(splits));
+  for (const auto& row : probs)
+    for (double p : row)
+      if (!(p >= 0.0) || !std::isfinite(p)) fail("mnist_score", "probabilities must be finite and >= 0", "probs=" + dims(probs));
+  const size_t part = probs.size() / static_cast<size_t>(splits);
+  std::vector<double> scores;
+  for (int s = 0; s < splits; ++s) {
+    const Matrix slice(probs.begin() + static_cast<std::ptrdiff_t>(s * part),
+                       probs.begin() + static_cast<std::ptrdiff_t>((s + 1) * part));
+    const std::vector<double> py = column_mean(slice);
+    double kl = 0.0;
+    for (const auto& row : slice) kl += kl_divergence(row, py);
+    scores.push_back(std::exp(kl / static_cast<double>(part)));
+  }
+  double mean = 0.0, var = 0.0;
+  for (double x : scores) mean += x;
+  mean /= static_cast<double>(splits);
+  for (double x : scores) var += (x - mean) * (x - mean);
+  return {mean, std::sqrt(var / static_cast<double>(splits))};
+}
+
+double frechet_distance(const Matrix& features_a, const Matrix& features_b) {
+  check_rectangular("frechet_distance", "features_a", features_a, 2);
+  check_rectangular("frechet_distance", "features_b", features_b, 2);
+  check_same_width("frechet_distance", features_a, features_b);
+  const std::vector<double> mu_a = column_mean(features_a), mu_b = column_mean(features_b);
+  const Matrix sa = covariance(features_a), sb = covariance(features_b);
+  const Matrix root_a = sqrt_psd(sa);
+  const SymmetricEigen e = symmetric_eigen(matmul(matmul(root_a, sb), root_a));
+  double tr_cross = 0.0;
+  for (double v : e.values) tr_cross += std::sqrt(std::max(v, 0.0));
+  return squared_distance(mu_a, mu_b) + trace(sa) + trace(sb) - 2.0 * tr_cross;
+}
+
+std::pair<double, double> kid(const Matrix& features_a, const Matrix& features_b, int block) {
+  check_rectangular("kid", "features_a", features_a, 2);
+  check_rectangular("kid", "features_b", features_b, 2);
+  check_same_width("kid", features_a, features_b);
+  if (block < 2) fail("kid", "block must be >= 2", "block=" + std::to_string(block));
+  const size_t na = features_a.size(), nb = features_b.size(), bs = static_cast<size_t>(block);
+  size_t blocks = (std::max(na, nb) + bs - 1) / bs;
+  blocks = std::max<size_t>(1, std::min({blocks, na / 2, nb / 2}));  // every block keeps >= 2 rows
+  std::vector<double> values;
+  for (size_t i = 0; i < blocks; ++i)
+    values.push_back(mmd2_unbiased(features_a, i * na / blocks, (i + 1) * na / blocks, features_b,
+                                   i * nb / blocks, (i + 1) * nb / blocks));
+  double mean = 0.0, var = 0.0;
+  for (double v : values) mean += v;
+  mean /= static_cast<double>(blocks);
+  if (blocks == 1) return {mean, 0.0};
+  for (double v : values) var += (v - mean) * (v - mean);
+  var /= static_cast<double>(blocks - 1);
+  return {mean, std::sqrt(var / static_cast<double>(blocks))};
+}
+
+std::pair<double, double> precision_recall(const Matrix& real, const Matrix& fake, int k) {
+  if (k < 1) fail("precision_recall", "k must be >= 1", "k=" + std::to_string(k));
+  const size_t min_rows = static_cast<size_t>(k) + 1;
+  check_rectangular("precision_recall", "real", real, min_rows);
+  check_rectangular("precision_recall", "fake", fake, min_rows);
+  check_same_width("precision_recall", real, fake);
+  const std::vector<double> real_r2 = kth_neighbour_radii2(real, k);
+  const std::vector<double> fake_r2 = kth_neighbour_radii2(fake, k);
+  return {coverage(fake, real, real_r2), coverage(real, fake, fake_r2)};
+}
+
+std::vector<double> class_histogram(const std::vector<int>& labels, int num_classes) {
+  if (num_classes < 1 || labels.empty())
+    fail("class_histogram", "needs labels and num_classes >= 1",
+         "labels=" + std::to_string(labels.size()) + ", num_classes=" + std::to_string(num_classes));
+  std::vector<double> hist(static_cast<size_t>(num_classes), 0.0);
+  for (int label : labels) {
+    if (label < 0 || label >= num_classes)
+      fail("class_histogram", "label out of range", "label=" + std::to_string(label) +
+                                                        ", num_classes=" + std::to_string(num_classes));
+    hist[static_cast<size_t>(label)] += 1.0;
+  }
+  for (double& h : hist) h /= static_cast<double>(labels.size());
+  return hist;
+}
+
+double kl_divergence(const std::vector<double>& p, const std::vector<double>& q) {
+  if (p.empty() || p.size() != q.size())
+    fail("kl_divergence", "distributions must be non-empty and of equal size",
+         "p=" + std::to_string(p.size()) + ", q=" + std::to_string(q.size()));
+  double kl = 0.0;
+  for (size_t i = 0; i < p.size(); ++i) {
+    if (p[i] < 0.0 || q[i] < 0.0)
+      fail("kl_divergence", "negative probability", "index=" + std::to_string(i));
+    if (p[i] == 0.0) continue;
+    if (q[i] == 0.0) return std::numeric_limits<double>::infinity();
+    kl += p[i] * std::log(p[i] / q[i]);
+  }
+  return kl;
+}
+
+}  // namespace dcgan::metrics
