@@ -137,6 +137,31 @@ TEST_CASE("BatchNorm matches PyTorch: three training steps, moving statistics an
   }
 }
 
+namespace {
+
+// Sets a layer's kernel and bias from fixture `c`, runs it on c["x"], and compares the output and
+// the gradients of sum(y * c["g"]) w.r.t. x, kernel and bias with the fixture.
+void check_kernel_bias_layer(tape::nn::Module& layer, Variable kernel, Variable bias, const json& c, const Shape& xs,
+                             const Shape& ys, const Shape& ks, const Shape& bs) {
+  kernel.assign(tensor_of(c.at("kernel"), ks));
+  bias.assign(tensor_of(c.at("bias"), bs));
+  const Tensor x = tensor_of(c.at("x"), xs);
+  const Tensor g = tensor_of(c.at("g"), ys);
+  GradientTape tape({.persistent = true});
+  tape.watch(x);
+  const Tensor y = layer(x);
+  const Tensor target = sum(y * g);
+  const Tensor gx = tape.gradient(target, x);
+  const auto gv = tape.gradient(target, std::vector<Variable>{kernel, bias});
+  require_matches(y, c, "y", ys);
+  require_matches(gx, c, "gx", xs);
+  require_matches(gv[0], c, "gkernel", ks);
+  require_matches(gv[1], c, "gbias", bs);
+}
+
+}  // namespace
+
+
 // ---------------------------------------------------------------- Conv2DTranspose
 TEST_CASE("Conv2DTranspose with bias matches PyTorch: output and gradients", "[pytorch][nn]") {
   for (const json& c : cases_of("conv2d_transpose", 3)) {
@@ -155,21 +180,7 @@ TEST_CASE("Conv2DTranspose with bias matches PyTorch: output and gradients", "[p
     tape::nn::Conv2DTranspose layer(filters, c.at("kernel_size").get<std::int64_t>(), o);
     layer.build(without_batch(xs));
     REQUIRE(layer.kernel().shape() == ks);
-    layer.kernel().assign(tensor_of(c.at("kernel"), ks));
-    layer.bias().assign(tensor_of(c.at("bias"), bs));
-
-    const Tensor x = tensor_of(c.at("x"), xs);
-    const Tensor g = tensor_of(c.at("g"), ys);
-    GradientTape tape({.persistent = true});
-    tape.watch(x);
-    const Tensor y = layer(x);
-    const Tensor target = sum(y * g);
-    const Tensor gx = tape.gradient(target, x);
-    const auto gv = tape.gradient(target, std::vector<Variable>{layer.kernel(), layer.bias()});
-    require_matches(y, c, "y", ys);
-    require_matches(gx, c, "gx", xs);
-    require_matches(gv[0], c, "gkernel", ks);
-    require_matches(gv[1], c, "gbias", bs);
+    check_kernel_bias_layer(layer, layer.kernel(), layer.bias(), c, xs, ys, ks, bs);
   }
 }
 
@@ -184,21 +195,7 @@ TEST_CASE("Dense with bias matches PyTorch Linear: output and gradients", "[pyto
     const Shape ys(yd), bs{units};
     tape::nn::Dense layer(units);
     layer.build(without_batch(xs));
-    layer.kernel().assign(tensor_of(c.at("kernel"), ks));
-    layer.bias().assign(tensor_of(c.at("bias"), bs));
-
-    const Tensor x = tensor_of(c.at("x"), xs);
-    const Tensor g = tensor_of(c.at("g"), ys);
-    GradientTape tape({.persistent = true});
-    tape.watch(x);
-    const Tensor y = layer(x);
-    const Tensor target = sum(y * g);
-    const Tensor gx = tape.gradient(target, x);
-    const auto gv = tape.gradient(target, std::vector<Variable>{layer.kernel(), layer.bias()});
-    require_matches(y, c, "y", ys);
-    require_matches(gx, c, "gx", xs);
-    require_matches(gv[0], c, "gkernel", ks);
-    require_matches(gv[1], c, "gbias", bs);
+    check_kernel_bias_layer(layer, layer.kernel(), layer.bias(), c, xs, ys, ks, bs);
   }
 }
 
