@@ -3,6 +3,7 @@
 //   dcgan sample  --checkpoint PATH  a grid of generated images
 //   dcgan summary --arch NAME        the Keras tables of G and D
 //   dcgan render  --out DIR          progress.gif and losses.png of a run, made again
+//   dcgan eval    --checkpoint PATH  sample-quality metrics with the MNIST classifier
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -23,8 +24,17 @@ void add_train_options(CLI::App& cmd, dcgan::TrainConfig& c) {
   auto* epochs = cmd.add_option("--epochs", c.epochs, "passes over the data (default 1)");
   cmd.add_option("--steps", c.steps, "total training steps (instead of --epochs)")->excludes(epochs);
   cmd.add_option("--batch", c.batch, "images per step")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd.add_option("--lr", c.lr, "Adam learning rate (both nets)")->capture_default_str();
+  cmd.add_option("--lr", c.lr, "Adam learning rate (both nets; wgan-gp default 1e-4)")->capture_default_str();
   cmd.add_option("--beta1", c.beta1, "Adam beta1")->capture_default_str();
+  cmd.add_option("--beta2", c.beta2, "Adam beta2 (wgan-gp default 0.9)")->capture_default_str();
+  cmd.add_option("--loss", c.loss, "bce (the seeds' GAN loss) | wgan-gp (critic + gradient penalty)")
+      ->check(CLI::IsMember({"bce", "wgan-gp"}))->capture_default_str();
+  cmd.add_option("--n-critic", c.n_critic, "wgan-gp: critic updates per generator update")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  cmd.add_option("--gp-weight", c.gp_weight, "wgan-gp: gradient penalty weight lambda")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd.add_option("--r1", c.r1_gamma, "bce: R1 penalty weight gamma on real images (0: off)")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd.add_option("--z-dim", c.z_dim, "noise dimensions")->check(CLI::PositiveNumber)->capture_default_str();
   cmd.add_option("--seed", c.seed, "seed of every random draw: the same seed and thread count give the same run")
       ->capture_default_str();
@@ -47,6 +57,11 @@ void add_train_options(CLI::App& cmd, dcgan::TrainConfig& c) {
   cmd.add_option("--log-every", c.log_every, "steps between progress lines when not on a terminal")
       ->check(CLI::PositiveNumber)->capture_default_str();
   cmd.add_option("--max-images", c.max_images, "train on the first N images only");
+  cmd.add_option("--eval-every", c.eval_every,
+                 "score samples with the MNIST classifier every N steps -> metrics.csv, metrics.png, fid.png")
+      ->check(CLI::NonNegativeNumber);
+  cmd.add_option("--eval-n", c.eval_n, "images per evaluation")->check(CLI::Range(10, 10000))->capture_default_str();
+  cmd.add_option("--classifier", c.classifier, "classifier checkpoint from mnist_classifier")->capture_default_str();
 }
 
 }  // namespace
@@ -82,12 +97,35 @@ int main(int argc, char** argv) {
   auto* render = app.add_subcommand("render", "make progress.gif and losses.png of a run folder again");
   render->add_option("--out", run_dir, "the run folder")->required()->check(CLI::ExistingDirectory);
 
+  dcgan::EvalConfig eval_config;
+  auto* eval = app.add_subcommand("eval", "score a generator with the MNIST classifier, next to the real test set");
+  eval->add_option("--checkpoint", eval_config.checkpoint, "a checkpoint written by dcgan train")->required()
+      ->check(CLI::ExistingFile);
+  eval->add_option("--classifier", eval_config.classifier, "classifier checkpoint written by mnist_classifier")
+      ->capture_default_str()->check(CLI::ExistingFile);
+  eval->add_option("--data", eval_config.data_dir, "MNIST folder")->capture_default_str();
+  eval->add_flag("!--no-checksum", eval_config.verify_checksums, "skip MNIST's checksum check");
+  eval->add_option("--n", eval_config.n, "generated, test and training images per set")->check(CLI::Range(10, 10000))
+      ->capture_default_str();
+  eval->add_option("--seed", eval_config.seed, "noise seed")->capture_default_str();
+  eval->add_flag("--batch-stats", eval_config.batch_statistics,
+                 "BatchNorm with the batch's statistics instead of the moving averages");
+  eval->add_option("--json", eval_config.json, "where to write the metrics (default: metrics.json in the run folder)");
+
   CLI11_PARSE(app, argc, argv);
+  if (config.loss == "wgan-gp") {  // the WGAN-GP paper's Adam settings unless given
+    if (train->count("--lr") == 0) config.lr = 1e-4;
+    if (train->count("--beta2") == 0) config.beta2 = 0.9;
+  }
   try {
     if (*train) return dcgan::train(config);
     if (*render) {
       dcgan::render(run_dir);
       std::cout << "Wrote " << run_dir << "/progress.gif and " << run_dir << "/losses.png\n";
+      return 0;
+    }
+    if (*eval) {
+      dcgan::evaluate_checkpoint(eval_config);
       return 0;
     }
     if (*sample) {

@@ -154,14 +154,15 @@ TEST_CASE("a few training steps give finite losses and every output file", "[dcg
 }
 
 TEST_CASE("resuming after an interruption matches an uninterrupted run bit for bit", "[dcgan][train][resume]") {
-  for (const bool balance : {false, true}) {
-    INFO("balance " << balance);
+  for (const std::string mode : {"plain", "balance", "wgan-gp"}) {
+    INFO(mode);
     TempDir data, out;
     write_tiny_mnist(data, 40);
     const std::string whole = out.file("whole"), split = out.file("split");
     dcgan::TrainConfig c = tiny_config(data, whole);
     c.steps = 8;
-    c.balance = balance;
+    c.balance = mode == "balance";
+    if (mode == "wgan-gp") c.loss = "wgan-gp", c.n_critic = 3;
     c.checkpoint_every = 100;  // only the interruption and the end write checkpoints in the split run
     nn::clear_session();
     REQUIRE(dcgan::train(c) == 0);

@@ -1,11 +1,14 @@
-// The MNIST classifier: architecture and batched inference.
+// The MNIST classifier: architecture, loading, and batched inference to classes, probabilities
+// and features.
 #include "classifier.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace dcgan {
 
 namespace nn = tape::nn;
+using tape::Tensor;
 
 nn::Sequential make_mnist_classifier() {
   return nn::Sequential::named(
@@ -14,23 +17,61 @@ nn::Sequential make_mnist_classifier() {
       nn::Dense(128, {.activation = nn::Activation::relu}), nn::Dropout(0.3), nn::Dense(10));
 }
 
-std::vector<int> predict_classes(nn::Sequential& model, const Dataset& data) {
+nn::Sequential load_mnist_classifier(const std::string& path) {
+  nn::clear_session();
+  nn::Sequential model = make_mnist_classifier();
+  tape::Generator unused(0);
+  model.build({28, 28, 1}, unused);
+  nn::load_checkpoint(path, model);
+  return model;
+}
+
+namespace {
+
+// Rows of a [n, d] float tensor as float64 vectors, appended to `out`.
+void append_rows(const Tensor& t, metrics::Matrix& out) {
+  const auto values = t.to_vector<float>();
+  const std::size_t d = static_cast<std::size_t>(t.dim(1));
+  for (std::size_t i = 0; i < values.size(); i += d) out.emplace_back(values.begin() + i, values.begin() + i + d);
+}
+
+// Softmax of one row of logits, in float64 (log-sum-exp shifted by the maximum).
+std::vector<double> softmax_row(const std::vector<double>& logits) {
+  const double top = *std::max_element(logits.begin(), logits.end());
+  std::vector<double> p(logits.size());
+  double sum = 0.0;
+  for (std::size_t j = 0; j < p.size(); ++j) sum += p[j] = std::exp(logits[j] - top);
+  for (double& v : p) v /= sum;
+  return p;
+}
+
+}  // namespace
+
+ClassifierOutputs classify(nn::Sequential& model, const Tensor& images) {
+  // images [N, 28, 28, 1] -> features [N, 128] (layers 0..kFeatureLayer) -> logits [N, 10]
+  if (images.rank() != 4) throw tape::ShapeError("classify: images must be [N, H, W, C], got " + images.shape().to_string());
   tape::NoRecord no_record;
-  std::vector<int> out;
+  ClassifierOutputs out;
+  metrics::Matrix logits;
   constexpr std::int64_t kBatch = 500;
-  for (std::int64_t n0 = 0; n0 < data.size(); n0 += kBatch) {
-    const std::int64_t nb = std::min(kBatch, data.size() - n0);
-    std::vector<std::int64_t> idx(static_cast<std::size_t>(nb));
-    for (std::int64_t i = 0; i < nb; ++i) idx[static_cast<std::size_t>(i)] = n0 + i;
-    const tape::Tensor logits = model(gather_images(data, idx), false);
-    const auto values = logits.to_vector<float>();
-    const std::int64_t classes = logits.dim(1);
-    for (std::int64_t i = 0; i < nb; ++i) {
-      const float* row = values.data() + i * classes;
-      out.push_back(static_cast<int>(std::max_element(row, row + classes) - row));
+  const std::int64_t n = images.dim(0);
+  for (std::int64_t n0 = 0; n0 < n; n0 += kBatch) {
+    Tensor x = tape::slice(images, {n0, 0, 0, 0}, {std::min(kBatch, n - n0), -1, -1, -1});
+    for (std::size_t i = 0; i < model.size(); ++i) {
+      x = model[i](x, false);
+      if (i == kFeatureLayer) append_rows(x, out.features);
     }
+    append_rows(x, logits);
+  }
+  for (const auto& row : logits) {
+    out.probabilities.push_back(softmax_row(row));
+    out.classes.push_back(static_cast<int>(std::max_element(row.begin(), row.end()) - row.begin()));
   }
   return out;
+}
+
+std::vector<int> predict_classes(nn::Sequential& model, const Dataset& data) {
+  return classify(model, data.images).classes;
 }
 
 double accuracy(const std::vector<int>& predicted, const Dataset& data) {

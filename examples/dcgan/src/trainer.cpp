@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "data.h"
+#include "evaluation.h"
 #include "image_io.h"
 #include "progress.h"
 #include "run_files.h"
@@ -65,8 +66,76 @@ StepResult train_step(Architecture& arch, nn::Adam& g_opt, nn::Adam& d_opt, cons
   const auto d_vars = arch.discriminator.trainable_variables();
   if (r.g_updated) g_opt.apply_gradients(g_tape.gradient(g_loss, g_vars), g_vars);
   if (r.d_updated) {
-    const Tensor d_loss = use_real && use_fake ? d_loss_real + d_loss_fake : use_real ? d_loss_real : d_loss_fake;
+    Tensor d_loss = use_real && use_fake ? d_loss_real + d_loss_fake : use_real ? d_loss_real : d_loss_fake;
+    if (o.r1_gamma > 0 && use_real) d_loss = d_loss + o.r1_gamma * r1_penalty(arch.discriminator, real);
     d_opt.apply_gradients(d_tape.gradient(d_loss, d_vars), d_vars);
+  }
+  return r;
+}
+
+// ---------------------------------------------------------------- WGAN-GP and R1
+Tensor squared_input_gradient_norms(nn::Module& critic, const Tensor& x, bool training) {
+  // x [B, H, W, C] -> [B]
+  tape::GradientTape inner;
+  inner.watch(x);
+  const Tensor out = critic(x, training);
+  const Tensor g = inner.gradient(tape::sum(out), x);
+  return tape::sum(tape::square(g), {1, 2, 3});
+}
+
+Tensor gradient_penalty(nn::Module& critic, const Tensor& real, const Tensor& fake, const Tensor& eps, bool training) {
+  // real, fake [B, H, W, C], eps [B, 1, 1, 1] -> scalar
+  const Tensor x_hat = eps * real + (1.0 - eps) * fake;
+  const Tensor norms = tape::sqrt(squared_input_gradient_norms(critic, x_hat, training) + 1e-12);
+  return tape::mean(tape::square(norms - 1.0));
+}
+
+Tensor r1_penalty(nn::Module& critic, const Tensor& real, bool training) {
+  // real [B, H, W, C] -> scalar
+  return 0.5 * tape::mean(squared_input_gradient_norms(critic, real, training));
+}
+
+void check_critic(nn::Module& critic, const std::string& arch_name) {
+  for (nn::Module* layer : critic.children()) {
+    if (dynamic_cast<nn::BatchNorm*>(layer) != nullptr) {
+      throw tape::ValueError("wgan-gp: the critic of '" + arch_name + "' has a BatchNorm layer (" + layer->name() +
+                             "); the gradient penalty needs a critic without one (tf-tutorial, keras-small, vstark21)");
+    }
+  }
+}
+
+StepResult wgan_gp_step(Architecture& arch, nn::Adam& g_opt, nn::Adam& d_opt, const Tensor& real,
+                        tape::Generator& noise_gen, const WganOptions& o) {
+  const std::int64_t b = real.dim(0);
+  StepResult r;
+  const auto d_vars = arch.discriminator.trainable_variables();
+  {
+    Tensor fake;
+    {
+      tape::NoRecord no_record;  // the critic update does not differentiate through G
+      fake = arch.generator(Tensor::normal({b, arch.z_dim}, noise_gen), true);
+    }
+    const Tensor eps = Tensor::uniform({b, 1, 1, 1}, noise_gen);
+    tape::GradientTape d_tape;
+    const Tensor real_mean = tape::mean(arch.discriminator(real, true));
+    const Tensor fake_mean = tape::mean(arch.discriminator(fake, true));
+    const Tensor penalty = gradient_penalty(arch.discriminator, real, fake, eps);
+    const Tensor d_loss = fake_mean - real_mean + o.gp_weight * penalty;
+    d_opt.apply_gradients(d_tape.gradient(d_loss, d_vars), d_vars);
+    r.d_real = real_mean.item();
+    r.d_fake = fake_mean.item();
+    r.d_loss_real = -r.d_real;
+    r.d_loss_fake = r.d_fake;
+    r.g_loss = -r.d_fake;
+  }
+  r.g_updated = o.train_g;
+  if (o.train_g) {
+    const Tensor z = Tensor::normal({b, arch.z_dim}, noise_gen);
+    const auto g_vars = arch.generator.trainable_variables();
+    tape::GradientTape g_tape;
+    const Tensor g_loss = -tape::mean(arch.discriminator(arch.generator(z, true), true));
+    g_opt.apply_gradients(g_tape.gradient(g_loss, g_vars), g_vars);
+    r.g_loss = g_loss.item();
   }
   return r;
 }
@@ -80,7 +149,7 @@ extern "C" void on_sigint(int) { g_interrupted.store(true); }
 
 // Seed 004's thresholds: train each part only while its loss is above them.
 StepOptions balanced_options(const TrainConfig& c, const StepResult* last) {
-  StepOptions o{c.real_label, c.balance};
+  StepOptions o{c.real_label, c.balance, c.r1_gamma};
   if (c.balance && last) {
     o.train_d_fake = last->d_loss_fake > 0.6;
     o.train_g = last->g_loss > 0.5;
@@ -145,7 +214,8 @@ struct Run {
 
   Run(const TrainConfig& c, Architecture a)
       : config(c), files(c.out), arch(std::move(a)),
-        g_opt({.learning_rate = c.lr, .beta1 = c.beta1}), d_opt({.learning_rate = c.lr, .beta1 = c.beta1}),
+        g_opt({.learning_rate = c.lr, .beta1 = c.beta1, .beta2 = c.beta2}),
+        d_opt({.learning_rate = c.lr, .beta1 = c.beta1, .beta2 = c.beta2}),
         noise_gen(c.seed * 0x9E3779B97F4A7C15ull + 1) {
     tape::Generator fixed(c.seed * 0x9E3779B97F4A7C15ull + 2);
     fixed_noise = Tensor::normal({c.samples, c.z_dim}, fixed);
@@ -212,11 +282,13 @@ void write_config(const TrainConfig& c, const std::string& path, std::int64_t st
   nlohmann::json j = {{"program", "tape dcgan"}, {"version", TAPE_DCGAN_VERSION}, {"dataset", c.dataset},
                       {"data_dir", c.data_dir}, {"arch", c.arch}, {"epochs", c.epochs}, {"steps", c.steps},
                       {"total_steps", total}, {"steps_per_epoch", steps_per_epoch}, {"batch", c.batch},
-                      {"lr", c.lr}, {"beta1", c.beta1}, {"z_dim", c.z_dim}, {"seed", c.seed}, {"out", c.out},
+                      {"lr", c.lr}, {"beta1", c.beta1}, {"beta2", c.beta2}, {"loss", c.loss},
+                      {"n_critic", c.n_critic}, {"gp_weight", c.gp_weight}, {"r1_gamma", c.r1_gamma}, {"z_dim", c.z_dim}, {"seed", c.seed}, {"out", c.out},
                       {"threads", tape::num_threads()}, {"real_label", c.real_label}, {"balance", c.balance},
                       {"digit", c.digit}, {"sample_every", c.sample_every}, {"checkpoint_every", c.checkpoint_every},
                       {"keep_checkpoints", c.keep_checkpoints}, {"tensorboard", c.tensorboard},
-                      {"samples", c.samples}, {"max_images", c.max_images}};
+                      {"samples", c.samples}, {"max_images", c.max_images}, {"eval_every", c.eval_every},
+                      {"eval_n", c.eval_n}, {"classifier", c.classifier}};
   write_text_atomically(path, j.dump(2) + "\n");
 }
 
@@ -238,6 +310,9 @@ int train(const TrainConfig& c) {
     throw tape::ShapeError("train: architecture '" + c.arch + "' makes images " + tape::Shape(arch.image_shape).to_string() +
                            " but the dataset has " + data.images.shape().to_string());
   }
+  if (c.loss != "bce" && c.loss != "wgan-gp") throw tape::ValueError("train: unknown --loss '" + c.loss + "' (bce, wgan-gp)");
+  if (c.loss == "wgan-gp") check_critic(arch.discriminator, c.arch);
+  if (c.n_critic < 1) throw tape::ValueError("train: --n-critic must be >= 1, got " + std::to_string(c.n_critic));
   Run run(c, std::move(arch));
   run.files.create();
   if (c.resume) {
@@ -268,14 +343,37 @@ int train(const TrainConfig& c) {
     return grid;
   };
 
+  std::unique_ptr<Evaluator> evaluator;
+  std::unique_ptr<MetricsLog> metrics_log;
+  if (c.eval_every > 0) {
+    if (c.dataset != "mnist") throw tape::ValueError("train: --eval-every needs --dataset mnist (the classifier is MNIST's)");
+    evaluator = std::make_unique<Evaluator>(c.classifier, c.data_dir.empty() ? "data/mnist" : c.data_dir, c.eval_n,
+                                            c.verify_checksums);
+    metrics_log = std::make_unique<MetricsLog>(c.out, evaluator->real_report());
+    metrics_log->start(c.resume, run.step);
+  }
+  auto evaluate_now = [&] {
+    const QualityReport r = evaluator->evaluate_generator(run.arch.generator, c.z_dim, c.seed + 0xE7A1);
+    metrics_log->append(run.step, run.files.history().empty() ? 0.0 : run.files.history().back().wall_time, r);
+    std::printf("step %lld: MNIST score %.3f (real %.3f), FID %.2f, precision %.3f, recall %.3f, %d classes\n",
+                static_cast<long long>(run.step), r.score, evaluator->real_report().score, r.fid, r.precision, r.recall,
+                r.classes_present);
+    std::fflush(stdout);
+  };
+  if (evaluator && run.step == 0) evaluate_now();
+
   auto epoch_start = std::chrono::steady_clock::now();
   EpochBatches batches(data, c.batch, c.seed);
   batches.seek(run.epoch, run.batch_in_epoch);
   while (run.step < total && !g_interrupted) {
     const auto t0 = std::chrono::steady_clock::now();
     const Tensor real = batches.next();
-    const StepResult r = train_step(run.arch, run.g_opt, run.d_opt, real, run.noise_gen,
-                                    balanced_options(c, run.last ? &*run.last : nullptr));
+    const StepResult r =
+        c.loss == "wgan-gp"
+            ? wgan_gp_step(run.arch, run.g_opt, run.d_opt, real, run.noise_gen,
+                           {.gp_weight = c.gp_weight, .train_g = (run.step + 1) % c.n_critic == 0})
+            : train_step(run.arch, run.g_opt, run.d_opt, real, run.noise_gen,
+                         balanced_options(c, run.last ? &*run.last : nullptr));
     run.last = r;
     ++run.step;
     run.epoch = batches.epoch();
@@ -303,6 +401,7 @@ int train(const TrainConfig& c) {
       epoch_start = std::chrono::steady_clock::now();
     }
     if (epoch_done || run.step % c.checkpoint_every == 0 || run.step == total) run.save_checkpoint();
+    if (evaluator && (run.step % c.eval_every == 0 || run.step == total)) evaluate_now();
     if (c.keep_going && !c.keep_going(run.step)) g_interrupted = true;
   }
   std::signal(SIGINT, previous);
@@ -327,20 +426,43 @@ void render(const std::string& out_dir) {
   files.write_loss_plot();
 }
 
-void sample(const std::string& checkpoint, int n, std::uint64_t seed, const std::string& out_png,
-            bool batch_statistics) {
+Architecture load_generator(const std::string& checkpoint) {
   const auto meta = nn::load_safetensors(checkpoint).metadata;
   auto field = [&](const char* key) {
     auto it = meta.find(key);
-    if (it == meta.end()) throw tape::IOError("sample: " + checkpoint + " has no '" + key + "' in its metadata");
+    if (it == meta.end()) throw tape::IOError(checkpoint + " has no '" + key + "' in its metadata");
     return it->second;
   };
   Architecture arch = make_architecture(field("arch"), std::stoll(field("z_dim")), 0);
   nn::load_checkpoint(checkpoint, {{"generator", &arch.generator, nullptr}});
-  tape::Generator gen(seed);
-  tape::NoRecord no_record;
-  const Tensor images = arch.generator(Tensor::normal({n, arch.z_dim}, gen), batch_statistics);
+  return arch;
+}
+
+void sample(const std::string& checkpoint, int n, std::uint64_t seed, const std::string& out_png,
+            bool batch_statistics) {
+  Architecture arch = load_generator(checkpoint);
+  const Tensor images = generate_images(arch.generator, arch.z_dim, n, seed, batch_statistics);
   write_png(out_png, make_grid(images, columns_for(n), 2, arch.image_shape[0] <= 32 ? 4 : 1));
+}
+
+void evaluate_checkpoint(const EvalConfig& c) {
+  Architecture arch = load_generator(c.checkpoint);
+  if (arch.image_shape != std::vector<std::int64_t>{28, 28, 1}) {
+    throw tape::ValueError("eval: the MNIST classifier needs 28x28x1 images; " + c.checkpoint + " makes " +
+                           tape::Shape(arch.image_shape).to_string());
+  }
+  Evaluator evaluator(c.classifier, c.data_dir, c.n, c.verify_checksums);
+  const std::vector<std::pair<std::string, QualityReport>> rows{
+      {"real test", evaluator.real_report()},
+      {"generated", evaluator.evaluate_generator(arch.generator, arch.z_dim, c.seed, c.batch_statistics)}};
+  std::cout << "Each set against " << c.n << " training images (" << c.checkpoint << ", " << arch.name << ")\n"
+            << format_quality_table(rows);
+  const fs::path ckpt_dir = fs::path(c.checkpoint).parent_path();
+  const std::string json = !c.json.empty()                          ? c.json
+                           : ckpt_dir.filename() == "checkpoints" ? (ckpt_dir.parent_path() / "metrics.json").string()
+                                                                  : (ckpt_dir / "metrics.json").string();
+  write_metrics_json(json, rows);
+  std::cout << "Wrote " << json << "\n";
 }
 
 }  // namespace dcgan

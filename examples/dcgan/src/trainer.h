@@ -22,6 +22,11 @@ struct TrainConfig {
   std::int64_t batch = 128;
   double lr = 2e-4;
   double beta1 = 0.5;
+  double beta2 = 0.999;
+  std::string loss = "bce";       // bce (the seeds' GAN loss) | wgan-gp
+  int n_critic = 5;               // wgan-gp: critic updates per generator update
+  double gp_weight = 10.0;        // wgan-gp: lambda of the gradient penalty
+  double r1_gamma = 0.0;          // bce: R1 penalty gamma / 2 * E ||grad_x D(x)||^2 on real images (0: off)
   std::int64_t z_dim = 100;
   std::uint64_t seed = 1;
   std::string out = "runs/dcgan";
@@ -38,6 +43,11 @@ struct TrainConfig {
   int samples = 16;               // fixed-noise images in each grid
   std::int64_t log_every = 50;    // plain progress lines when stdout is not a terminal
   std::int64_t max_images = 0;    // use only the first N training images (0: all)
+  // Sample-quality metrics while training (MNIST): every eval_every steps (and at steps 0 and the
+  // last), eval_n generated images scored with the classifier -> metrics.csv, metrics.png, fid.png.
+  std::int64_t eval_every = 0;
+  std::int64_t eval_n = 10000;
+  std::string classifier = "runs/mnist_classifier/classifier.safetensors";
   // Called after every step with the step number; returning false stops the run the way Ctrl-C
   // does (checkpoint saved, clean exit). For programs embedding the trainer, and for tests.
   std::function<bool(std::int64_t)> keep_going;
@@ -53,6 +63,7 @@ struct StepResult {
 struct StepOptions {
   double real_label = 1.0;
   bool balance = false;
+  double r1_gamma = 0.0;
   // Balanced mode: which updates the previous step's losses allow (seed 004's thresholds).
   bool train_d_real = true, train_d_fake = true, train_g = true;
 };
@@ -62,12 +73,54 @@ struct StepOptions {
 StepResult train_step(Architecture& arch, tape::nn::Adam& g_opt, tape::nn::Adam& d_opt, const tape::Tensor& real,
                       tape::Generator& noise_gen, const StepOptions& options);
 
+// WGAN-GP (Gulrajani et al. 2017). One critic update on `real` and G(z): critic loss
+// E[D(G(z))] - E[D(x)] + gp_weight * gradient_penalty; then, when train_g, one generator update
+// on fresh noise with loss -E[D(G(z'))]. In the result, d_loss_real = -E[D(x)], d_loss_fake =
+// E[D(G(z))], d_real / d_fake the raw critic means, g_loss the generator's loss (the critic pass's
+// -E[D(G(z))] when G is not updated).
+struct WganOptions {
+  double gp_weight = 10.0;
+  bool train_g = true;
+};
+StepResult wgan_gp_step(Architecture& arch, tape::nn::Adam& g_opt, tape::nn::Adam& d_opt, const tape::Tensor& real,
+                        tape::Generator& noise_gen, const WganOptions& options);
+
+// ||grad_x sum D(x)||^2 for each image of x [B, H, W, C] -> [B], computed under a nested tape so that
+// tapes already recording can differentiate it again (w.r.t. the critic's weights).
+tape::Tensor squared_input_gradient_norms(tape::nn::Module& critic, const tape::Tensor& x, bool training = true);
+// WGAN-GP's penalty mean_i (||grad D(x_hat_i)|| - 1)^2 at x_hat = eps * real + (1 - eps) * fake,
+// eps [B, 1, 1, 1] in [0, 1] (one per image). The norm is sqrt(s + 1e-12), smooth at 0.
+tape::Tensor gradient_penalty(tape::nn::Module& critic, const tape::Tensor& real, const tape::Tensor& fake,
+                              const tape::Tensor& eps, bool training = true);
+// R1 (Mescheder et al. 2018) without its weight: mean_i ||grad D(x_i)||^2 / 2 on real images.
+tape::Tensor r1_penalty(tape::nn::Module& critic, const tape::Tensor& real, bool training = true);
+
+// Throws tape::ValueError when a network meant as a WGAN critic has BatchNorm layers (the
+// gradient penalty is per image; batch statistics couple the images).
+void check_critic(tape::nn::Module& critic, const std::string& arch_name);
+
 // Runs a whole training job; returns the process exit code (0 also after Ctrl-C, with a
 // checkpoint saved). Throws on bad configuration or data.
 int train(const TrainConfig& config);
 
 // dcgan render: progress.gif and losses.png of a run folder, made again from its files.
 void render(const std::string& out_dir);
+
+// The generator saved in a checkpoint written by train(), with the architecture and z_dim its
+// metadata names. Throws tape::IOError naming the file and the missing field.
+Architecture load_generator(const std::string& checkpoint);
+
+// dcgan eval: n images from the checkpoint's generator and n test images, each scored against n
+// training images with the classifier; prints the table and writes metrics.json.
+struct EvalConfig {
+  std::string checkpoint, classifier = "runs/mnist_classifier/classifier.safetensors", data_dir = "data/mnist";
+  std::int64_t n = 10000;
+  std::uint64_t seed = 0;
+  bool batch_statistics = false;
+  bool verify_checksums = true;
+  std::string json;  // default: metrics.json in the run folder of the checkpoint
+};
+void evaluate_checkpoint(const EvalConfig& config);
 
 // dcgan sample: a grid of n images from a checkpoint's generator.
 // batch_statistics: BatchNorm normalizes with the batch's own statistics instead of the moving

@@ -1,0 +1,96 @@
+// Sample-quality evaluation of a DCGAN with the MNIST classifier: the metric report of a set of
+// images against reference images, the real-data baseline, the printed table and metrics.json,
+// and the metrics-over-time log (metrics.csv, metrics.png) that `train --eval-every` keeps.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <tape/nn/nn.h>
+
+#include "classifier.h"
+#include "data.h"
+
+namespace dcgan {
+
+// The metrics of one image set against the reference set (formulas in metrics.h).
+struct QualityReport {
+  std::int64_t n = 0;
+  double score = 0, score_std = 0;  // MNIST score, mean and std over 10 splits
+  double fid = 0;                   // Fréchet distance on the penultimate features
+  double kid = 0, kid_se = 0;       // KID and its standard error (blocks of 1,000)
+  double precision = 0, recall = 0; // improved precision/recall, k = 3
+  std::vector<double> histogram;    // fraction of the set predicted as each class
+  int classes_present = 0;          // classes with at least 1% of the set
+  double kl_to_test = 0;            // KL(histogram || the test set's label histogram)
+};
+
+QualityReport evaluate_quality(const ClassifierOutputs& set, const ClassifierOutputs& reference,
+                               const std::vector<double>& test_histogram);
+
+// The classifier, n reference images from the training set (a seeded random choice) and the test
+// set's label histogram, loaded once; then any number of image sets are scored against them.
+class Evaluator {
+ public:
+  // n in [10, 10000]; mnist_dir holds the four IDX files.
+  Evaluator(const std::string& classifier_path, const std::string& mnist_dir, std::int64_t n,
+            bool verify_checksums = true);
+
+  std::int64_t n() const { return n_; }
+  // The first n test images against the reference: the row every generated set is compared with.
+  const QualityReport& real_report();
+  // images [M, 28, 28, 1] in [-1, 1], M >= 10.
+  QualityReport evaluate(const tape::Tensor& images);
+  // n images from `generator` (inference mode unless batch_statistics) on noise seeded by `seed`.
+  QualityReport evaluate_generator(tape::nn::Sequential& generator, std::int64_t z_dim, std::uint64_t seed,
+                                   bool batch_statistics = false);
+  tape::nn::Sequential& classifier() { return classifier_; }
+
+ private:
+  std::string mnist_dir_;
+  bool verify_;
+  std::int64_t n_;
+  tape::nn::Sequential classifier_;
+  ClassifierOutputs reference_;
+  std::vector<double> test_histogram_;
+  std::unique_ptr<QualityReport> real_;
+};
+
+// n images from `generator` in batches of 500, noise N(0, 1) from `seed`.
+tape::Tensor generate_images(tape::nn::Sequential& generator, std::int64_t z_dim, std::int64_t n, std::uint64_t seed,
+                             bool batch_statistics = false);
+
+// A fixed-width table, one row per (label, report), the classes line under it.
+std::string format_quality_table(const std::vector<std::pair<std::string, QualityReport>>& rows);
+// metrics.json: {"<label>": {...every field...}, ...}, written atomically.
+void write_metrics_json(const std::string& path, const std::vector<std::pair<std::string, QualityReport>>& rows);
+
+// metrics.csv, metrics.png and fid.png of a training run: one row per evaluation.
+class MetricsLog {
+ public:
+  MetricsLog(std::string run_dir, QualityReport real);
+  // Keeps the rows of an existing metrics.csv up to `step` (resuming); starts a new file otherwise.
+  void start(bool resume, std::int64_t step);
+  void append(std::int64_t step, double wall_time, const QualityReport& report);
+  // metrics.png: MNIST score, precision x 10 and recall x 10 against steps, with the real test
+  // set's score; fid.png: the Fréchet distance against steps, with the real test set's.
+  void write_plot() const;
+  std::string csv_path() const { return dir_ + "/metrics.csv"; }
+  std::string plot_path() const { return dir_ + "/metrics.png"; }
+  std::string fid_plot_path() const { return dir_ + "/fid.png"; }
+
+ private:
+  struct Row {
+    std::int64_t step;
+    double wall_time;
+    QualityReport report;
+  };
+  void rewrite() const;
+  std::string dir_;
+  QualityReport real_;
+  std::vector<Row> rows_;
+};
+
+}  // namespace dcgan
