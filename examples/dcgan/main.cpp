@@ -33,6 +33,8 @@ void add_train_options(CLI::App& cmd, dcgan::TrainConfig& c) {
       ->check(CLI::PositiveNumber)->capture_default_str();
   cmd.add_option("--gp-weight", c.gp_weight, "wgan-gp: gradient penalty weight lambda")
       ->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd.add_option("--ema", c.ema, "keep a moving average of G's weights with this decay (e.g. 0.999) for samples, "
+                                 "metrics and checkpoints (0: off)")->check(CLI::Range(0.0, 0.99999))->capture_default_str();
   cmd.add_option("--r1", c.r1_gamma, "bce: R1 penalty weight gamma on real images (0: off)")
       ->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd.add_option("--z-dim", c.z_dim, "noise dimensions")->check(CLI::PositiveNumber)->capture_default_str();
@@ -82,9 +84,10 @@ int main(int argc, char** argv) {
   sample->add_option("--n", n, "how many images")->check(CLI::Range(1, 1024))->capture_default_str();
   sample->add_option("--seed", seed, "noise seed")->capture_default_str();
   sample->add_option("--out", out, "PNG file to write")->capture_default_str();
-  bool batch_statistics = false;
+  bool batch_statistics = false, raw = false;
   sample->add_flag("--batch-stats", batch_statistics,
                    "BatchNorm with the batch's statistics instead of the moving averages");
+  sample->add_flag("--raw", raw, "the trained generator, not its weight average (runs with --ema)");
 
   std::string arch = "tf-tutorial";
   std::int64_t z_dim = 100;
@@ -110,6 +113,7 @@ int main(int argc, char** argv) {
   eval->add_option("--seed", eval_config.seed, "noise seed")->capture_default_str();
   eval->add_flag("--batch-stats", eval_config.batch_statistics,
                  "BatchNorm with the batch's statistics instead of the moving averages");
+  eval->add_flag("--raw", eval_config.raw, "the trained generator, not its weight average (runs with --ema)");
   eval->add_option("--json", eval_config.json, "where to write the metrics (default: metrics.json in the run folder)");
 
   CLI11_PARSE(app, argc, argv);
@@ -129,7 +133,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (*sample) {
-      dcgan::sample(checkpoint, n, seed, out, batch_statistics);
+      dcgan::sample(checkpoint, n, seed, out, batch_statistics, raw);
       std::cout << "Wrote " << out << "\n";
       return 0;
     }

@@ -1,8 +1,11 @@
-// Optimizers: slot bookkeeping, checkpointable state, Adam and SGD updates (run with no tape).
+// Optimizers: slot bookkeeping, checkpointable state, Adam and SGD updates (run with no tape);
+// moving averages of weights.
 #include "tape/nn/optimizers.h"
 
 #include <algorithm>
 #include <cmath>
+
+#include "tape/nn/module.h"
 
 namespace tape::nn {
 
@@ -92,6 +95,31 @@ void SGD::update(Variable& var, const Tensor& g, std::map<std::string, Tensor>& 
   Tensor velocity = slot(slots, "momentum", var) * options_.momentum - g * lr_;
   slots["momentum"] = velocity;
   var.assign_add(options_.nesterov ? velocity * options_.momentum - g * lr_ : velocity);
+}
+
+// ---------------------------------------------------------------- weight averaging
+void update_moving_average(Module& average, const Module& model, double decay) {
+  if (!(decay >= 0.0 && decay <= 1.0)) throw ValueError("update_moving_average: decay must be in [0, 1], got " + std::to_string(decay));
+  const std::vector<NamedVariable> avg = average.named_variables(), src = model.named_variables();
+  if (avg.size() != src.size()) {
+    throw ShapeError("update_moving_average: '" + average.name() + "' has " + std::to_string(avg.size()) +
+                     " variables, '" + model.name() + "' " + std::to_string(src.size()));
+  }
+  NoRecord no_record;
+  for (std::size_t i = 0; i < avg.size(); ++i) {
+    Variable a = avg[i].variable;
+    const Tensor v = src[i].variable.value();
+    if (a.value().shape() != v.shape() || a.trainable() != src[i].variable.trainable()) {
+      throw ShapeError("update_moving_average: " + avg[i].name + " " + a.value().shape().to_string() + " does not match " +
+                       src[i].name + " " + v.shape().to_string());
+    }
+    // a[...] -> decay * a + (1 - decay) * v for weights; v for moving statistics
+    a.assign(a.trainable() ? a.value() * decay + v * (1.0 - decay) : v);
+  }
+}
+
+double moving_average_decay(double decay, std::int64_t updates) {
+  return std::min(decay, (1.0 + static_cast<double>(updates)) / (10.0 + static_cast<double>(updates)));
 }
 
 }  // namespace tape::nn

@@ -9,6 +9,7 @@
 #include <new>
 #include <sstream>
 
+#include "buffer_pool.h"
 #include "kernels/kernels.h"
 #include "record.h"
 #include "tensor_impl.h"
@@ -16,12 +17,8 @@
 namespace tape {
 namespace detail {
 
-Storage::Storage(std::size_t n) : bytes(n) {
-  const std::size_t rounded = (n + 63) / 64 * 64;
-  data = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
-  if (data == nullptr) throw std::bad_alloc();
-}
-Storage::~Storage() { std::free(data); }
+Storage::Storage(std::size_t n) : data(pool_allocate(n)), bytes(n) {}
+Storage::~Storage() { pool_release(data, bytes); }
 
 TensorId next_tensor_id() {
   static std::atomic<TensorId> counter{1};

@@ -154,7 +154,7 @@ TEST_CASE("a few training steps give finite losses and every output file", "[dcg
 }
 
 TEST_CASE("resuming after an interruption matches an uninterrupted run bit for bit", "[dcgan][train][resume]") {
-  for (const std::string mode : {"plain", "balance", "wgan-gp"}) {
+  for (const std::string mode : {"plain", "balance", "wgan-gp", "ema"}) {
     INFO(mode);
     TempDir data, out;
     write_tiny_mnist(data, 40);
@@ -163,6 +163,7 @@ TEST_CASE("resuming after an interruption matches an uninterrupted run bit for b
     c.steps = 8;
     c.balance = mode == "balance";
     if (mode == "wgan-gp") c.loss = "wgan-gp", c.n_critic = 3;
+    if (mode == "ema") c.ema = 0.9;
     c.checkpoint_every = 100;  // only the interruption and the end write checkpoints in the split run
     nn::clear_session();
     REQUIRE(dcgan::train(c) == 0);
@@ -203,6 +204,28 @@ TEST_CASE("dcgan sample writes a grid from a checkpoint", "[dcgan][sample]") {
   nn::clear_session();
   dcgan::sample(out.file("run") + "/checkpoints/ckpt-00000002.safetensors", 4, 3, png, /*batch_statistics=*/true);
   REQUIRE(dcgan::read_png(png).width == 2 * 28 * 4 + 3 * 2);
+}
+
+TEST_CASE("the weight average (--ema) is what samples and eval use; --raw gives the trained G", "[dcgan][ema]") {
+  TempDir data, out;
+  write_tiny_mnist(data, 16);
+  dcgan::TrainConfig c = tiny_config(data, out.file("run"));
+  c.steps = 4;
+  c.ema = 0.5;
+  nn::clear_session();
+  REQUIRE(dcgan::train(c) == 0);
+  const std::string ckpt = out.file("run") + "/checkpoints/ckpt-00000004.safetensors";
+  const auto file = nn::load_safetensors(ckpt);
+  REQUIRE(file.tensors.count("generator_ema/generator/dense/kernel") == 1);
+  const auto ema = file.tensors.at("generator_ema/generator/dense/kernel").to_vector<float>();
+  const auto raw = file.tensors.at("generator/generator/dense/kernel").to_vector<float>();
+  REQUIRE(ema != raw);
+  nn::clear_session();
+  dcgan::Architecture average = dcgan::load_generator(ckpt);
+  REQUIRE(average.generator.trainable_variables()[0].value().to_vector<float>() == ema);
+  nn::clear_session();
+  dcgan::Architecture trained = dcgan::load_generator(ckpt, /*raw=*/true);
+  REQUIRE(trained.generator.trainable_variables()[0].value().to_vector<float>() == raw);
 }
 
 TEST_CASE("training runs on Fashion-MNIST", "[dcgan][train][fashion]") {

@@ -133,3 +133,30 @@ TEST_CASE("optimizer state round-trips into a fresh optimizer", "[optimizers]") 
   REQUIRE(a1.state().size() == 2);
   REQUIRE(a1.state()[0].slot == "m");
 }
+
+TEST_CASE("update_moving_average averages weights, copies moving statistics and checks the twin", "[optimizers]") {
+  nn::clear_session();
+  nn::Sequential model(nn::Dense(3), nn::BatchNorm());
+  nn::Sequential average(nn::Dense(3), nn::BatchNorm());
+  model.build({2}, 1);
+  average.build({2}, 2);
+  const auto m = model.variables(), a = average.variables();
+  REQUIRE(m.size() == a.size());
+  std::vector<std::vector<float>> before;
+  for (const auto& v : a) before.push_back(v.value().to_vector<float>());
+  model(tape::Tensor::from_vector(std::vector<float>{1, 2, 3, 4}, {2, 2}), true);  // moves BN's statistics
+  nn::update_moving_average(average, model, 0.75);
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const auto got = a[i].value().to_vector<float>(), src = m[i].value().to_vector<float>();
+    for (std::size_t k = 0; k < got.size(); ++k) {
+      const double want = a[i].trainable() ? 0.75 * before[i][k] + 0.25 * src[k] : src[k];
+      REQUIRE(got[k] == Approx(want).margin(1e-7));
+    }
+  }
+  REQUIRE(nn::moving_average_decay(0.999, 0) == Approx(0.1));
+  REQUIRE(nn::moving_average_decay(0.999, 100000) == 0.999);
+  nn::Sequential other(nn::Dense(4), nn::BatchNorm());
+  other.build({2}, 3);
+  REQUIRE_THROWS_WITH(nn::update_moving_average(other, model, 0.5), Catch::Contains("does not match"));
+  REQUIRE_THROWS_AS(nn::update_moving_average(average, model, 1.5), tape::ValueError);
+}

@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -211,9 +212,10 @@ struct Run {
   Tensor fixed_noise;
   std::int64_t step = 0, epoch = 0, batch_in_epoch = 0;
   std::optional<StepResult> last;  // the previous step's result (steers --balance)
+  std::optional<nn::Sequential> g_ema;  // the moving average of G's weights (--ema)
 
-  Run(const TrainConfig& c, Architecture a)
-      : config(c), files(c.out), arch(std::move(a)),
+  Run(const TrainConfig& c, Architecture a, std::optional<nn::Sequential> average)
+      : config(c), files(c.out), arch(std::move(a)), g_ema(std::move(average)),
         g_opt({.learning_rate = c.lr, .beta1 = c.beta1, .beta2 = c.beta2}),
         d_opt({.learning_rate = c.lr, .beta1 = c.beta1, .beta2 = c.beta2}),
         noise_gen(c.seed * 0x9E3779B97F4A7C15ull + 1) {
@@ -248,14 +250,18 @@ struct Run {
 
   void save_checkpoint() {
     const std::string path = files.checkpoint_path(step);
-    nn::save_checkpoint(path, {{"generator", &arch.generator, &g_opt}, {"discriminator", &arch.discriminator, &d_opt}},
-                        {metadata(), generators()});
+    std::vector<nn::CheckpointEntry> entries{{"generator", &arch.generator, &g_opt},
+                                             {"discriminator", &arch.discriminator, &d_opt}};
+    if (g_ema) entries.push_back({"generator_ema", &*g_ema, nullptr});
+    nn::save_checkpoint(path, entries, {metadata(), generators()});
     files.prune_checkpoints(config.keep_checkpoints);
   }
 
   void restore(const std::string& path) {
-    auto meta = nn::load_checkpoint(path, {{"generator", &arch.generator, &g_opt}, {"discriminator", &arch.discriminator, &d_opt}},
-                                    generators());
+    std::vector<nn::CheckpointTarget> targets{{"generator", &arch.generator, &g_opt},
+                                              {"discriminator", &arch.discriminator, &d_opt}};
+    if (g_ema) targets.push_back({"generator_ema", &*g_ema, nullptr});
+    auto meta = nn::load_checkpoint(path, targets, generators());
     step = std::stoll(meta.at("step"));
     epoch = std::stoll(meta.at("epoch"));
     batch_in_epoch = std::stoll(meta.at("batch_in_epoch"));
@@ -269,7 +275,9 @@ struct Run {
     }
   }
 
-  Tensor samples() { return arch.generator(fixed_noise, false); }
+  // The generator that grids and metrics show: the weight average when there is one.
+  nn::Sequential& shown_generator() { return g_ema ? *g_ema : arch.generator; }
+  Tensor samples() { return shown_generator()(fixed_noise, false); }
 };
 
 int columns_for(int n) {
@@ -283,7 +291,7 @@ void write_config(const TrainConfig& c, const std::string& path, std::int64_t st
                       {"data_dir", c.data_dir}, {"arch", c.arch}, {"epochs", c.epochs}, {"steps", c.steps},
                       {"total_steps", total}, {"steps_per_epoch", steps_per_epoch}, {"batch", c.batch},
                       {"lr", c.lr}, {"beta1", c.beta1}, {"beta2", c.beta2}, {"loss", c.loss},
-                      {"n_critic", c.n_critic}, {"gp_weight", c.gp_weight}, {"r1_gamma", c.r1_gamma}, {"z_dim", c.z_dim}, {"seed", c.seed}, {"out", c.out},
+                      {"n_critic", c.n_critic}, {"gp_weight", c.gp_weight}, {"r1_gamma", c.r1_gamma}, {"ema", c.ema}, {"z_dim", c.z_dim}, {"seed", c.seed}, {"out", c.out},
                       {"threads", tape::num_threads()}, {"real_label", c.real_label}, {"balance", c.balance},
                       {"digit", c.digit}, {"sample_every", c.sample_every}, {"checkpoint_every", c.checkpoint_every},
                       {"keep_checkpoints", c.keep_checkpoints}, {"tensorboard", c.tensorboard},
@@ -313,7 +321,14 @@ int train(const TrainConfig& c) {
   if (c.loss != "bce" && c.loss != "wgan-gp") throw tape::ValueError("train: unknown --loss '" + c.loss + "' (bce, wgan-gp)");
   if (c.loss == "wgan-gp") check_critic(arch.discriminator, c.arch);
   if (c.n_critic < 1) throw tape::ValueError("train: --n-critic must be >= 1, got " + std::to_string(c.n_critic));
-  Run run(c, std::move(arch));
+  if (c.ema < 0.0 || c.ema >= 1.0) throw tape::ValueError("train: --ema must be in [0, 1), got " + std::to_string(c.ema));
+  std::optional<nn::Sequential> average;
+  if (c.ema > 0.0) {
+    nn::clear_session();  // the twin's layers get the same names as G's
+    average = make_architecture(c.arch, c.z_dim, c.seed).generator;
+    nn::update_moving_average(*average, arch.generator, 0.0);  // starts as a copy of G
+  }
+  Run run(c, std::move(arch), std::move(average));
   run.files.create();
   if (c.resume) {
     const auto latest = run.files.latest_checkpoint();
@@ -353,7 +368,7 @@ int train(const TrainConfig& c) {
     metrics_log->start(c.resume, run.step);
   }
   auto evaluate_now = [&] {
-    const QualityReport r = evaluator->evaluate_generator(run.arch.generator, c.z_dim, c.seed + 0xE7A1);
+    const QualityReport r = evaluator->evaluate_generator(run.shown_generator(), c.z_dim, c.seed + 0xE7A1);
     metrics_log->append(run.step, run.files.history().empty() ? 0.0 : run.files.history().back().wall_time, r);
     std::printf("step %lld: MNIST score %.3f (real %.3f), FID %.2f, precision %.3f, recall %.3f, %d classes\n",
                 static_cast<long long>(run.step), r.score, evaluator->real_report().score, r.fid, r.precision, r.recall,
@@ -376,6 +391,7 @@ int train(const TrainConfig& c) {
                          balanced_options(c, run.last ? &*run.last : nullptr));
     run.last = r;
     ++run.step;
+    if (run.g_ema) nn::update_moving_average(*run.g_ema, run.arch.generator, nn::moving_average_decay(c.ema, run.step));
     run.epoch = batches.epoch();
     run.batch_in_epoch = batches.batch_in_epoch();
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -426,27 +442,30 @@ void render(const std::string& out_dir) {
   files.write_loss_plot();
 }
 
-Architecture load_generator(const std::string& checkpoint) {
-  const auto meta = nn::load_safetensors(checkpoint).metadata;
+Architecture load_generator(const std::string& checkpoint, bool raw) {
+  const nn::TensorFile file = nn::load_safetensors(checkpoint);
+  const auto& meta = file.metadata;
   auto field = [&](const char* key) {
     auto it = meta.find(key);
     if (it == meta.end()) throw tape::IOError(checkpoint + " has no '" + key + "' in its metadata");
     return it->second;
   };
   Architecture arch = make_architecture(field("arch"), std::stoll(field("z_dim")), 0);
-  nn::load_checkpoint(checkpoint, {{"generator", &arch.generator, nullptr}});
+  const bool has_average = std::any_of(file.tensors.begin(), file.tensors.end(),
+                                      [](const auto& t) { return t.first.rfind("generator_ema/", 0) == 0; });
+  nn::load_checkpoint(checkpoint, {{has_average && !raw ? "generator_ema" : "generator", &arch.generator, nullptr}});
   return arch;
 }
 
 void sample(const std::string& checkpoint, int n, std::uint64_t seed, const std::string& out_png,
-            bool batch_statistics) {
-  Architecture arch = load_generator(checkpoint);
+            bool batch_statistics, bool raw) {
+  Architecture arch = load_generator(checkpoint, raw);
   const Tensor images = generate_images(arch.generator, arch.z_dim, n, seed, batch_statistics);
   write_png(out_png, make_grid(images, columns_for(n), 2, arch.image_shape[0] <= 32 ? 4 : 1));
 }
 
 void evaluate_checkpoint(const EvalConfig& c) {
-  Architecture arch = load_generator(c.checkpoint);
+  Architecture arch = load_generator(c.checkpoint, c.raw);
   if (arch.image_shape != std::vector<std::int64_t>{28, 28, 1}) {
     throw tape::ValueError("eval: the MNIST classifier needs 28x28x1 images; " + c.checkpoint + " makes " +
                            tape::Shape(arch.image_shape).to_string());

@@ -27,6 +27,9 @@ struct TrainConfig {
   int n_critic = 5;               // wgan-gp: critic updates per generator update
   double gp_weight = 10.0;        // wgan-gp: lambda of the gradient penalty
   double r1_gamma = 0.0;          // bce: R1 penalty gamma / 2 * E ||grad_x D(x)||^2 on real images (0: off)
+  // Decay of a moving average of G's weights (0: off). When on, grids, --eval-every and the
+  // checkpoints' "generator_ema" use the average; training itself is unchanged.
+  double ema = 0.0;
   std::int64_t z_dim = 100;
   std::uint64_t seed = 1;
   std::string out = "runs/dcgan";
@@ -107,8 +110,9 @@ int train(const TrainConfig& config);
 void render(const std::string& out_dir);
 
 // The generator saved in a checkpoint written by train(), with the architecture and z_dim its
-// metadata names. Throws tape::IOError naming the file and the missing field.
-Architecture load_generator(const std::string& checkpoint);
+// metadata names: the weight average ("generator_ema") when the checkpoint has one, unless raw.
+// Throws tape::IOError naming the file and the missing field.
+Architecture load_generator(const std::string& checkpoint, bool raw = false);
 
 // dcgan eval: n images from the checkpoint's generator and n test images, each scored against n
 // training images with the classifier; prints the table and writes metrics.json.
@@ -117,6 +121,7 @@ struct EvalConfig {
   std::int64_t n = 10000;
   std::uint64_t seed = 0;
   bool batch_statistics = false;
+  bool raw = false;  // the trained generator even when the checkpoint has a weight average
   bool verify_checksums = true;
   std::string json;  // default: metrics.json in the run folder of the checkpoint
 };
@@ -126,6 +131,6 @@ void evaluate_checkpoint(const EvalConfig& config);
 // batch_statistics: BatchNorm normalizes with the batch's own statistics instead of the moving
 // averages (the generator run as in training, without updating anything).
 void sample(const std::string& checkpoint, int n, std::uint64_t seed, const std::string& out_png,
-            bool batch_statistics = false);
+            bool batch_statistics = false, bool raw = false);
 
 }  // namespace dcgan

@@ -4,6 +4,7 @@
 #include "tape/error.h"
 #include "tape/gradcheck.h"
 #include "tape/gradient_tape.h"
+#include "tape/memory.h"
 #include "tape/ops.h"
 #include "tape/profiler.h"
 #include "tape/random.h"

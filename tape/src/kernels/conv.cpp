@@ -6,6 +6,7 @@
 
 #include <omp.h>
 
+#include "buffer_pool.h"
 #include "kernels/kernels.h"
 
 namespace tape::kernels {
@@ -85,7 +86,7 @@ int for_each_chunk(const ConvShape& s, Body body) {
   const std::int64_t chunks = (s.n + chunk - 1) / chunk;
   const int slots = parallel ? threads : 1;
   const std::size_t scratch = static_cast<std::size_t>(chunk * per * K);
-  std::vector<T> cols(scratch * static_cast<std::size_t>(slots));
+  const detail::ScratchBuffer<T> cols(scratch * static_cast<std::size_t>(slots));
   if (!parallel) {
     for (std::int64_t c = 0; c < chunks; ++c) body(c * chunk, std::min(chunk, s.n - c * chunk), cols.data(), 0);
     return 1;
@@ -127,7 +128,7 @@ void conv2d_weight(const ConvShape& s, const T* x, const T* u, T* w) {
   const std::int64_t K = s.kh * s.kw * s.ci, per = s.ho * s.wo, size = K * s.co;
   const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
   // One partial w per slot (slot 0 writes w itself), summed in slot order at the end.
-  std::vector<T> partials(static_cast<std::size_t>(size) * static_cast<std::size_t>(std::max(threads - 1, 0)));
+  const detail::ScratchBuffer<T> partials(static_cast<std::size_t>(size) * static_cast<std::size_t>(std::max(threads - 1, 0)));
   std::vector<char> started(static_cast<std::size_t>(threads), 0);
   const int slots = for_each_chunk<T>(s, [&](std::int64_t n0, std::int64_t nb, T* cols, int slot) {
     T* out = slot == 0 ? w : partials.data() + static_cast<std::size_t>(slot - 1) * static_cast<std::size_t>(size);

@@ -1,4 +1,5 @@
-// Optimizers: Adam (bias-corrected, as in Keras and PyTorch) and SGD with momentum.
+// Optimizers: Adam (bias-corrected, as in Keras and PyTorch) and SGD with momentum; weight
+// averaging (an exponential moving average of a model in a twin model).
 // apply_gradients(grads, vars) updates Variables outside any tape; undefined gradients are skipped.
 #pragma once
 #include <cstdint>
@@ -9,6 +10,8 @@
 #include "tape/tape.h"
 
 namespace tape::nn {
+
+class Module;
 
 // A named tensor of optimizer state ("m", "v", "momentum") for one variable.
 struct SlotTensor {
@@ -86,5 +89,15 @@ class SGD : public Optimizer {
  private:
   SGDOptions options_;
 };
+
+// Weight averaging (Polyak; the EMA generator of GAN training): average's trainable variables
+// become decay * average + (1 - decay) * model's, matched in order; its non-trainable ones
+// (BatchNorm's moving statistics) are copied. `average` is a built twin of `model` (the same
+// layers). Throws ShapeError naming the first variable that does not match; decay in [0, 1].
+void update_moving_average(Module& average, const Module& model, double decay);
+
+// TensorFlow's warm-up for moving averages: min(decay, (1 + updates) / (10 + updates)), so that
+// the first updates are not dominated by the initial weights.
+double moving_average_decay(double decay, std::int64_t updates);
 
 }  // namespace tape::nn

@@ -1,0 +1,141 @@
+// The tensor buffer cache (tape/memory.h): size classes of 1/8 of a power of two (at most 12.5%
+// rounding waste), one free list per class under one mutex (taken once per tensor, never per
+// element). Small buffers go straight to the system allocator, which handles them well. Built
+// with AddressSanitizer, caching is off so that use-after-free stays detectable.
+#include "buffer_pool.h"
+
+#include <bit>
+#include <cstdlib>
+#include <mutex>
+#include <new>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "tape/memory.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define TAPE_POOL_DEFAULT_OFF 1
+#endif
+
+namespace tape {
+namespace {
+
+constexpr std::size_t kMinPooled = 256 * 1024;
+constexpr std::size_t kAlignment = 64;
+
+std::size_t default_limit() {
+#ifdef TAPE_POOL_DEFAULT_OFF
+  return 0;
+#else
+  if (const char* mb = std::getenv("TAPE_BUFFER_POOL_MB")) {
+    try {
+      return static_cast<std::size_t>(std::stoull(mb)) << 20;
+    } catch (const std::exception&) {
+      // an unreadable value keeps the default
+    }
+  }
+  return std::size_t{1} << 30;
+#endif
+}
+
+struct Pool {
+  std::mutex mutex;
+  std::unordered_map<std::size_t, std::vector<void*>> free_lists;  // size class -> buffers
+  BufferPoolStats stats{0, 0, default_limit(), 0, 0};
+
+  // Frees cached buffers until cached_bytes <= target. Caller holds the mutex.
+  void shrink_to(std::size_t target) {
+    for (auto it = free_lists.begin(); it != free_lists.end() && stats.cached_bytes > target;) {
+      auto& list = it->second;
+      while (!list.empty() && stats.cached_bytes > target) {
+        std::free(list.back());
+        list.pop_back();
+        stats.cached_bytes -= it->first;
+        --stats.cached_buffers;
+      }
+      it = list.empty() ? free_lists.erase(it) : std::next(it);
+    }
+  }
+};
+
+Pool& pool() {
+  static Pool* p = new Pool;  // never destroyed: tensors in static objects may outlive it
+  return *p;
+}
+
+void* system_allocate(std::size_t bytes) {
+  void* p = std::aligned_alloc(kAlignment, bytes);
+  if (p == nullptr) throw std::bad_alloc();
+  return p;
+}
+
+}  // namespace
+
+namespace detail {
+
+std::size_t pool_size_class(std::size_t bytes) {
+  const std::size_t rounded = (std::max<std::size_t>(bytes, 1) + kAlignment - 1) / kAlignment * kAlignment;
+  if (rounded < kMinPooled) return rounded;
+  const std::size_t step = std::bit_floor(rounded) / 8;
+  return (rounded + step - 1) / step * step;
+}
+
+void* pool_allocate(std::size_t bytes) {
+  const std::size_t size = pool_size_class(bytes);
+  if (size < kMinPooled) return system_allocate(size);
+  Pool& p = pool();
+  {
+    std::lock_guard<std::mutex> lock(p.mutex);
+    auto it = p.free_lists.find(size);
+    if (it != p.free_lists.end() && !it->second.empty()) {
+      void* buffer = it->second.back();
+      it->second.pop_back();
+      p.stats.cached_bytes -= size;
+      --p.stats.cached_buffers;
+      ++p.stats.hits;
+      return buffer;
+    }
+    ++p.stats.misses;
+  }
+  return system_allocate(size);
+}
+
+void pool_release(void* buffer, std::size_t bytes) {
+  if (buffer == nullptr) return;
+  const std::size_t size = pool_size_class(bytes);
+  if (size >= kMinPooled) {
+    Pool& p = pool();
+    std::lock_guard<std::mutex> lock(p.mutex);
+    if (p.stats.cached_bytes + size <= p.stats.limit_bytes) {
+      p.free_lists[size].push_back(buffer);
+      p.stats.cached_bytes += size;
+      ++p.stats.cached_buffers;
+      return;
+    }
+  }
+  std::free(buffer);
+}
+
+}  // namespace detail
+
+BufferPoolStats buffer_pool_stats() {
+  Pool& p = pool();
+  std::lock_guard<std::mutex> lock(p.mutex);
+  return p.stats;
+}
+
+void set_buffer_pool_limit(std::size_t bytes) {
+  Pool& p = pool();
+  std::lock_guard<std::mutex> lock(p.mutex);
+  p.stats.limit_bytes = bytes;
+  p.shrink_to(bytes);
+}
+
+void release_cached_buffers() {
+  Pool& p = pool();
+  std::lock_guard<std::mutex> lock(p.mutex);
+  p.shrink_to(0);
+}
+
+}  // namespace tape
