@@ -12,7 +12,7 @@ install_deps() {
 }
 
 build() {
-  BUILD_DIR="$build_dir" BUILD_TARGETS="dcgan" bash "$root/scripts/build.sh"
+  BUILD_DIR="$build_dir" BUILD_TARGETS="dcgan mnist_classifier" bash "$root/scripts/build.sh"
 }
 
 # The main job: MNIST, then a DCGAN trained with defaults chosen to finish in minutes on 2 cores.
@@ -24,15 +24,18 @@ run_main() {
     exit 1
   fi
   bash "$root/scripts/fetch-mnist.sh" "$root/data/mnist"
-  local args=(${DCGAN_ARGS:---arch keras-small --steps 3000 --batch 64 --sample-every 250})
+  local args=(${DCGAN_ARGS:---arch keras-small --steps 3000 --batch 64 --ema 0.999 --sample-every 250})
   echo "quickstart: $dcgan train --data $root/data/mnist --out $root/runs/quickstart ${args[*]}"
   "$dcgan" train --data "$root/data/mnist" --out "$root/runs/quickstart" "${args[@]}"
   echo
   echo "quickstart: done. Look at runs/quickstart/samples/, runs/quickstart/progress.gif and"
   echo "runs/quickstart/losses.png. Train further from the last checkpoint with"
-  echo "  $dcgan train --data $root/data/mnist --out $root/runs/quickstart --resume --arch keras-small --batch 64 --sample-every 250 --steps 6000"
-  echo "or sample from the newest checkpoint with"
+  echo "  $dcgan train --data $root/data/mnist --out $root/runs/quickstart --resume --arch keras-small --batch 64 --ema 0.999 --sample-every 250 --steps 6000"
+  echo "sample from the newest checkpoint with"
   echo "  $dcgan sample --checkpoint \$(ls $root/runs/quickstart/checkpoints/*.safetensors | tail -1) --out grid.png"
+  echo "or measure it (README: Measuring what it learned) with"
+  echo "  $build_dir/examples/mnist_classifier/mnist_classifier --epochs 3 --seed 1"
+  echo "  $dcgan eval --checkpoint \$(ls $root/runs/quickstart/checkpoints/*.safetensors | tail -1)"
 }
 
 install_deps
