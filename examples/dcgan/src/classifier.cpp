@@ -28,21 +28,11 @@ nn::Sequential load_mnist_classifier(const std::string& path) {
 
 namespace {
 
-// Rows of a [n, d] float tensor as float64 vectors, appended to `out`.
+// Rows of a [n, d] tensor as float64 vectors, appended to `out`.
 void append_rows(const Tensor& t, metrics::Matrix& out) {
-  const auto values = t.to_vector<float>();
+  const auto values = t.to(tape::DType::f64).to_vector<double>();
   const std::size_t d = static_cast<std::size_t>(t.dim(1));
   for (std::size_t i = 0; i < values.size(); i += d) out.emplace_back(values.begin() + i, values.begin() + i + d);
-}
-
-// Softmax of one row of logits, in float64 (log-sum-exp shifted by the maximum).
-std::vector<double> softmax_row(const std::vector<double>& logits) {
-  const double top = *std::max_element(logits.begin(), logits.end());
-  std::vector<double> p(logits.size());
-  double sum = 0.0;
-  for (std::size_t j = 0; j < p.size(); ++j) sum += p[j] = std::exp(logits[j] - top);
-  for (double& v : p) v /= sum;
-  return p;
 }
 
 }  // namespace
@@ -52,7 +42,6 @@ ClassifierOutputs classify(nn::Sequential& model, const Tensor& images) {
   if (images.rank() != 4) throw tape::ShapeError("classify: images must be [N, H, W, C], got " + images.shape().to_string());
   tape::NoRecord no_record;
   ClassifierOutputs out;
-  metrics::Matrix logits;
   constexpr std::int64_t kBatch = 500;
   const std::int64_t n = images.dim(0);
   for (std::int64_t n0 = 0; n0 < n; n0 += kBatch) {
@@ -61,12 +50,10 @@ ClassifierOutputs classify(nn::Sequential& model, const Tensor& images) {
       x = model[i](x, false);
       if (i == kFeatureLayer) append_rows(x, out.features);
     }
-    append_rows(x, logits);
+    append_rows(nn::softmax(x.to(tape::DType::f64)), out.probabilities);  // float64 softmax of the logits
   }
-  for (const auto& row : logits) {
-    out.probabilities.push_back(softmax_row(row));
+  for (const auto& row : out.probabilities)
     out.classes.push_back(static_cast<int>(std::max_element(row.begin(), row.end()) - row.begin()));
-  }
   return out;
 }
 

@@ -55,7 +55,7 @@ Tensor first_images(const Dataset& data, std::int64_t n) {
 
 Evaluator::Evaluator(const std::string& classifier_path, const std::string& mnist_dir, std::int64_t n,
                      bool verify_checksums)
-    : mnist_dir_(mnist_dir), verify_(verify_checksums), n_(n), classifier_(load_mnist_classifier(classifier_path)) {
+    : n_(n), classifier_(load_mnist_classifier(classifier_path)) {
   if (n < 10 || n > 10000) throw tape::ValueError("eval: --n must be in [10, 10000], got " + std::to_string(n));
   const Dataset train = load_mnist(mnist_dir, true, verify_checksums);
   tape::Generator pick(0x5EED5EED);
@@ -64,13 +64,11 @@ Evaluator::Evaluator(const std::string& classifier_path, const std::string& mnis
   reference_ = classify(classifier_, gather_images(train, idx));
   const Dataset test = load_mnist(mnist_dir, false, verify_checksums);
   test_histogram_ = metrics::class_histogram(std::vector<int>(test.labels.begin(), test.labels.end()), 10);
+  test_images_ = first_images(test, n);
 }
 
 const QualityReport& Evaluator::real_report() {
-  if (!real_) {
-    const Dataset test = load_mnist(mnist_dir_, false, verify_);
-    real_ = std::make_unique<QualityReport>(evaluate(first_images(test, n_)));
-  }
+  if (!real_) real_ = std::make_unique<QualityReport>(evaluate(test_images_));
   return *real_;
 }
 

@@ -49,12 +49,11 @@ class Evaluator {
   tape::nn::Sequential& classifier() { return classifier_; }
 
  private:
-  std::string mnist_dir_;
-  bool verify_;
   std::int64_t n_;
   tape::nn::Sequential classifier_;
   ClassifierOutputs reference_;
   std::vector<double> test_histogram_;
+  tape::Tensor test_images_;  // the first n test images, scored once by real_report()
   std::unique_ptr<QualityReport> real_;
 };
 
