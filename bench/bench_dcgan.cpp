@@ -2,6 +2,8 @@
 // Adam steps) for the tf-tutorial and keras-small networks, with images/s and GFLOP/s counters.
 #include <benchmark/benchmark.h>
 
+#include <sys/resource.h>
+
 #include <cstdio>
 #include <string>
 
@@ -52,6 +54,12 @@ BENCHMARK(tf_tutorial)->ArgsProduct({{64, 128, 256}, {1, 2}})->Unit(benchmark::k
 BENCHMARK(keras_small)->ArgsProduct({{64, 128, 256}, {1, 2}})->Unit(benchmark::kMillisecond)->UseRealTime()
     ->MinTime(2.0);
 
+double peak_rss_mib() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss / 1024.0;
+}
+
 // `bench_dcgan --profile [batch] [threads]`: the per-op time table of a few iterations of each
 // network instead of the benchmarks.
 int profile(std::int64_t batch, int threads) {
@@ -62,11 +70,15 @@ int profile(std::int64_t batch, int threads) {
     tape::Generator gen(2);
     const tape::Tensor real = tape::Tensor::uniform({batch, 28, 28, 1}, gen, -1.0, 1.0);
     dcgan::train_step(arch, g_opt, d_opt, real, gen, {});
+    tape::reset_peak_in_use();
     tape::Profiler profiler;
     constexpr int kSteps = 3;
     for (int i = 0; i < kSteps; ++i) dcgan::train_step(arch, g_opt, d_opt, real, gen, {});
-    std::printf("%s, batch %lld, %d threads, %d iterations:\n%s\n", name, static_cast<long long>(batch), threads,
+    const tape::BufferPoolStats memory = tape::buffer_pool_stats();
+    std::printf("%s, batch %lld, %d threads, %d iterations:\n%s", name, static_cast<long long>(batch), threads,
                 kSteps, profiler.report().c_str());
+    std::printf("tensor memory: peak in use %.1f MiB, cached now %.1f MiB; process peak RSS so far %.1f MiB\n\n",
+                memory.peak_in_use_bytes / 1048576.0, memory.cached_bytes / 1048576.0, peak_rss_mib());
   }
   return 0;
 }

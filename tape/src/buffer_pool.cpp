@@ -4,6 +4,8 @@
 // with AddressSanitizer, caching is off so that use-after-free stays detectable.
 #include "buffer_pool.h"
 
+#include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cstdlib>
 #include <mutex>
@@ -59,6 +61,17 @@ struct Pool {
   }
 };
 
+// Bytes of every tensor buffer and scratch (pooled or not) in use, and their high-water mark.
+std::atomic<std::size_t> g_in_use{0};
+std::atomic<std::size_t> g_peak_in_use{0};
+
+void count_in_use(std::size_t size) {
+  const std::size_t now = g_in_use.fetch_add(size, std::memory_order_relaxed) + size;
+  std::size_t peak = g_peak_in_use.load(std::memory_order_relaxed);
+  while (now > peak && !g_peak_in_use.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
+  }
+}
+
 Pool& pool() {
   static Pool* p = new Pool;  // never destroyed: tensors in static objects may outlive it
   return *p;
@@ -81,29 +94,39 @@ std::size_t pool_size_class(std::size_t bytes) {
   return (rounded + step - 1) / step * step;
 }
 
+namespace {
+
+// A cached buffer of this size class, or nullptr.
+void* take_cached(std::size_t size) {
+  Pool& p = pool();
+  std::lock_guard<std::mutex> lock(p.mutex);
+  auto it = p.free_lists.find(size);
+  if (it == p.free_lists.end() || it->second.empty()) {
+    ++p.stats.misses;
+    return nullptr;
+  }
+  void* buffer = it->second.back();
+  it->second.pop_back();
+  p.stats.cached_bytes -= size;
+  --p.stats.cached_buffers;
+  ++p.stats.hits;
+  return buffer;
+}
+
+}  // namespace
+
 void* pool_allocate(std::size_t bytes) {
   const std::size_t size = pool_size_class(bytes);
-  if (size < kMinPooled) return system_allocate(size);
-  Pool& p = pool();
-  {
-    std::lock_guard<std::mutex> lock(p.mutex);
-    auto it = p.free_lists.find(size);
-    if (it != p.free_lists.end() && !it->second.empty()) {
-      void* buffer = it->second.back();
-      it->second.pop_back();
-      p.stats.cached_bytes -= size;
-      --p.stats.cached_buffers;
-      ++p.stats.hits;
-      return buffer;
-    }
-    ++p.stats.misses;
-  }
-  return system_allocate(size);
+  void* buffer = size >= kMinPooled ? take_cached(size) : nullptr;
+  if (buffer == nullptr) buffer = system_allocate(size);
+  count_in_use(size);
+  return buffer;
 }
 
 void pool_release(void* buffer, std::size_t bytes) {
   if (buffer == nullptr) return;
   const std::size_t size = pool_size_class(bytes);
+  g_in_use.fetch_sub(size, std::memory_order_relaxed);
   if (size >= kMinPooled) {
     Pool& p = pool();
     std::lock_guard<std::mutex> lock(p.mutex);
@@ -122,8 +145,13 @@ void pool_release(void* buffer, std::size_t bytes) {
 BufferPoolStats buffer_pool_stats() {
   Pool& p = pool();
   std::lock_guard<std::mutex> lock(p.mutex);
-  return p.stats;
+  BufferPoolStats stats = p.stats;
+  stats.in_use_bytes = g_in_use.load(std::memory_order_relaxed);
+  stats.peak_in_use_bytes = std::max(stats.in_use_bytes, g_peak_in_use.load(std::memory_order_relaxed));
+  return stats;
 }
+
+void reset_peak_in_use() { g_peak_in_use.store(g_in_use.load(std::memory_order_relaxed), std::memory_order_relaxed); }
 
 void set_buffer_pool_limit(std::size_t bytes) {
   Pool& p = pool();

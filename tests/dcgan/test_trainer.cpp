@@ -206,7 +206,7 @@ TEST_CASE("dcgan sample writes a grid from a checkpoint", "[dcgan][sample]") {
   REQUIRE(dcgan::read_png(png).width == 2 * 28 * 4 + 3 * 2);
 }
 
-TEST_CASE("the weight average (--ema) is what samples and eval use; --raw gives the trained G", "[dcgan][ema]") {
+TEST_CASE("the weight average (--ema) is what samples and eval use, and --raw gives the trained G", "[dcgan][ema]") {
   TempDir data, out;
   write_tiny_mnist(data, 16);
   dcgan::TrainConfig c = tiny_config(data, out.file("run"));

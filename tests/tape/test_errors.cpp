@@ -534,7 +534,7 @@ TEST_CASE("a backward that throws leaves a persistent tape usable", "[errors]") 
   REQUIRE(tape.gradient(y, x).to_vector<double>() == std::vector<double>{3.0, 12.0});
 }
 
-TEST_CASE("errors: where names all three operands; conv_transpose2d rejects size and padding together", "[errors]") {
+TEST_CASE("errors: where names all three operands, and conv_transpose2d rejects size and padding together", "[errors]") {
   using Catch::Contains;
   tape::Tensor cond = tape::Tensor::ones({3}), a = tape::Tensor::ones({2}), b = tape::Tensor::ones({3});
   REQUIRE_THROWS_AS(tape::where(cond, a, b), tape::ShapeError);

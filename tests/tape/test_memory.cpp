@@ -68,3 +68,20 @@ TEST_CASE("small buffers, a zero limit and release_cached_buffers keep nothing",
   REQUIRE(tape::buffer_pool_stats().cached_buffers == 0);
   REQUIRE(tape::buffer_pool_stats().limit_bytes == 0);
 }
+
+TEST_CASE("in-use bytes follow live tensors and the peak keeps their high-water mark", "[memory]") {
+  const std::size_t before = tape::buffer_pool_stats().in_use_bytes;
+  tape::reset_peak_in_use();
+  REQUIRE(tape::buffer_pool_stats().peak_in_use_bytes == before);
+  const std::size_t big = tape::detail::pool_size_class(1 << 20), small = tape::detail::pool_size_class(400);
+  {
+    const Tensor a = Tensor::zeros({1 << 18});  // 1 MiB of float32
+    const Tensor b = Tensor::zeros({100});      // 400 bytes
+    REQUIRE(tape::buffer_pool_stats().in_use_bytes == before + big + small);
+  }
+  const tape::BufferPoolStats after = tape::buffer_pool_stats();
+  REQUIRE(after.in_use_bytes == before);
+  REQUIRE(after.peak_in_use_bytes == before + big + small);
+  tape::reset_peak_in_use();
+  REQUIRE(tape::buffer_pool_stats().peak_in_use_bytes == before);
+}

@@ -130,7 +130,7 @@ TEST_CASE("unconnected sources give undefined, or zeros when asked", "[tape]") {
   }
 }
 
-TEST_CASE("trainable variables are watched automatically; non-trainable ones are not", "[tape][variable]") {
+TEST_CASE("trainable variables are watched automatically, non-trainable ones are not", "[tape][variable]") {
   Variable w(Tensor::scalar(3.0), "w");
   Variable frozen(Tensor::scalar(5.0), "frozen", /*trainable=*/false);
   GradientTape t;

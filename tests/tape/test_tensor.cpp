@@ -81,7 +81,7 @@ TEST_CASE("printing is readable and elides long axes", "[tensor]") {
   REQUIRE(Tensor().to_string() == "Tensor(undefined)");
 }
 
-TEST_CASE("the same seed gives the same numbers; state round-trips", "[random]") {
+TEST_CASE("the same seed gives the same numbers and the state round-trips", "[random]") {
   Generator a(42), b(42), c(43);
   for (int i = 0; i < 10; ++i) REQUIRE(a.next_u32() == b.next_u32());
   REQUIRE(a.next_u64() != c.next_u64());

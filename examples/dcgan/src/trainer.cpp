@@ -65,7 +65,12 @@ StepResult train_step(Architecture& arch, nn::Adam& g_opt, nn::Adam& d_opt, cons
   r.d_updated = use_real || use_fake;
   const auto g_vars = arch.generator.trainable_variables();
   const auto d_vars = arch.discriminator.trainable_variables();
-  if (r.g_updated) g_opt.apply_gradients(g_tape.gradient(g_loss, g_vars), g_vars);
+  if (r.g_updated) {
+    // d_tape watches G's variables too; paused, it does not record G's backward pass (and keep
+    // every tensor of it alive) while g_tape differentiates.
+    const auto d_paused = d_tape.stop_recording();
+    g_opt.apply_gradients(g_tape.gradient(g_loss, g_vars), g_vars);
+  }
   if (r.d_updated) {
     Tensor d_loss = use_real && use_fake ? d_loss_real + d_loss_fake : use_real ? d_loss_real : d_loss_fake;
     if (o.r1_gamma > 0 && use_real) d_loss = d_loss + o.r1_gamma * r1_penalty(arch.discriminator, real);
@@ -215,10 +220,10 @@ struct Run {
   std::optional<nn::Sequential> g_ema;  // the moving average of G's weights (--ema)
 
   Run(const TrainConfig& c, Architecture a, std::optional<nn::Sequential> average)
-      : config(c), files(c.out), arch(std::move(a)), g_ema(std::move(average)),
+      : config(c), files(c.out), arch(std::move(a)),
         g_opt({.learning_rate = c.lr, .beta1 = c.beta1, .beta2 = c.beta2}),
         d_opt({.learning_rate = c.lr, .beta1 = c.beta1, .beta2 = c.beta2}),
-        noise_gen(c.seed * 0x9E3779B97F4A7C15ull + 1) {
+        noise_gen(c.seed * 0x9E3779B97F4A7C15ull + 1), g_ema(std::move(average)) {
     tape::Generator fixed(c.seed * 0x9E3779B97F4A7C15ull + 2);
     fixed_noise = Tensor::normal({c.samples, c.z_dim}, fixed);
   }

@@ -13,8 +13,13 @@ struct BufferPoolStats {
   std::size_t limit_bytes = 0;     // the cap on cached_bytes
   std::uint64_t hits = 0;          // allocations served from the cache
   std::uint64_t misses = 0;        // pooled-size allocations that had to go to the system
+  std::size_t in_use_bytes = 0;    // held by live tensors and kernel scratch now (all sizes)
+  std::size_t peak_in_use_bytes = 0;  // the most in_use_bytes has been since the last reset
 };
 BufferPoolStats buffer_pool_stats();
+
+// Starts a new peak: peak_in_use_bytes becomes in_use_bytes.
+void reset_peak_in_use();
 
 // Caps the bytes the cache may hold (default 1 GiB, or TAPE_BUFFER_POOL_MB from the environment);
 // 0 turns caching off. Lowering the cap frees what is above it.
