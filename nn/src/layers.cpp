@@ -115,26 +115,22 @@ void BatchNorm::build_variables(const Shape& input_shape, DType dtype) {
 
 // x[..., C] -> [..., C], normalized per channel over every other axis
 Tensor BatchNorm::call(const Tensor& x, bool training) {
-  std::vector<std::int64_t> axes;
-  for (std::int64_t d = 0; d + 1 < x.rank(); ++d) axes.push_back(d);
-  Tensor y;
-  if (training) {
-    Tensor mu = mean(x, axes);
-    Tensor centered = x - mu;
-    Tensor var = mean(square(centered), axes);
-    y = centered * rsqrt(var + options_.epsilon);
-    NoRecord no_record;
-    const double n = static_cast<double>(x.numel() / x.dim(-1));
-    Tensor batch_var = options_.unbiased_moving_variance && n > 1 ? var * (n / (n - 1.0)) : var;
-    const double m = options_.momentum;
-    moving_mean_.assign(moving_mean_.peek() * m + mu * (1.0 - m));
-    moving_variance_.assign(moving_variance_.peek() * m + batch_var * (1.0 - m));
-  } else {
-    y = (x - moving_mean_.peek()) * rsqrt(moving_variance_.peek() + options_.epsilon);
+  const Tensor gamma = options_.scale ? gamma_.value() : Tensor();
+  const Tensor beta = options_.center ? beta_.value() : Tensor();
+  if (!training) {
+    Tensor y = (x - moving_mean_.peek()) * rsqrt(moving_variance_.peek() + options_.epsilon);
+    if (gamma.defined()) y = y * gamma;
+    if (beta.defined()) y = y + beta;
+    return y;
   }
-  if (options_.scale) y = y * gamma_;
-  if (options_.center) y = y + beta_;
-  return y;
+  const BatchNormResult r = batch_norm(x, gamma, beta, options_.epsilon);
+  NoRecord no_record;
+  const double n = static_cast<double>(x.numel() / x.dim(-1));
+  const Tensor batch_var = options_.unbiased_moving_variance && n > 1 ? r.variance * (n / (n - 1.0)) : r.variance;
+  const double m = options_.momentum;
+  moving_mean_.assign(moving_mean_.peek() * m + r.mean * (1.0 - m));
+  moving_variance_.assign(moving_variance_.peek() * m + batch_var * (1.0 - m));
+  return r.y;
 }
 
 // ---------------------------------------------------------------- activations
@@ -151,16 +147,10 @@ void Dropout::build_variables(const Shape&, DType) {
   if (seed_ == 0) gen_ = Generator(seed_from_name(name()));
 }
 
-// x[...] -> x * mask, mask = (u >= rate) / (1 - rate), while training
+// x[...] -> x * mask, mask = (u > rate) / (1 - rate), while training (tape::dropout)
 Tensor Dropout::call(const Tensor& x, bool training) {
   if (!training || rate_ == 0.0) return x;
-  Tensor mask;
-  {
-    NoRecord constants;
-    Tensor u = Tensor::uniform(x.shape(), gen_, 0.0, 1.0, x.dtype());
-    mask = greater(u, Tensor::scalar(rate_, x.dtype())) * (1.0 / (1.0 - rate_));
-  }
-  return x * mask;
+  return dropout(x, rate_, gen_);
 }
 
 // ---------------------------------------------------------------- Reshape

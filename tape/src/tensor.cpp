@@ -133,11 +133,17 @@ void fill_uniform(T* p, std::int64_t n, Generator& gen, double low, double high)
   const GeneratorState start = gen.state();
   const std::int64_t blocks = (rest + 1) / 2;
   T* out = p + i;
+  constexpr std::int64_t kBatch = 256;  // blocks per philox_blocks call (4 KiB of words)
 #pragma omp parallel for schedule(static) if (rest >= 2 * kernels::kParallelGrain)
-  for (std::int64_t b = 0; b < blocks; ++b) {
-    const auto w = Generator::philox_block(start.seed, start.counter + static_cast<std::uint64_t>(b));
-    out[2 * b] = static_cast<T>(low + span * unit(w[0], w[1]));
-    if (2 * b + 1 < rest) out[2 * b + 1] = static_cast<T>(low + span * unit(w[2], w[3]));
+  for (std::int64_t b0 = 0; b0 < blocks; b0 += kBatch) {
+    std::uint32_t w[4 * kBatch];
+    const std::int64_t count = std::min(kBatch, blocks - b0);
+    Generator::philox_blocks(start.seed, start.counter + static_cast<std::uint64_t>(b0), count, w);
+    for (std::int64_t b = b0; b < b0 + count; ++b) {
+      const std::uint32_t* wb = w + 4 * (b - b0);
+      out[2 * b] = static_cast<T>(low + span * unit(wb[0], wb[1]));
+      if (2 * b + 1 < rest) out[2 * b + 1] = static_cast<T>(low + span * unit(wb[2], wb[3]));
+    }
   }
   gen.set_state({start.seed, start.counter + static_cast<std::uint64_t>(blocks), rest % 2 == 0 ? 4u : 2u});
 }

@@ -105,6 +105,33 @@ TEST_CASE("Philox4x32-10 matches the Random123 known-answer vector", "[random]")
   REQUIRE(block[3] == 0x9b00dbd8u);
 }
 
+TEST_CASE("philox_blocks gives philox_block's words for every counter, across 2^32 and partial batches", "[random]") {
+  for (const std::uint64_t start : {std::uint64_t{0}, std::uint64_t{0xFFFFFFF0u}, std::uint64_t{123456789012345}}) {
+    for (const std::int64_t count : {1, 15, 16, 17, 100}) {
+      std::vector<std::uint32_t> words(static_cast<std::size_t>(4 * count));
+      Generator::philox_blocks(0x0123456789ABCDEFull, start, count, words.data());
+      for (std::int64_t b = 0; b < count; ++b) {
+        const auto block = Generator::philox_block(0x0123456789ABCDEFull, start + static_cast<std::uint64_t>(b));
+        INFO("start " << start << ", count " << count << ", block " << b);
+        REQUIRE(std::equal(block.begin(), block.end(), words.begin() + 4 * b));
+      }
+    }
+  }
+}
+
+TEST_CASE("uniform tensors are the generator's uniform() draws, from any state", "[random]") {
+  for (const int skip : {0, 1, 3}) {
+    Generator a(77), b(77);
+    for (int i = 0; i < skip; ++i) {
+      a.next_u32();
+      b.next_u32();
+    }
+    const auto drawn = Tensor::uniform({70001}, a, -1.0, 1.0, DType::f64).to_vector<double>();
+    for (std::size_t i = 0; i < drawn.size(); ++i) REQUIRE(drawn[i] == -1.0 + 2.0 * b.uniform());
+    REQUIRE(a.state() == b.state());
+  }
+}
+
 TEST_CASE("random distributions have the right moments and ranges", "[random]") {
   Generator gen(123);
   const std::int64_t n = 200000;

@@ -129,6 +129,24 @@ struct ConvGeometry {
 ConvGeometry conv_geometry(std::int64_t in, std::int64_t kernel, std::int64_t stride,
                            const Padding& padding, int axis);
 
+// ---------------- normalization and dropout (fused: one op each on the tape) ----------------
+// Batch statistics per channel (the last axis) over every other axis of x[..., C]:
+// y = (x - mean) / sqrt(variance + epsilon) * gamma + beta, gamma[C] and beta[C] optional
+// (undefined: scale 1, shift 0); variance is the biased one. mean and variance come back as
+// constants (no gradient flows through them). Saves x and two [C] vectors for the backward, which
+// is one fused pass when first-order and the differentiated definition under an outer tape, so the
+// op is differentiable to any order. (tf.nn.fused_batch_norm / torch.batch_norm, training)
+struct BatchNormResult {
+  Tensor y, mean, variance;
+};
+BatchNormResult batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double epsilon);
+
+// x[...] -> x * mask / (1 - rate), mask_i = (u_i > rate) for the next x.numel() uniform draws of
+// gen (the numbers Tensor::uniform(x.shape(), gen) would give). The backward keeps the mask as
+// bytes (a quarter of x's float32 size) and neither x nor the draws. rate in [0, 1).
+// (tf.nn.dropout / torch.nn.functional.dropout, training)
+Tensor dropout(const Tensor& x, double rate, Generator& gen);
+
 // ---------------- operators ----------------
 Tensor operator+(const Tensor& a, const Tensor& b);
 Tensor operator-(const Tensor& a, const Tensor& b);

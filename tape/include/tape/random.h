@@ -32,6 +32,9 @@ class Generator {
 
   // The raw Philox4x32-10 block for (seed, counter): four 32-bit words.
   static std::array<std::uint32_t, 4> philox_block(std::uint64_t seed, std::uint64_t counter);
+  // Blocks counter, counter + 1, ..., counter + count - 1 into out[4 * count], vectorized: the
+  // same words as philox_block, several times faster.
+  static void philox_blocks(std::uint64_t seed, std::uint64_t counter, std::int64_t count, std::uint32_t* out);
 
  private:
   void refill();

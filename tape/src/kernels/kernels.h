@@ -127,6 +127,17 @@ template <class T>
 void gemm(const T* a, const T* b, T* c, std::int64_t m, std::int64_t n, std::int64_t k, bool trans_a,
           bool trans_b, bool accumulate);
 
+// ---------------- batch normalization: x viewed as [M, C] ----------------
+// y[M, C] = (x - mean) * invstd * gamma + beta with the per-channel mean[C], biased variance[C]
+// and invstd[C] = 1 / sqrt(variance + epsilon); gamma / beta may be null (1 / 0).
+template <class T>
+void batch_norm_forward(const T* x, const T* gamma, const T* beta, std::int64_t m, std::int64_t c, double epsilon,
+                        T* y, T* mean, T* variance, T* invstd);
+// g[M, C], x[M, C] -> dx[M, C], dgamma[C], dbeta[C] (each may be null: not computed).
+template <class T>
+void batch_norm_backward(const T* g, const T* x, const T* mean, const T* invstd, const T* gamma, std::int64_t m,
+                         std::int64_t c, T* dx, T* dgamma, T* dbeta);
+
 // ---------------- convolution (NHWC, HWIO) ----------------
 struct ConvShape {
   std::int64_t n, h, w, ci;      // input

@@ -114,8 +114,8 @@ struct BatchNormOptions {
 };
 
 // Normalizes over the last (channel/feature) axis: x[..., C] -> [..., C].
-// training: batch statistics (twice differentiable, composed of recorded ops) and moving
-// averages updated; inference: moving statistics.
+// training: batch statistics (tape::batch_norm: one fused op, differentiable to any order) and
+// moving averages updated; inference: moving statistics.
 class BatchNorm : public Module {
  public:
   explicit BatchNorm(BatchNormOptions options = {});

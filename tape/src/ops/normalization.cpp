@@ -1,0 +1,154 @@
+// The fused ops: batch_norm (one op on the tape instead of a dozen, saving x and two [C] vectors)
+// and dropout (its mask kept as bytes, a quarter of a float32 mask).
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernels/kernels.h"
+#include "ops/common.h"
+#include "record.h"
+#include "tape/gradient_tape.h"
+#include "tape/ops.h"
+#include "tape/profiler.h"
+
+namespace tape {
+namespace {
+
+using Needs = std::vector<bool>;
+using Grads = std::vector<Tensor>;
+
+void check_channel_vector(const Tensor& v, const char* name, const Tensor& x) {
+  if (!v.defined()) return;
+  ops_detail::require_same_dtype("batch_norm", x, v, "x", name);
+  if (v.rank() != 1 || v.dim(0) != x.dim(-1)) {
+    throw ShapeError(std::string("batch_norm: ") + name + " must have shape [" + std::to_string(x.dim(-1)) +
+                     "] (x's last axis); x=" + x.shape().to_string() + ", " + name + "=" + v.shape().to_string());
+  }
+}
+
+// The defined tensors among x, gamma, beta: the op's inputs on the tape.
+std::vector<Tensor> defined_of(const std::vector<Tensor>& xs) {
+  std::vector<Tensor> out;
+  for (const auto& x : xs) {
+    if (x.defined()) out.push_back(x);
+  }
+  return out;
+}
+
+// The definition, composed of recorded ops: what batch_norm computes, differentiable to any order.
+Tensor batch_norm_definition(const Tensor& x, const Tensor& gamma, const Tensor& beta, double epsilon) {
+  std::vector<std::int64_t> axes;
+  for (std::int64_t d = 0; d + 1 < x.rank(); ++d) axes.push_back(d);
+  const Tensor centered = x - mean(x, axes);
+  Tensor y = centered * rsqrt(mean(square(centered), axes) + epsilon);
+  if (gamma.defined()) y = y * gamma;
+  if (beta.defined()) y = y + beta;
+  return y;
+}
+
+// Gradients of <batch_norm(x, gamma, beta), g> for the inputs: one fused pass, or, when an outer
+// tape records this backward (higher-order gradients), the definition differentiated by a tape.
+Grads batch_norm_grads(const Tensor& g, const Tensor& x, const Tensor& gamma, const Tensor& beta, double epsilon,
+                       const Tensor& mean_c, const Tensor& invstd, const Needs& needs) {
+  const std::vector<Tensor> inputs = defined_of({x, gamma, beta});
+  std::vector<Tensor> watched = inputs;
+  watched.push_back(g);
+  if (detail::should_record(watched)) {
+    GradientTape inner;
+    inner.watch(inputs);
+    const Tensor y = batch_norm_definition(x, gamma, beta, epsilon);
+    return inner.gradient({y}, inputs, {.output_gradients = {g}});
+  }
+  detail::ProfileScope profile_scope("batch_norm_grad");
+  const std::int64_t c = x.dim(-1), m = x.numel() / c;
+  const bool need_gamma = gamma.defined() && needs[1], need_beta = beta.defined() && needs[inputs.size() - 1];
+  Tensor dx = needs[0] ? detail::empty(x.shape(), x.dtype()) : Tensor();
+  Tensor dgamma = need_gamma ? detail::empty(gamma.shape(), x.dtype()) : Tensor();
+  Tensor dbeta = need_beta ? detail::empty(beta.shape(), x.dtype()) : Tensor();
+  detail::dispatch(x.dtype(), [&]<class T>() {
+    const auto out = [](const Tensor& t) { return t.defined() ? detail::mutable_data<T>(t) : nullptr; };
+    kernels::batch_norm_backward(g.data<T>(), x.data<T>(), mean_c.data<T>(), invstd.data<T>(),
+                                 gamma.defined() ? gamma.data<T>() : nullptr, m, c, out(dx), out(dgamma), out(dbeta));
+  });
+  Grads grads{dx};
+  if (gamma.defined()) grads.push_back(dgamma);
+  if (beta.defined()) grads.push_back(dbeta);
+  return grads;
+}
+
+using Mask = std::shared_ptr<const std::vector<std::uint8_t>>;
+
+// x[...] * mask[...] / (1 - rate): linear in x, so its backward is itself on g.
+Tensor apply_mask(const Tensor& x, const Mask& mask, double rate) {
+  detail::ProfileScope profile_scope("dropout");
+  Tensor y = detail::empty(x.shape(), x.dtype());
+  detail::dispatch(x.dtype(), [&]<class T>() {
+    const T scale = static_cast<T>(1.0 / (1.0 - rate));
+    const T* px = x.data<T>();
+    const std::uint8_t* pm = mask->data();
+    T* py = detail::mutable_data<T>(y);
+    kernels::parallel_chunks(x.numel(), [&](std::int64_t b, std::int64_t e) {
+      for (std::int64_t i = b; i < e; ++i) py[i] = px[i] * (static_cast<T>(pm[i]) * scale);
+    });
+  });
+  if (detail::should_record(x)) {
+    detail::record("dropout", {x}, y, [mask, rate](const Tensor& g, const Needs&) { return Grads{apply_mask(g, mask, rate)}; });
+  }
+  return y;
+}
+
+// mask_i = (u_i > rate) for gen's next n uniform draws in x's dtype (gen moves past them).
+Mask draw_mask(const Tensor& x, double rate, Generator& gen) {
+  detail::ProfileScope profile_scope("dropout");
+  const Tensor u = Tensor::uniform(x.shape(), gen, 0.0, 1.0, x.dtype());
+  auto mask = std::make_shared<std::vector<std::uint8_t>>(static_cast<std::size_t>(x.numel()));
+  detail::dispatch(x.dtype(), [&]<class T>() {
+    const T* pu = u.data<T>();
+    const T threshold = static_cast<T>(rate);
+    kernels::parallel_chunks(x.numel(), [&](std::int64_t b, std::int64_t e) {
+      for (std::int64_t i = b; i < e; ++i) (*mask)[i] = pu[i] > threshold ? 1 : 0;
+    });
+  });
+  return mask;
+}
+
+}  // namespace
+
+BatchNormResult batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double epsilon) {
+  ops_detail::require_defined("batch_norm", x, "x");
+  if (x.rank() < 1 || x.numel() == 0) {
+    throw ShapeError("batch_norm: x must have a channel axis and at least one element; x=" + x.shape().to_string());
+  }
+  check_channel_vector(gamma, "gamma", x);
+  check_channel_vector(beta, "beta", x);
+  if (!(epsilon > 0.0)) throw ValueError("batch_norm: epsilon must be > 0, got " + std::to_string(epsilon));
+  detail::ProfileScope profile_scope("batch_norm");
+  const std::int64_t c = x.dim(-1), m = x.numel() / c;
+  BatchNormResult r{detail::empty(x.shape(), x.dtype()), detail::empty({c}, x.dtype()), detail::empty({c}, x.dtype())};
+  const Tensor invstd = detail::empty({c}, x.dtype());
+  detail::dispatch(x.dtype(), [&]<class T>() {
+    kernels::batch_norm_forward(x.data<T>(), gamma.defined() ? gamma.data<T>() : nullptr,
+                                beta.defined() ? beta.data<T>() : nullptr, m, c, epsilon,
+                                detail::mutable_data<T>(r.y), detail::mutable_data<T>(r.mean),
+                                detail::mutable_data<T>(r.variance), detail::mutable_data<T>(invstd));
+  });
+  const std::vector<Tensor> inputs = defined_of({x, gamma, beta});
+  if (detail::should_record(inputs)) {
+    const Tensor mean_c = r.mean;
+    detail::record("batch_norm", inputs, r.y, [=](const Tensor& g, const Needs& needs) {
+      return batch_norm_grads(g, x, gamma, beta, epsilon, mean_c, invstd, needs);
+    });
+  }
+  return r;
+}
+
+Tensor dropout(const Tensor& x, double rate, Generator& gen) {
+  ops_detail::require_defined("dropout", x, "x");
+  if (!(rate >= 0.0 && rate < 1.0)) {
+    throw ValueError("dropout: rate must be in [0, 1), got " + std::to_string(rate) + "; x=" + x.shape().to_string());
+  }
+  return apply_mask(x, draw_mask(x, rate, gen), rate);
+}
+
+}  // namespace tape

@@ -1,0 +1,165 @@
+// The fused ops batch_norm and dropout: against their definitions composed of plain ops, float64
+// gradchecks (the fused backward) and gradgradchecks (the definition under an outer tape), the
+// same bits for any thread count, and errors that name the op and the shapes.
+#include "support/test_support.h"
+
+using namespace tape;
+using test::rand;
+using Args = std::vector<Tensor>;
+
+namespace {
+
+// What batch_norm computes, from plain ops.
+Tensor definition(const Tensor& x, const Tensor& gamma, const Tensor& beta, double epsilon) {
+  std::vector<std::int64_t> axes;
+  for (std::int64_t d = 0; d + 1 < x.rank(); ++d) axes.push_back(d);
+  const Tensor centered = x - mean(x, axes);
+  Tensor y = centered * rsqrt(mean(square(centered), axes) + epsilon);
+  if (gamma.defined()) y = y * gamma;
+  if (beta.defined()) y = y + beta;
+  return y;
+}
+
+// Gradients of <f(inputs), v> for the inputs.
+Args grads_of(const std::function<Tensor(const Args&)>& f, const Args& inputs, const Tensor& v) {
+  GradientTape t;
+  t.watch(inputs);
+  return t.gradient({f(inputs)}, inputs, {.output_gradients = {v}});
+}
+
+// Sets the thread count for a scope.
+class Threads {
+ public:
+  explicit Threads(int n) : previous_(num_threads()) { set_num_threads(n); }
+  ~Threads() { set_num_threads(previous_); }
+
+ private:
+  int previous_;
+};
+
+}  // namespace
+
+TEST_CASE("batch_norm equals its definition, with and without gamma and beta", "[normalization]") {
+  for (const DType dtype : {DType::f64, DType::f32}) {
+    const double tol = dtype == DType::f64 ? 1e-12 : 2e-5;
+    const Tensor x = rand({3, 4, 4, 8}, 1, -2.0, 3.0, dtype);
+    const Tensor gamma = rand({8}, 2, 0.5, 1.5, dtype), beta = rand({8}, 3, -1.0, 1.0, dtype);
+    for (const auto& [g, b] : {std::pair{gamma, beta}, std::pair{gamma, Tensor()}, std::pair{Tensor(), Tensor()}}) {
+      const BatchNormResult r = batch_norm(x, g, b, 1e-3);
+      test::require_close(r.y, definition(x, g, b, 1e-3), tol);
+      test::require_close(r.mean, mean(x, {0, 1, 2}), tol);
+      test::require_close(r.variance, mean(square(x - mean(x, {0, 1, 2})), {0, 1, 2}), tol);
+    }
+  }
+  // a dense layer's features: x[batch, features]
+  const Tensor x = rand({16, 300}, 4);
+  test::require_close(batch_norm(x, Tensor(), Tensor(), 1e-5).y, definition(x, Tensor(), Tensor(), 1e-5), 1e-12);
+}
+
+TEST_CASE("batch_norm's fused backward equals the definition's gradient", "[normalization]") {
+  const Tensor x = rand({4, 3, 3, 5}, 5, -2.0, 2.0), gamma = rand({5}, 6, 0.5, 1.5), beta = rand({5}, 7);
+  const Tensor v = rand({4, 3, 3, 5}, 8);
+  const auto fused = grads_of([](const Args& in) { return batch_norm(in[0], in[1], in[2], 1e-3).y; }, {x, gamma, beta}, v);
+  const auto defined = grads_of([](const Args& in) { return definition(in[0], in[1], in[2], 1e-3); }, {x, gamma, beta}, v);
+  for (std::size_t i = 0; i < 3; ++i) test::require_close(fused[i], defined[i], 1e-12);
+  // one input at a time, and without gamma
+  GradientTape t;
+  t.watch(gamma);
+  test::require_close(t.gradient({batch_norm(x, gamma, beta, 1e-3).y}, gamma, {.output_gradients = {v}}), defined[1], 1e-12);
+  const auto no_gamma = grads_of([](const Args& in) { return batch_norm(in[0], Tensor(), in[1], 1e-3).y; }, {x, beta}, v);
+  const auto no_gamma_def = grads_of([](const Args& in) { return definition(in[0], Tensor(), in[1], 1e-3); }, {x, beta}, v);
+  test::require_close(no_gamma[0], no_gamma_def[0], 1e-12);
+  test::require_close(no_gamma[1], no_gamma_def[1], 1e-12);
+}
+
+TEST_CASE("gradcheck and gradgradcheck: batch_norm", "[normalization][gradcheck][gradgradcheck]") {
+  const auto f = [](const Args& in) { return batch_norm(in[0], in[1], in[2], 1e-3).y; };
+  const Args inputs{rand({3, 2, 2, 4}, 9, -2.0, 2.0), rand({4}, 10, 0.5, 1.5), rand({4}, 11)};
+  REQUIRE_GRADCHECK(f, inputs);
+  REQUIRE_GRADGRADCHECK(f, inputs);
+  REQUIRE_GRADCHECK([](const Args& in) { return batch_norm(in[0], Tensor(), Tensor(), 1e-3).y; }, Args{rand({5, 3}, 12)});
+  REQUIRE_GRADGRADCHECK([](const Args& in) { return batch_norm(in[0], Tensor(), Tensor(), 1e-3).y; },
+                        Args{rand({5, 3}, 12)});
+}
+
+TEST_CASE("batch_norm gives the same bits on one thread and on two", "[normalization][threads]") {
+  const Tensor x = rand({64, 7, 7, 32}, 13, -1.0, 1.0, DType::f32), gamma = rand({32}, 14, 0.5, 1.5, DType::f32);
+  const Tensor beta = rand({32}, 15, -1.0, 1.0, DType::f32), v = rand({64, 7, 7, 32}, 16, -1.0, 1.0, DType::f32);
+  const auto run = [&] {
+    const BatchNormResult r = batch_norm(x, gamma, beta, 1e-3);
+    Args out{r.y, r.mean, r.variance};
+    for (const auto& g : grads_of([](const Args& in) { return batch_norm(in[0], in[1], in[2], 1e-3).y; }, {x, gamma, beta}, v)) {
+      out.push_back(g);
+    }
+    return out;
+  };
+  Args one, two;
+  {
+    const Threads threads(1);
+    one = run();
+  }
+  {
+    const Threads threads(2);
+    two = run();
+  }
+  for (std::size_t i = 0; i < one.size(); ++i) REQUIRE(one[i].to_vector<float>() == two[i].to_vector<float>());
+}
+
+TEST_CASE("errors: batch_norm and dropout name the op and the shapes", "[normalization][errors]") {
+  const Tensor x = rand({2, 3, 4}, 17);
+  REQUIRE_THROWS_WITH(batch_norm(x, rand({3}, 18), Tensor(), 1e-3),
+                      Catch::Contains("batch_norm") && Catch::Contains("[2, 3, 4]") && Catch::Contains("[3]"));
+  REQUIRE_THROWS_AS(batch_norm(x, rand({4}, 18, -1.0, 1.0, DType::f32), Tensor(), 1e-3), DTypeError);
+  REQUIRE_THROWS_AS(batch_norm(x, Tensor(), Tensor(), 0.0), ValueError);
+  REQUIRE_THROWS_AS(batch_norm(Tensor(), Tensor(), Tensor(), 1e-3), ValueError);
+  Generator gen(1);
+  REQUIRE_THROWS_WITH(dropout(x, 1.0, gen), Catch::Contains("dropout") && Catch::Contains("[2, 3, 4]"));
+  REQUIRE_THROWS_AS(dropout(x, -0.1, gen), ValueError);
+}
+
+TEST_CASE("dropout keeps x * (u > rate) / (1 - rate) for the generator's uniform draws", "[normalization][dropout]") {
+  for (const DType dtype : {DType::f32, DType::f64}) {
+    const Tensor x = rand({4, 5, 5, 3}, 19, -1.0, 1.0, dtype);
+    Generator a(42), b(42);
+    a.next_u32();  // not at a block boundary
+    b.next_u32();
+    const Tensor y = dropout(x, 0.3, a);
+    const Tensor u = Tensor::uniform(x.shape(), b, 0.0, 1.0, dtype);
+    const Tensor expected = x * (greater(u, Tensor::scalar(0.3, dtype)) * (1.0 / 0.7));
+    REQUIRE(y.to_vector<double>() == expected.to_vector<double>());
+    REQUIRE(a.state() == b.state());
+    // the gradient is the same mask, scaled
+    Generator c(42);
+    c.next_u32();
+    GradientTape t;
+    t.watch(x);
+    const Tensor v = rand(x.shape(), 20, -1.0, 1.0, dtype);
+    const Tensor g = t.gradient({dropout(x, 0.3, c)}, x, {.output_gradients = {v}});
+    REQUIRE(g.to_vector<double>() == (v * (greater(u, Tensor::scalar(0.3, dtype)) * (1.0 / 0.7))).to_vector<double>());
+  }
+}
+
+TEST_CASE("gradcheck and gradgradcheck: dropout", "[normalization][dropout][gradcheck][gradgradcheck]") {
+  const auto f = [](const Args& in) {
+    Generator gen(7);  // the same mask on every call
+    return square(dropout(in[0], 0.4, gen));
+  };
+  REQUIRE_GRADCHECK(f, Args{rand({3, 4, 5}, 21)});
+  REQUIRE_GRADGRADCHECK(f, Args{rand({3, 4, 5}, 21)});
+}
+
+TEST_CASE("dropout's mask does not depend on the thread count", "[normalization][dropout][threads]") {
+  const Tensor x = rand({128, 14, 14, 4}, 22, -1.0, 1.0, DType::f32);
+  std::vector<float> one, two;
+  {
+    const Threads threads(1);
+    Generator gen(3);
+    one = dropout(x, 0.5, gen).to_vector<float>();
+  }
+  {
+    const Threads threads(2);
+    Generator gen(3);
+    two = dropout(x, 0.5, gen).to_vector<float>();
+  }
+  REQUIRE(one == two);
+}
