@@ -95,6 +95,7 @@ TEST_CASE("gradcheck: ops with a kink at zero, away from it", "[gradcheck]") {
   check_unary_away_from_zero([](const Tensor& x) { return relu(x); });
   check_unary_away_from_zero([](const Tensor& x) { return leaky_relu(x, 0.3); });
   check_unary_away_from_zero([](const Tensor& x) { return leaky_relu(x, 0.2); });
+  check_unary_away_from_zero([](const Tensor& x) { return leaky_relu(x, -0.5); });  // saves x, not y
   check_unary_away_from_zero([](const Tensor& x) { return clip(x, -0.5, 0.5) * 1.0; });
 }
 

@@ -307,8 +307,9 @@ Tensor relu(const Tensor& x) {
     using T = typename std::decay_t<decltype(v)>::Scalar;
     return v.max(T(0));
   });
-  from_input("relu", x, y, [](const Tensor& g, const Tensor& x0) {
-    return mul(g, kernels::map_unary(x0, [](const auto& v) {
+  // y > 0 exactly where x > 0: saving y (which the next layer usually keeps anyway) frees x.
+  from_output("relu", x, y, [](const Tensor& g, const Tensor& y0) {
+    return mul(g, kernels::map_unary(y0, [](const auto& v) {
                  using T = typename std::decay_t<decltype(v)>::Scalar;
                  return (v > T(0)).template cast<T>();
                }));
@@ -322,13 +323,20 @@ Tensor leaky_relu(const Tensor& x, double alpha) {
     using T = typename std::decay_t<decltype(v)>::Scalar;
     return (v > T(0)).select(v, v * static_cast<T>(alpha));
   });
-  from_input("leaky_relu", x, y, [alpha](const Tensor& g, const Tensor& x0) {
-    return mul(g, kernels::map_unary(x0, [alpha](const auto& v) {
+  const auto local = [alpha](const Tensor& g, const Tensor& saved) {
+    return mul(g, kernels::map_unary(saved, [alpha](const auto& v) {
                  using T = typename std::decay_t<decltype(v)>::Scalar;
                  using Arr = Eigen::Array<T, Eigen::Dynamic, 1>;
                  return (v > T(0)).select(Arr::Ones(v.size()), Arr::Constant(v.size(), static_cast<T>(alpha)));
                }));
-  });
+  };
+  // With alpha >= 0, y > 0 exactly where x > 0: saving y (which the next layer usually keeps
+  // anyway) frees x.
+  if (alpha >= 0.0) {
+    from_output("leaky_relu", x, y, local);
+  } else {
+    from_input("leaky_relu", x, y, local);
+  }
   return y;
 }
 
