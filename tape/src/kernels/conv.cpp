@@ -45,6 +45,9 @@ void im2col(const ConvShape& s, const T* x, std::int64_t n0, std::int64_t nb, T*
         const std::int64_t iw = ow * s.sw - s.pl + j;
         if (ih < 0 || ih >= s.h || iw < 0 || iw >= s.w) {
           std::fill(dst, dst + s.ci, T(0));
+        } else if (s.ci < 16) {  // a few channels (an image's first layer): no memcpy call per tap
+          const T* src = x + ((n * s.h + ih) * s.w + iw) * s.ci;
+          for (std::int64_t c = 0; c < s.ci; ++c) dst[c] = src[c];
         } else {
           std::memcpy(dst, x + ((n * s.h + ih) * s.w + iw) * s.ci, sizeof(T) * s.ci);
         }
