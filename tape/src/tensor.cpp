@@ -11,6 +11,7 @@
 
 #include "buffer_pool.h"
 #include "kernels/kernels.h"
+#include "uniform_bits.h"
 #include "record.h"
 #include "tensor_impl.h"
 
@@ -115,37 +116,13 @@ Tensor Tensor::arange(double start, double stop, double step, DType dtype) {
 
 namespace {
 
-// 53-bit uniform in [0, 1) from words hi, lo (as Generator::uniform() makes it).
-inline double unit(std::uint32_t hi, std::uint32_t lo) {
-  return static_cast<double>(((static_cast<std::uint64_t>(hi) << 32) | lo) >> 11) * 0x1.0p-53;
-}
-
-// p[i] = low + (high - low) * u_i for the generator's next n uniform() draws: the numbers n calls
-// would give, but from Philox blocks in parallel (two draws per block) once the generator is at a
-// block boundary; the generator ends in the state those n calls would leave.
+// p[i] = low + (high - low) * u_i for the generator's next n uniform() draws.
 template <class T>
 void fill_uniform(T* p, std::int64_t n, Generator& gen, double low, double high) {
   const double span = high - low;
-  std::int64_t i = 0;
-  while (i < n && gen.state().index != 4) p[i++] = static_cast<T>(low + span * gen.uniform());
-  const std::int64_t rest = n - i;
-  if (rest <= 0) return;
-  const GeneratorState start = gen.state();
-  const std::int64_t blocks = (rest + 1) / 2;
-  T* out = p + i;
-  constexpr std::int64_t kBatch = 256;  // blocks per philox_blocks call (4 KiB of words)
-#pragma omp parallel for schedule(static) if (rest >= 2 * kernels::kParallelGrain)
-  for (std::int64_t b0 = 0; b0 < blocks; b0 += kBatch) {
-    std::uint32_t w[4 * kBatch];
-    const std::int64_t count = std::min(kBatch, blocks - b0);
-    Generator::philox_blocks(start.seed, start.counter + static_cast<std::uint64_t>(b0), count, w);
-    for (std::int64_t b = b0; b < b0 + count; ++b) {
-      const std::uint32_t* wb = w + 4 * (b - b0);
-      out[2 * b] = static_cast<T>(low + span * unit(wb[0], wb[1]));
-      if (2 * b + 1 < rest) out[2 * b + 1] = static_cast<T>(low + span * unit(wb[2], wb[3]));
-    }
-  }
-  gen.set_state({start.seed, start.counter + static_cast<std::uint64_t>(blocks), rest % 2 == 0 ? 4u : 2u});
+  detail::for_each_uniform_bits(n, gen, [&](std::int64_t i, std::uint64_t bits) {
+    p[i] = static_cast<T>(low + span * (static_cast<double>(bits) * 0x1.0p-53));
+  });
 }
 
 }  // namespace

@@ -123,6 +123,13 @@ TEST_CASE("dropout keeps x * (u > rate) / (1 - rate) for the generator's uniform
     Generator a(42), b(42);
     a.next_u32();  // not at a block boundary
     b.next_u32();
+    for (const double rate : {0.0, 0.5, 0.1 + 1e-9, 1.0 - 1e-9}) {  // the mask compares integers: exact at any rate
+      Generator c = a, d = b;
+      const Tensor u = Tensor::uniform(x.shape(), d, 0.0, 1.0, dtype);
+      INFO("rate " << rate);
+      REQUIRE(dropout(x, rate, c).to_vector<double>() ==
+              (x * (greater(u, Tensor::scalar(rate, dtype)) * (1.0 / (1.0 - rate)))).to_vector<double>());
+    }
     const Tensor y = dropout(x, 0.3, a);
     const Tensor u = Tensor::uniform(x.shape(), b, 0.0, 1.0, dtype);
     const Tensor expected = x * (greater(u, Tensor::scalar(0.3, dtype)) * (1.0 / 0.7));

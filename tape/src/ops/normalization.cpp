@@ -11,6 +11,7 @@
 #include "tape/gradient_tape.h"
 #include "tape/ops.h"
 #include "tape/profiler.h"
+#include "uniform_bits.h"
 
 namespace tape {
 namespace {
@@ -98,18 +99,27 @@ Tensor apply_mask(const Tensor& x, const Mask& mask, double rate) {
   return y;
 }
 
-// mask_i = (u_i > rate) for gen's next n uniform draws in x's dtype (gen moves past them).
+// The smallest 53-bit integer k with T(k * 2^-53) > T(rate), so that for the draw u = bits * 2^-53
+// in dtype T, u > rate exactly when bits >= k (rounding to T is monotonic); 2^53 keeps nothing.
+template <class T>
+std::uint64_t keep_threshold(double rate) {
+  const T r = static_cast<T>(rate);
+  std::uint64_t lo = 0, hi = std::uint64_t{1} << 53;  // T(lo * 2^-53) > r is false; hi stands for true
+  while (hi - lo > 1) {
+    const std::uint64_t mid = lo + (hi - lo) / 2;
+    (static_cast<T>(static_cast<double>(mid) * 0x1.0p-53) > r ? hi : lo) = mid;
+  }
+  return hi;
+}
+
+// mask_i = (u_i > rate) for gen's next n uniform draws in x's dtype (gen moves past them),
+// compared as integers: the draws never become floating point.
 Mask draw_mask(const Tensor& x, double rate, Generator& gen) {
   detail::ProfileScope profile_scope("dropout");
-  const Tensor u = Tensor::uniform(x.shape(), gen, 0.0, 1.0, x.dtype());
   auto mask = std::make_shared<std::vector<std::uint8_t>>(static_cast<std::size_t>(x.numel()));
-  detail::dispatch(x.dtype(), [&]<class T>() {
-    const T* pu = u.data<T>();
-    const T threshold = static_cast<T>(rate);
-    kernels::parallel_chunks(x.numel(), [&](std::int64_t b, std::int64_t e) {
-      for (std::int64_t i = b; i < e; ++i) (*mask)[i] = pu[i] > threshold ? 1 : 0;
-    });
-  });
+  const std::uint64_t k = x.dtype() == DType::f64 ? keep_threshold<double>(rate) : keep_threshold<float>(rate);
+  std::uint8_t* m = mask->data();
+  detail::for_each_uniform_bits(x.numel(), gen, [m, k](std::int64_t i, std::uint64_t bits) { m[i] = bits >= k; });
   return mask;
 }
 
