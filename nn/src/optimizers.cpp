@@ -75,14 +75,12 @@ Tensor slot(std::map<std::string, Tensor>& slots, const std::string& name, const
 Adam::Adam(AdamOptions options) : Optimizer(options.learning_rate), options_(options) {}
 
 void Adam::update(Variable& var, const Tensor& g, std::map<std::string, Tensor>& slots) {
-  const double b1 = options_.beta1, b2 = options_.beta2;
-  const double t = static_cast<double>(iterations_);
-  Tensor m = slot(slots, "m", var) * b1 + g * (1.0 - b1);
-  Tensor v = slot(slots, "v", var) * b2 + square(g) * (1.0 - b2);
-  slots["m"] = m;
-  slots["v"] = v;
-  const double c1 = 1.0 - std::pow(b1, t), c2 = 1.0 - std::pow(b2, t);
-  var.assign_sub((m * (lr_ / c1)) / (sqrt(v * (1.0 / c2)) + options_.epsilon));
+  // one fused pass: var -= (lr / c1) m / (sqrt(v / c2) + epsilon) after the moment updates
+  const AdamStep s = adam_step(var.peek(), g, slot(slots, "m", var), slot(slots, "v", var), lr_, options_.beta1,
+                               options_.beta2, options_.epsilon, iterations_);
+  slots["m"] = s.m;
+  slots["v"] = s.v;
+  var.assign(s.var);
 }
 
 SGD::SGD(SGDOptions options) : Optimizer(options.learning_rate), options_(options) {}

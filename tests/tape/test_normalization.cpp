@@ -1,4 +1,4 @@
-// The fused ops batch_norm and dropout: against their definitions composed of plain ops, float64
+// The fused ops batch_norm, dropout and adam_step: against their definitions in plain ops, float64
 // gradchecks (the fused backward) and gradgradchecks (the definition under an outer tape), the
 // same bits for any thread count, and errors that name the op and the shapes.
 #include "support/test_support.h"
@@ -169,4 +169,20 @@ TEST_CASE("dropout's mask does not depend on the thread count", "[normalization]
     two = dropout(x, 0.5, gen).to_vector<float>();
   }
   REQUIRE(one == two);
+}
+
+TEST_CASE("adam_step equals Adam's update written with plain ops", "[normalization][adam]") {
+  const Tensor var = rand({7, 5}, 23), g = rand({7, 5}, 24), m = rand({7, 5}, 25), v = rand({7, 5}, 26, 0.0, 1.0);
+  const double lr = 1e-3, b1 = 0.9, b2 = 0.999, eps = 1e-7;
+  for (const std::int64_t t : {1, 10}) {
+    const AdamStep s = adam_step(var, g, m, v, lr, b1, b2, eps, t);
+    const Tensor m2 = m * b1 + g * (1.0 - b1), v2 = v * b2 + square(g) * (1.0 - b2);
+    const double c1 = 1.0 - std::pow(b1, double(t)), c2 = 1.0 - std::pow(b2, double(t));
+    test::require_close(s.m, m2, 1e-15);
+    test::require_close(s.v, v2, 1e-15);
+    test::require_close(s.var, var - (m2 * (lr / c1)) / (sqrt(v2 * (1.0 / c2)) + eps), 1e-15);
+  }
+  REQUIRE_THROWS_WITH(adam_step(var, rand({5, 7}, 27), m, v, lr, b1, b2, eps, 1),
+                      Catch::Contains("adam_step") && Catch::Contains("[5, 7]") && Catch::Contains("[7, 5]"));
+  REQUIRE_THROWS_AS(adam_step(var, g, m, v, lr, b1, b2, eps, 0), ValueError);
 }

@@ -147,6 +147,16 @@ BatchNormResult batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& b
 // (tf.nn.dropout / torch.nn.functional.dropout, training)
 Tensor dropout(const Tensor& x, double rate, Generator& gen);
 
+// ---------------- optimizer steps (not differentiable; tf.raw_ops.ApplyAdam) ----------------
+// One Adam step in one pass over var, grad, m, v (same shape and dtype), step t >= 1:
+// m' = b1 m + (1 - b1) g, v' = b2 v + (1 - b2) g^2,
+// var' = var - (lr / (1 - b1^t)) m' / (sqrt(v' / (1 - b2^t)) + epsilon). Returns var', m', v'.
+struct AdamStep {
+  Tensor var, m, v;
+};
+AdamStep adam_step(const Tensor& var, const Tensor& grad, const Tensor& m, const Tensor& v, double lr, double beta1,
+                   double beta2, double epsilon, std::int64_t t);
+
 // ---------------- operators ----------------
 Tensor operator+(const Tensor& a, const Tensor& b);
 Tensor operator-(const Tensor& a, const Tensor& b);
