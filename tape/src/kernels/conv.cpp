@@ -81,34 +81,36 @@ void col2im(const ConvShape& s, const T* cols, std::int64_t n0, std::int64_t nb,
 }
 
 // Runs body(n0, nb, cols, slot) over chunks of images [n0, n0 + nb), cols being scratch for
-// [nb * Ho * Wo, K]. With several threads and enough images the chunks run in parallel, one per
-// thread at a time, each with a single-threaded GEMM (one level of parallelism, chosen here);
-// otherwise one after another with the GEMM threading itself. Returns how many slots (threads)
-// were used; the slot of a chunk is fixed by the static schedule, so results are reproducible for
-// a given thread count.
+// [nb * Ho * Wo, K]. With several threads and enough images, thread `slot` takes an equal share
+// of the images (a contiguous range) and runs it chunk by chunk with single-threaded GEMMs (one
+// level of parallelism, chosen here); otherwise the chunks run one after another with the GEMM
+// threading itself. Returns how many slots (threads) were used; the images of a slot depend only
+// on the thread count, so results are reproducible for a given thread count.
 template <class T, class Body>
 int for_each_chunk(const ConvShape& s, Body body) {
   const std::int64_t K = s.kh * s.kw * s.ci, per = s.ho * s.wo;
   const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
-  std::int64_t chunk = images_per_chunk(s);
+  const std::int64_t chunk = images_per_chunk(s);
   const bool parallel = threads > 1 && s.n >= 2 * threads;
-  if (parallel) chunk = std::max<std::int64_t>(1, std::min(chunk, (s.n + 4 * threads - 1) / (4 * threads)));
-  const std::int64_t chunks = (s.n + chunk - 1) / chunk;
   const int slots = parallel ? threads : 1;
   const std::size_t scratch = static_cast<std::size_t>(chunk * per * K);
   const detail::ScratchBuffer<T> cols(scratch * static_cast<std::size_t>(slots));
+  const auto run = [&](std::int64_t begin, std::int64_t end, int slot) {
+    T* mine = cols.data() + scratch * static_cast<std::size_t>(slot);
+    for (std::int64_t n0 = begin; n0 < end; n0 += chunk) body(n0, std::min(chunk, end - n0), mine, slot);
+  };
   if (!parallel) {
-    for (std::int64_t c = 0; c < chunks; ++c) body(c * chunk, std::min(chunk, s.n - c * chunk), cols.data(), 0);
+    run(0, s.n, 0);
     return 1;
   }
+  int used = 1;
 #pragma omp parallel num_threads(slots)
   {
-    const int slot = omp_get_thread_num();
-    T* mine = cols.data() + scratch * static_cast<std::size_t>(slot);
-#pragma omp for schedule(static)
-    for (std::int64_t c = 0; c < chunks; ++c) body(c * chunk, std::min(chunk, s.n - c * chunk), mine, slot);
+    const int slot = omp_get_thread_num(), count = omp_get_num_threads();
+    if (slot == 0) used = count;
+    run(s.n * slot / count, s.n * (slot + 1) / count, slot);
   }
-  return slots;
+  return used;
 }
 
 }  // namespace
