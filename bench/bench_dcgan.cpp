@@ -25,8 +25,13 @@ constexpr Macs kTfTutorial{51744000.0, 1254400.0, 10355072.0, 313600.0};
 constexpr Macs kKerasSmall{10976000.0, 627200.0, 10355072.0, 313600.0};
 
 // FLOPs of our step per image: G forward g; D forward on real and fake 2d; D tape: weight
-// gradients on real and fake 2d; G tape: D input gradients on fake d, G backward 2g - g1.
-double step_flops_per_image(const Macs& m) { return 2.0 * (3.0 * m.g - m.g_first + 5.0 * m.d); }
+// gradients on real and fake 2d and input gradients of every layer but the first on both
+// 2(d - d1) (conv1's weights sit behind conv2's input); G tape: D input gradients on fake d, G
+// backward 2g - g1. (PyTorch's usual step adds a second D forward and D weight gradients on the
+// fake batch, 2d: 3g - g1 + 9d - 2d1.)
+double step_flops_per_image(const Macs& m) {
+  return 2.0 * (3.0 * m.g - m.g_first + 7.0 * m.d - 2.0 * m.d_first);
+}
 
 void dcgan_iteration(benchmark::State& state, const char* arch_name, Macs macs) {
   const std::int64_t batch = state.range(0);
