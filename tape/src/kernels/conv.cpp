@@ -1,7 +1,6 @@
 // Convolution kernels in NHWC with HWIO weights: im2col + one GEMM per chunk of images
 // (forward, weight gradient), GEMM + col2im (transposed), and plain reference loops.
 #include <algorithm>
-#include <cstring>
 #include <vector>
 
 #include <omp.h>
@@ -29,29 +28,38 @@ std::int64_t images_per_chunk(const ConvShape& s) {
   return std::clamp<std::int64_t>(images, 1, std::max<std::int64_t>(s.n, 1));
 }
 
+// The taps j in [lo, hi) of a kernel row that land inside the input for output column ow: in
+// NHWC their inputs x[n, ih, iw0 + lo .. iw0 + hi), all channels, are contiguous, (hi - lo) * Ci
+// elements, so each kernel row is one copy, not kw.
+struct TapRange {
+  std::int64_t iw0, lo, hi;
+};
+inline TapRange tap_range(const ConvShape& s, std::int64_t ow) {
+  const std::int64_t iw0 = ow * s.sw - s.pl;
+  return {iw0, std::clamp<std::int64_t>(-iw0, 0, s.kw), std::clamp<std::int64_t>(s.w - iw0, 0, s.kw)};
+}
+
 // cols[(n, oh, ow), (i, j, c)] for images [n0, n0 + nb): cols [nb*Ho*Wo, kh*kw*Ci].
 template <class T>
 void im2col(const ConvShape& s, const T* x, std::int64_t n0, std::int64_t nb, T* cols) {
-  const std::int64_t K = s.kh * s.kw * s.ci;
+  const std::int64_t K = s.kh * s.kw * s.ci, row = s.kw * s.ci;
   const std::int64_t rows = nb * s.ho * s.wo;
 #pragma omp parallel for schedule(static) if (rows * K >= 2 * kParallelGrain)
   for (std::int64_t r = 0; r < rows; ++r) {
     const std::int64_t n = n0 + r / (s.ho * s.wo);
-    const std::int64_t oh = (r / s.wo) % s.ho, ow = r % s.wo;
+    const std::int64_t oh = (r / s.wo) % s.ho;
+    const TapRange t = tap_range(s, r % s.wo);
     T* dst = cols + r * K;
-    for (std::int64_t i = 0; i < s.kh; ++i) {
+    for (std::int64_t i = 0; i < s.kh; ++i, dst += row) {
       const std::int64_t ih = oh * s.sh - s.pt + i;
-      for (std::int64_t j = 0; j < s.kw; ++j, dst += s.ci) {
-        const std::int64_t iw = ow * s.sw - s.pl + j;
-        if (ih < 0 || ih >= s.h || iw < 0 || iw >= s.w) {
-          std::fill(dst, dst + s.ci, T(0));
-        } else if (s.ci < 16) {  // a few channels (an image's first layer): no memcpy call per tap
-          const T* src = x + ((n * s.h + ih) * s.w + iw) * s.ci;
-          for (std::int64_t c = 0; c < s.ci; ++c) dst[c] = src[c];
-        } else {
-          std::memcpy(dst, x + ((n * s.h + ih) * s.w + iw) * s.ci, sizeof(T) * s.ci);
-        }
+      if (ih < 0 || ih >= s.h || t.lo >= t.hi) {
+        std::fill(dst, dst + row, T(0));
+        continue;
       }
+      std::fill(dst, dst + t.lo * s.ci, T(0));
+      const T* src = x + ((n * s.h + ih) * s.w + t.iw0 + t.lo) * s.ci;
+      std::copy(src, src + (t.hi - t.lo) * s.ci, dst + t.lo * s.ci);
+      std::fill(dst + t.hi * s.ci, dst + row, T(0));
     }
   }
 }
@@ -59,21 +67,20 @@ void im2col(const ConvShape& s, const T* x, std::int64_t n0, std::int64_t nb, T*
 // x[n0 .. n0+nb) += col2im(cols): the adjoint of im2col (x must be zeroed by the caller).
 template <class T>
 void col2im(const ConvShape& s, const T* cols, std::int64_t n0, std::int64_t nb, T* x) {
-  const std::int64_t K = s.kh * s.kw * s.ci;
+  const std::int64_t K = s.kh * s.kw * s.ci, row = s.kw * s.ci;
 #pragma omp parallel for schedule(static) if (nb > 1 && nb * s.ho * s.wo * K >= 2 * kParallelGrain)
   for (std::int64_t b = 0; b < nb; ++b) {
     const std::int64_t n = n0 + b;
     for (std::int64_t oh = 0; oh < s.ho; ++oh) {
       for (std::int64_t ow = 0; ow < s.wo; ++ow) {
+        const TapRange t = tap_range(s, ow);
         const T* src = cols + ((b * s.ho + oh) * s.wo + ow) * K;
-        for (std::int64_t i = 0; i < s.kh; ++i) {
+        for (std::int64_t i = 0; i < s.kh; ++i, src += row) {
           const std::int64_t ih = oh * s.sh - s.pt + i;
-          for (std::int64_t j = 0; j < s.kw; ++j, src += s.ci) {
-            const std::int64_t iw = ow * s.sw - s.pl + j;
-            if (ih < 0 || ih >= s.h || iw < 0 || iw >= s.w) continue;
-            T* dst = x + ((n * s.h + ih) * s.w + iw) * s.ci;
-            for (std::int64_t c = 0; c < s.ci; ++c) dst[c] += src[c];
-          }
+          if (ih < 0 || ih >= s.h) continue;
+          T* dst = x + ((n * s.h + ih) * s.w + t.iw0 + t.lo) * s.ci;
+          const T* from = src + t.lo * s.ci;
+          for (std::int64_t e = 0; e < (t.hi - t.lo) * s.ci; ++e) dst[e] += from[e];
         }
       }
     }
