@@ -134,10 +134,12 @@ void conv2d_forward(const ConvShape& s, const T* x, const T* w, T* y) {
 template <class T>
 void conv2d_transpose(const ConvShape& s, const T* u, const T* w, T* x) {
   const std::int64_t K = s.kh * s.kw * s.ci, per = s.ho * s.wo;
-  std::fill(x, x + s.n * s.h * s.w * s.ci, T(0));
+  const std::int64_t image = s.h * s.w * s.ci;
   for_each_chunk<T>(s, [&](std::int64_t n0, std::int64_t nb, T* cols, int) {
-    // cols[M, K] = u[M, Co] @ w[K, Co]^T, then scattered back into images [n0, n0 + nb)
+    // cols[M, K] = u[M, Co] @ w[K, Co]^T, then scattered back into images [n0, n0 + nb), which
+    // only this chunk touches: zeroed here, by the thread that fills them
     gemm(u + n0 * per * s.co, w, cols, nb * per, K, s.co, false, true, false);
+    std::fill(x + n0 * image, x + (n0 + nb) * image, T(0));
     col2im(s, cols, n0, nb, x);
   });
 }
