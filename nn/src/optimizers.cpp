@@ -76,8 +76,13 @@ Adam::Adam(AdamOptions options) : Optimizer(options.learning_rate), options_(opt
 
 void Adam::update(Variable& var, const Tensor& g, std::map<std::string, Tensor>& slots) {
   // one fused pass: var -= (lr / c1) m / (sqrt(v / c2) + epsilon) after the moment updates
-  const AdamStep s = adam_step(var.peek(), g, slot(slots, "m", var), slot(slots, "v", var), lr_, options_.beta1,
-                               options_.beta2, options_.epsilon, iterations_);
+  AdamStep s;
+  try {
+    s = adam_step(var.peek(), g, slot(slots, "m", var), slot(slots, "v", var), lr_, options_.beta1, options_.beta2,
+                  options_.epsilon, iterations_);
+  } catch (const ShapeError& e) {  // a restored slot of the wrong shape: name the variable
+    throw ShapeError("Adam: variable '" + var.name() + "': " + e.what());
+  }
   slots["m"] = s.m;
   slots["v"] = s.v;
   var.assign(s.var);

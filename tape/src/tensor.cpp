@@ -11,9 +11,9 @@
 
 #include "buffer_pool.h"
 #include "kernels/kernels.h"
-#include "uniform_bits.h"
 #include "record.h"
 #include "tensor_impl.h"
+#include "uniform_bits.h"
 
 namespace tape {
 namespace detail {
@@ -121,7 +121,7 @@ template <class T>
 void fill_uniform(T* p, std::int64_t n, Generator& gen, double low, double high) {
   const double span = high - low;
   detail::for_each_uniform_bits(n, gen, [&](std::int64_t i, std::uint64_t bits) {
-    p[i] = static_cast<T>(low + span * (static_cast<double>(bits) * 0x1.0p-53));
+    p[i] = static_cast<T>(low + span * detail::unit53(bits));
   });
 }
 

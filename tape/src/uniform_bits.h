@@ -9,13 +9,35 @@
 
 namespace tape::detail {
 
+// The 53 random bits of a draw from two Philox words, and the draw in [0, 1) they stand for (as
+// Generator::uniform() makes it).
+inline std::uint64_t bits53(std::uint32_t hi, std::uint32_t lo) {
+  return ((static_cast<std::uint64_t>(hi) << 32) | lo) >> 11;
+}
+inline double unit53(std::uint64_t bits) { return static_cast<double>(bits) * 0x1.0p-53; }
+
+// The smallest k with T(unit53(k)) > T(threshold): for a draw u = unit53(bits) in dtype T,
+// u > threshold exactly when bits >= k (rounding to T is monotonic). 2^53 when no draw is above
+// it (T(threshold) rounds to 1 or more).
+template <class T>
+std::uint64_t first_bits_above(double threshold) {
+  const T r = static_cast<T>(threshold);
+  std::uint64_t lo = 0, hi = std::uint64_t{1} << 53;  // invariant: lo not above (or lo = 0), hi above (or 2^53)
+  if (static_cast<T>(unit53(0)) > r) return 0;
+  while (hi - lo > 1) {
+    const std::uint64_t mid = lo + (hi - lo) / 2;
+    (static_cast<T>(unit53(mid)) > r ? hi : lo) = mid;
+  }
+  return hi;
+}
+
 // Calls put(i, bits) for i < n with the integers behind the generator's next n uniform() draws
 // (u_i = bits * 2^-53): one by one up to a block boundary, then from Philox blocks in parallel,
 // two draws per block. The generator ends in the state n uniform() calls would leave.
 template <class Put>
 void for_each_uniform_bits(std::int64_t n, Generator& gen, Put put) {
   std::int64_t i = 0;
-  for (; i < n && gen.state().index != 4; ++i) put(i, gen.next_u64() >> 11);
+  for (; i < n && gen.state().index != 4; ++i) put(i, gen.next_u64() >> 11);  // = bits53 of the next two words
   const std::int64_t rest = n - i;
   if (rest <= 0) return;
   const GeneratorState start = gen.state();
@@ -28,8 +50,8 @@ void for_each_uniform_bits(std::int64_t n, Generator& gen, Put put) {
     Generator::philox_blocks(start.seed, start.counter + static_cast<std::uint64_t>(b0), count, w);
     for (std::int64_t b = b0; b < b0 + count; ++b) {
       const std::uint32_t* wb = w + 4 * (b - b0);
-      put(i + 2 * b, ((static_cast<std::uint64_t>(wb[0]) << 32) | wb[1]) >> 11);
-      if (2 * b + 1 < rest) put(i + 2 * b + 1, ((static_cast<std::uint64_t>(wb[2]) << 32) | wb[3]) >> 11);
+      put(i + 2 * b, bits53(wb[0], wb[1]));
+      if (2 * b + 1 < rest) put(i + 2 * b + 1, bits53(wb[2], wb[3]));
     }
   }
   gen.set_state({start.seed, start.counter + static_cast<std::uint64_t>(blocks), rest % 2 == 0 ? 4u : 2u});

@@ -46,6 +46,18 @@ inline void require_close(const tape::Tensor& a, const tape::Tensor& b, double t
   REQUIRE(max_rel_diff(a, b) <= tol);
 }
 
+// Sets tape's thread count for a scope, then restores it.
+class Threads {
+ public:
+  explicit Threads(int n) : previous_(tape::num_threads()) { tape::set_num_threads(n); }
+  ~Threads() { tape::set_num_threads(previous_); }
+  Threads(const Threads&) = delete;
+  Threads& operator=(const Threads&) = delete;
+
+ private:
+  int previous_;
+};
+
 // A convolution geometry for the conv-trio tests: input x[N, H, W, Ci], a kh x kw kernel to co
 // channels, stride and padding.
 struct ConvCase {

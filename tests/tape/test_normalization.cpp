@@ -2,6 +2,7 @@
 // gradchecks (the fused backward) and gradgradchecks (the definition under an outer tape), the
 // same bits for any thread count, and errors that name the op and the shapes.
 #include "support/test_support.h"
+#include "uniform_bits.h"
 
 using namespace tape;
 using test::rand;
@@ -26,16 +27,6 @@ Args grads_of(const std::function<Tensor(const Args&)>& f, const Args& inputs, c
   t.watch(inputs);
   return t.gradient({f(inputs)}, inputs, {.output_gradients = {v}});
 }
-
-// Sets the thread count for a scope.
-class Threads {
- public:
-  explicit Threads(int n) : previous_(num_threads()) { set_num_threads(n); }
-  ~Threads() { set_num_threads(previous_); }
-
- private:
-  int previous_;
-};
 
 }  // namespace
 
@@ -66,6 +57,15 @@ TEST_CASE("batch_norm's fused backward equals the definition's gradient", "[norm
   GradientTape t;
   t.watch(gamma);
   test::require_close(t.gradient({batch_norm(x, gamma, beta, 1e-3).y}, gamma, {.output_gradients = {v}}), defined[1], 1e-12);
+  const auto no_beta = grads_of([](const Args& in) { return batch_norm(in[0], in[1], Tensor(), 1e-3).y; }, {x, gamma}, v);
+  const auto no_beta_def = grads_of([](const Args& in) { return definition(in[0], in[1], Tensor(), 1e-3); }, {x, gamma}, v);
+  test::require_close(no_beta[0], no_beta_def[0], 1e-12);
+  test::require_close(no_beta[1], no_beta_def[1], 1e-12);
+  GradientTape only_beta;
+  only_beta.watch(beta);
+  test::require_close(only_beta.gradient({batch_norm(x, Tensor(), beta, 1e-3).y}, beta, {.output_gradients = {v}}),
+                      grads_of([](const Args& in) { return definition(in[0], Tensor(), in[1], 1e-3); }, {x, beta}, v)[1],
+                      1e-12);
   const auto no_gamma = grads_of([](const Args& in) { return batch_norm(in[0], Tensor(), in[1], 1e-3).y; }, {x, beta}, v);
   const auto no_gamma_def = grads_of([](const Args& in) { return definition(in[0], Tensor(), in[1], 1e-3); }, {x, beta}, v);
   test::require_close(no_gamma[0], no_gamma_def[0], 1e-12);
@@ -95,11 +95,11 @@ TEST_CASE("batch_norm gives the same bits on one thread and on two", "[normaliza
   };
   Args one, two;
   {
-    const Threads threads(1);
+    const test::Threads threads(1);
     one = run();
   }
   {
-    const Threads threads(2);
+    const test::Threads threads(2);
     two = run();
   }
   for (std::size_t i = 0; i < one.size(); ++i) REQUIRE(one[i].to_vector<float>() == two[i].to_vector<float>());
@@ -119,10 +119,10 @@ TEST_CASE("errors: batch_norm and dropout name the op and the shapes", "[normali
 
 TEST_CASE("dropout keeps x * (u > rate) / (1 - rate) for the generator's uniform draws", "[normalization][dropout]") {
   for (const DType dtype : {DType::f32, DType::f64}) {
-    const Tensor x = rand({4, 5, 5, 3}, 19, -1.0, 1.0, dtype);
+    const Tensor x = rand({8, 64, 64, 3}, 19, -1.0, 1.0, dtype);  // enough for the parallel path
     Generator a(42), b(42);
-    a.next_u32();  // not at a block boundary
-    b.next_u32();
+    a.uniform();  // half way through a block: one draw one by one, then whole blocks
+    b.uniform();
     for (const double rate : {0.0, 0.5, 0.1 + 1e-9, 1.0 - 1e-9}) {  // the mask compares integers: exact at any rate
       Generator c = a, d = b;
       const Tensor u = Tensor::uniform(x.shape(), d, 0.0, 1.0, dtype);
@@ -137,7 +137,7 @@ TEST_CASE("dropout keeps x * (u > rate) / (1 - rate) for the generator's uniform
     REQUIRE(a.state() == b.state());
     // the gradient is the same mask, scaled
     Generator c(42);
-    c.next_u32();
+    c.uniform();
     GradientTape t;
     t.watch(x);
     const Tensor v = rand(x.shape(), 20, -1.0, 1.0, dtype);
@@ -159,12 +159,12 @@ TEST_CASE("dropout's mask does not depend on the thread count", "[normalization]
   const Tensor x = rand({128, 14, 14, 4}, 22, -1.0, 1.0, DType::f32);
   std::vector<float> one, two;
   {
-    const Threads threads(1);
+    const test::Threads threads(1);
     Generator gen(3);
     one = dropout(x, 0.5, gen).to_vector<float>();
   }
   {
-    const Threads threads(2);
+    const test::Threads threads(2);
     Generator gen(3);
     two = dropout(x, 0.5, gen).to_vector<float>();
   }
@@ -185,4 +185,21 @@ TEST_CASE("adam_step equals Adam's update written with plain ops", "[normalizati
   REQUIRE_THROWS_WITH(adam_step(var, rand({5, 7}, 27), m, v, lr, b1, b2, eps, 1),
                       Catch::Contains("adam_step") && Catch::Contains("[5, 7]") && Catch::Contains("[7, 5]"));
   REQUIRE_THROWS_AS(adam_step(var, g, m, v, lr, b1, b2, eps, 0), ValueError);
+}
+
+TEST_CASE("dropout's integer threshold is the first 53-bit draw above the rate in the dtype", "[normalization][dropout]") {
+  const auto check = [](auto zero, double rate) {
+    using T = decltype(zero);
+    const std::uint64_t k = detail::first_bits_above<T>(rate), top = std::uint64_t{1} << 53;
+    const auto above = [rate](std::uint64_t bits) { return static_cast<T>(detail::unit53(bits)) > static_cast<T>(rate); };
+    INFO("rate " << rate << ", " << sizeof(T) << "-byte floats, k " << k);
+    if (k < top) REQUIRE(above(k));
+    if (k > 0) REQUIRE_FALSE(above(k - 1));
+    if (k == top) REQUIRE_FALSE(above(top - 1));
+  };
+  for (const double rate : {0.0, 0.3, 0.5, 0.1 + 1e-9, 1.0 - 1e-9, 1.0 - 1e-17}) {
+    check(0.0f, rate);
+    check(0.0, rate);
+  }
+  REQUIRE(detail::first_bits_above<float>(1.0 - 1e-9) == std::uint64_t{1} << 53);  // rounds to 1.0f: none kept
 }

@@ -119,19 +119,6 @@ TEST_CASE("philox_blocks gives philox_block's words for every counter, across 2^
   }
 }
 
-TEST_CASE("uniform tensors are the generator's uniform() draws, from any state", "[random]") {
-  for (const int skip : {0, 1, 3}) {
-    Generator a(77), b(77);
-    for (int i = 0; i < skip; ++i) {
-      a.next_u32();
-      b.next_u32();
-    }
-    const auto drawn = Tensor::uniform({70001}, a, -1.0, 1.0, DType::f64).to_vector<double>();
-    for (std::size_t i = 0; i < drawn.size(); ++i) REQUIRE(drawn[i] == -1.0 + 2.0 * b.uniform());
-    REQUIRE(a.state() == b.state());
-  }
-}
-
 TEST_CASE("random distributions have the right moments and ranges", "[random]") {
   Generator gen(123);
   const std::int64_t n = 200000;

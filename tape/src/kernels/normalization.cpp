@@ -32,9 +32,9 @@ std::vector<double> column_sums(std::int64_t m, std::int64_t c, int terms, Row r
   return sums;
 }
 
-// out[r, j] = f(r, j) for every element, rows in parallel when there are many elements.
+// f(r) for every row r < m (f writes row r), rows in parallel when there are many elements.
 template <class F>
-void for_each_row(std::int64_t m, std::int64_t c, F f) {
+void for_rows(std::int64_t m, std::int64_t c, F f) {
 #pragma omp parallel for schedule(static) if (m * c >= 2 * kParallelGrain)
   for (std::int64_t r = 0; r < m; ++r) f(r);
 }
@@ -66,7 +66,7 @@ void batch_norm_forward(const T* x, const T* gamma, const T* beta, std::int64_t 
     scale[j] = static_cast<T>(inv * (gamma ? static_cast<double>(gamma[j]) : 1.0));
     shift[j] = beta ? beta[j] : T(0);
   }
-  for_each_row(m, c, [&](std::int64_t r) {
+  for_rows(m, c, [&](std::int64_t r) {
     const T* xr = x + r * c;
     T* yr = y + r * c;
     for (std::int64_t j = 0; j < c; ++j) yr[j] = (xr[j] - mu[j]) * scale[j] + shift[j];
@@ -97,7 +97,7 @@ void batch_norm_backward(const T* g, const T* x, const T* mean, const T* invstd,
     if (dbeta) dbeta[j] = static_cast<T>(sums[j]);
   }
   if (!dx) return;
-  for_each_row(m, c, [&](std::int64_t r) {
+  for_rows(m, c, [&](std::int64_t r) {
     const T* gr = g + r * c;
     const T* xr = x + r * c;
     T* dr = dx + r * c;

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "buffer_pool.h"
 #include "kernels/kernels.h"
 #include "ops/common.h"
 #include "record.h"
@@ -63,7 +64,9 @@ Grads batch_norm_grads(const Tensor& g, const Tensor& x, const Tensor& gamma, co
   }
   detail::ProfileScope profile_scope("batch_norm_grad");
   const std::int64_t c = x.dim(-1), m = x.numel() / c;
-  const bool need_gamma = gamma.defined() && needs[1], need_beta = beta.defined() && needs[inputs.size() - 1];
+  // needs follows the inputs on the tape: x, then gamma and beta where defined
+  const std::size_t gamma_at = 1, beta_at = gamma.defined() ? 2 : 1;
+  const bool need_gamma = gamma.defined() && needs[gamma_at], need_beta = beta.defined() && needs[beta_at];
   Tensor dx = needs[0] ? detail::empty(x.shape(), x.dtype()) : Tensor();
   Tensor dgamma = need_gamma ? detail::empty(gamma.shape(), x.dtype()) : Tensor();
   Tensor dbeta = need_beta ? detail::empty(beta.shape(), x.dtype()) : Tensor();
@@ -78,7 +81,8 @@ Grads batch_norm_grads(const Tensor& g, const Tensor& x, const Tensor& gamma, co
   return grads;
 }
 
-using Mask = std::shared_ptr<const std::vector<std::uint8_t>>;
+// The kept elements, one byte each, from the buffer cache (counted in its in-use bytes).
+using Mask = std::shared_ptr<const detail::ScratchBuffer<std::uint8_t>>;
 
 // x[...] * mask[...] / (1 - rate): linear in x, so its backward is itself on g.
 Tensor apply_mask(const Tensor& x, const Mask& mask, double rate) {
@@ -99,25 +103,13 @@ Tensor apply_mask(const Tensor& x, const Mask& mask, double rate) {
   return y;
 }
 
-// The smallest 53-bit integer k with T(k * 2^-53) > T(rate), so that for the draw u = bits * 2^-53
-// in dtype T, u > rate exactly when bits >= k (rounding to T is monotonic); 2^53 keeps nothing.
-template <class T>
-std::uint64_t keep_threshold(double rate) {
-  const T r = static_cast<T>(rate);
-  std::uint64_t lo = 0, hi = std::uint64_t{1} << 53;  // T(lo * 2^-53) > r is false; hi stands for true
-  while (hi - lo > 1) {
-    const std::uint64_t mid = lo + (hi - lo) / 2;
-    (static_cast<T>(static_cast<double>(mid) * 0x1.0p-53) > r ? hi : lo) = mid;
-  }
-  return hi;
-}
-
-// mask_i = (u_i > rate) for gen's next n uniform draws in x's dtype (gen moves past them),
-// compared as integers: the draws never become floating point.
+// mask[n] with mask_i = (u_i > rate) for gen's next n uniform draws in x's dtype (gen moves past
+// them), compared as integers: the draws never become floating point.
 Mask draw_mask(const Tensor& x, double rate, Generator& gen) {
   detail::ProfileScope profile_scope("dropout");
-  auto mask = std::make_shared<std::vector<std::uint8_t>>(static_cast<std::size_t>(x.numel()));
-  const std::uint64_t k = x.dtype() == DType::f64 ? keep_threshold<double>(rate) : keep_threshold<float>(rate);
+  auto mask = std::make_shared<detail::ScratchBuffer<std::uint8_t>>(static_cast<std::size_t>(x.numel()));
+  const std::uint64_t k = x.dtype() == DType::f64 ? detail::first_bits_above<double>(rate)
+                                                  : detail::first_bits_above<float>(rate);
   std::uint8_t* m = mask->data();
   detail::for_each_uniform_bits(x.numel(), gen, [m, k](std::int64_t i, std::uint64_t bits) { m[i] = bits >= k; });
   return mask;
@@ -125,6 +117,7 @@ Mask draw_mask(const Tensor& x, double rate, Generator& gen) {
 
 }  // namespace
 
+// x[..., C], gamma[C], beta[C] -> y[..., C], mean[C], variance[C]
 BatchNormResult batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double epsilon) {
   ops_detail::require_defined("batch_norm", x, "x");
   if (x.rank() < 1 || x.numel() == 0) {
@@ -153,6 +146,7 @@ BatchNormResult batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& b
   return r;
 }
 
+// x[...] -> [...]
 Tensor dropout(const Tensor& x, double rate, Generator& gen) {
   ops_detail::require_defined("dropout", x, "x");
   if (!(rate >= 0.0 && rate < 1.0)) {

@@ -2,6 +2,7 @@
 // elementwise ops, each reading and writing every parameter): adam_step.
 #include <cmath>
 #include <string>
+#include <utility>
 
 #include "kernels/kernels.h"
 #include "ops/common.h"
