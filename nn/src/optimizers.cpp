@@ -64,9 +64,15 @@ void Optimizer::load_state(const std::vector<SlotTensor>& slots, std::int64_t it
 
 namespace {
 
+// The optimizer's slot `name` for var (zeros the first time); a restored slot of another shape is
+// an error naming the variable.
 Tensor slot(std::map<std::string, Tensor>& slots, const std::string& name, const Variable& var) {
   auto it = slots.find(name);
   if (it == slots.end()) it = slots.emplace(name, Tensor::zeros(var.shape(), var.dtype())).first;
+  if (it->second.shape() != var.shape()) {
+    throw ShapeError("optimizer slot '" + name + "' of variable '" + var.name() + "' has shape " +
+                     it->second.shape().to_string() + ", the variable " + var.shape().to_string());
+  }
   return it->second;
 }
 
@@ -76,13 +82,8 @@ Adam::Adam(AdamOptions options) : Optimizer(options.learning_rate), options_(opt
 
 void Adam::update(Variable& var, const Tensor& g, std::map<std::string, Tensor>& slots) {
   // one fused pass: var -= (lr / c1) m / (sqrt(v / c2) + epsilon) after the moment updates
-  AdamStep s;
-  try {
-    s = adam_step(var.peek(), g, slot(slots, "m", var), slot(slots, "v", var), lr_, options_.beta1, options_.beta2,
-                  options_.epsilon, iterations_);
-  } catch (const ShapeError& e) {  // a restored slot of the wrong shape: name the variable
-    throw ShapeError("Adam: variable '" + var.name() + "': " + e.what());
-  }
+  const AdamStep s = adam_step(var.peek(), g, slot(slots, "m", var), slot(slots, "v", var), lr_, options_.beta1,
+                               options_.beta2, options_.epsilon, iterations_);
   slots["m"] = s.m;
   slots["v"] = s.v;
   var.assign(s.var);

@@ -11,34 +11,40 @@ namespace {
 constexpr std::uint32_t kMul0 = 0xD2511F53u, kMul1 = 0xCD9E8D57u;
 constexpr std::uint32_t kWeyl0 = 0x9E3779B9u, kWeyl1 = 0xBB67AE85u;
 
-inline void mulhilo(std::uint32_t a, std::uint32_t b, std::uint32_t& hi, std::uint32_t& lo) {
-  const std::uint64_t p = static_cast<std::uint64_t>(a) * b;
-  hi = static_cast<std::uint32_t>(p >> 32);
-  lo = static_cast<std::uint32_t>(p);
+constexpr std::uint64_t kLow = 0xFFFFFFFFu;
+
+// One Philox4x32 round on a block's four words, each held in the low half of a 64-bit word (so a
+// loop over many blocks compiles to vector 32x32->64 multiplies); k0, k1 the round's key.
+inline void philox_round(std::uint64_t& c0, std::uint64_t& c1, std::uint64_t& c2, std::uint64_t& c3,
+                         std::uint64_t k0, std::uint64_t k1) {
+  const std::uint64_t p0 = (c0 & kLow) * kMul0;
+  const std::uint64_t p1 = (c2 & kLow) * kMul1;
+  c0 = (p1 >> 32) ^ c1 ^ k0;
+  c1 = p1 & kLow;
+  c2 = (p0 >> 32) ^ c3 ^ k1;
+  c3 = p0 & kLow;
+}
+
+// The next round's key (a Weyl sequence from the seed's two halves).
+inline void next_key(std::uint64_t& k0, std::uint64_t& k1) {
+  k0 = (k0 + kWeyl0) & kLow;
+  k1 = (k1 + kWeyl1) & kLow;
 }
 
 }  // namespace
 
 std::array<std::uint32_t, 4> Generator::philox_block(std::uint64_t seed, std::uint64_t counter) {
-  std::array<std::uint32_t, 4> c{static_cast<std::uint32_t>(counter), static_cast<std::uint32_t>(counter >> 32),
-                                 0u, 0u};
-  std::uint32_t k0 = static_cast<std::uint32_t>(seed), k1 = static_cast<std::uint32_t>(seed >> 32);
-  for (int round = 0; round < 10; ++round) {
-    std::uint32_t hi0, lo0, hi1, lo1;
-    mulhilo(kMul0, c[0], hi0, lo0);
-    mulhilo(kMul1, c[2], hi1, lo1);
-    c = {hi1 ^ c[1] ^ k0, lo1, hi0 ^ c[3] ^ k1, lo0};
-    k0 += kWeyl0;
-    k1 += kWeyl1;
-  }
-  return c;
+  std::uint64_t c0 = counter & kLow, c1 = counter >> 32, c2 = 0, c3 = 0;
+  std::uint64_t k0 = seed & kLow, k1 = seed >> 32;
+  for (int round = 0; round < 10; ++round, next_key(k0, k1)) philox_round(c0, c1, c2, c3, k0, k1);
+  return {static_cast<std::uint32_t>(c0), static_cast<std::uint32_t>(c1), static_cast<std::uint32_t>(c2),
+          static_cast<std::uint32_t>(c3)};
 }
 
 void Generator::philox_blocks(std::uint64_t seed, std::uint64_t counter, std::int64_t count, std::uint32_t* out) {
-  // kLanes blocks at a time, each word in a 64-bit lane (upper half zero), so that every round is
-  // a few vector 32x32->64 multiplies (vpmuludq) and xors.
+  // kLanes blocks at a time, one word of each per array, so that every round is a few vector
+  // multiplies and xors over the lanes.
   constexpr std::int64_t kLanes = 16;
-  constexpr std::uint64_t kLow = 0xFFFFFFFFu;
   for (std::int64_t b0 = 0; b0 < count; b0 += kLanes) {
     std::uint64_t c0[kLanes], c1[kLanes], c2[kLanes] = {}, c3[kLanes] = {};
     for (std::int64_t l = 0; l < kLanes; ++l) {
@@ -47,18 +53,9 @@ void Generator::philox_blocks(std::uint64_t seed, std::uint64_t counter, std::in
       c1[l] = ctr >> 32;
     }
     std::uint64_t k0 = seed & kLow, k1 = seed >> 32;
-    for (int round = 0; round < 10; ++round) {
+    for (int round = 0; round < 10; ++round, next_key(k0, k1)) {
 #pragma omp simd
-      for (std::int64_t l = 0; l < kLanes; ++l) {
-        const std::uint64_t p0 = (c0[l] & kLow) * kMul0;
-        const std::uint64_t p1 = (c2[l] & kLow) * kMul1;
-        c0[l] = (p1 >> 32) ^ c1[l] ^ k0;
-        c1[l] = p1 & kLow;
-        c2[l] = (p0 >> 32) ^ c3[l] ^ k1;
-        c3[l] = p0 & kLow;
-      }
-      k0 = (k0 + kWeyl0) & kLow;
-      k1 = (k1 + kWeyl1) & kLow;
+      for (std::int64_t l = 0; l < kLanes; ++l) philox_round(c0[l], c1[l], c2[l], c3[l], k0, k1);
     }
     for (std::int64_t l = 0; l < std::min(kLanes, count - b0); ++l) {
       std::uint32_t* o = out + 4 * (b0 + l);

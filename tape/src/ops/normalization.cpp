@@ -138,7 +138,7 @@ BatchNormResult batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& b
   });
   const std::vector<Tensor> inputs = defined_of({x, gamma, beta});
   if (detail::should_record(inputs)) {
-    const Tensor mean_c = r.mean;
+    const Tensor mean_c = r.mean;  // the backward keeps x and the two [C] vectors, not r.y
     detail::record("batch_norm", inputs, r.y, [=](const Tensor& g, const Needs& needs) {
       return batch_norm_grads(g, x, gamma, beta, epsilon, mean_c, invstd, needs);
     });
