@@ -4,16 +4,29 @@
 //   dcgan summary --arch NAME        the Keras tables of G and D
 //   dcgan render  --out DIR          progress.gif and losses.png of a run, made again
 //   dcgan eval    --checkpoint PATH  sample-quality metrics with the MNIST classifier
+//   dcgan presets                    the named recipes of `train --preset`
+#include <algorithm>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
 #include "architectures.h"
+#include "presets.h"
 #include "trainer.h"
 
 namespace {
 
 void add_train_options(CLI::App& cmd, dcgan::TrainConfig& c) {
+  // A preset's words come first; an option given again (by the user) takes the last value.
+  cmd.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  std::vector<std::string> preset_names;
+  for (const auto& p : dcgan::presets()) preset_names.push_back(p.name);
+  cmd.add_option("--preset", c.preset, "a named recipe: architecture, hyperparameters and update mode together "
+                                       "(default: " + dcgan::presets().front().name +
+                                       " unless --arch is given; `dcgan presets` lists them)")
+      ->check(CLI::IsMember(preset_names));
   cmd.add_option("--dataset", c.dataset, "mnist | fashion-mnist | cifar10")
       ->check(CLI::IsMember({"mnist", "fashion-mnist", "cifar10"}))->capture_default_str();
   cmd.add_option("--data", c.data_dir, "folder with the dataset's files (default: data/mnist, the Debian "
@@ -25,10 +38,21 @@ void add_train_options(CLI::App& cmd, dcgan::TrainConfig& c) {
   cmd.add_option("--steps", c.steps, "total training steps (instead of --epochs)")->excludes(epochs);
   cmd.add_option("--batch", c.batch, "images per step")->check(CLI::PositiveNumber)->capture_default_str();
   cmd.add_option("--lr", c.lr, "Adam learning rate (both nets; wgan-gp default 1e-4)")->capture_default_str();
+  cmd.add_option("--g-lr", c.g_lr, "the generator's learning rate (default: --lr)")->check(CLI::PositiveNumber);
+  cmd.add_option("--d-lr", c.d_lr, "the discriminator's learning rate (default: --lr)")->check(CLI::PositiveNumber);
+  cmd.add_option("--lr-schedule", c.lr_schedule, "constant | linear | cosine: the rates' decay over the run")
+      ->check(CLI::IsMember({"constant", "linear", "cosine"}))->capture_default_str();
+  cmd.add_option("--lr-decay-start", c.lr_decay_start, "fraction of the run before the decay starts")
+      ->check(CLI::Range(0.0, 0.999))->capture_default_str();
+  cmd.add_option("--lr-final", c.lr_final, "the rate at the end as a fraction of the initial one")
+      ->check(CLI::Range(0.0, 1.0))->capture_default_str();
   cmd.add_option("--beta1", c.beta1, "Adam beta1")->capture_default_str();
   cmd.add_option("--beta2", c.beta2, "Adam beta2 (wgan-gp default 0.9)")->capture_default_str();
-  cmd.add_option("--loss", c.loss, "bce (the seeds' GAN loss) | wgan-gp (critic + gradient penalty)")
-      ->check(CLI::IsMember({"bce", "wgan-gp"}))->capture_default_str();
+  cmd.add_option("--loss", c.loss, "bce (the seeds' GAN loss) | hinge | wgan-gp (critic + gradient penalty)")
+      ->check(CLI::IsMember({"bce", "hinge", "wgan-gp"}))->capture_default_str();
+  cmd.add_option("--updates", c.updates, "simultaneous (one forward pass, the TF tutorial) | alternating (D, then G "
+                                         "against the updated D, PyTorch's example)")
+      ->check(CLI::IsMember({"simultaneous", "alternating"}))->capture_default_str();
   cmd.add_option("--n-critic", c.n_critic, "wgan-gp: critic updates per generator update")
       ->check(CLI::PositiveNumber)->capture_default_str();
   cmd.add_option("--gp-weight", c.gp_weight, "wgan-gp: gradient penalty weight lambda")
@@ -66,6 +90,27 @@ void add_train_options(CLI::App& cmd, dcgan::TrainConfig& c) {
   cmd.add_option("--classifier", c.classifier, "classifier checkpoint from mnist_classifier")->capture_default_str();
 }
 
+// argv without the program name, with `train`'s preset expanded (presets.h), in the reversed
+// order CLI::App::parse takes.
+std::vector<std::string> command_words(int argc, char** argv) {
+  std::vector<std::string> words(argv + 1, argv + argc);
+  if (!words.empty() && words.front() == "train") {
+    std::vector<std::string> train_words = dcgan::expand_preset({words.begin() + 1, words.end()});
+    train_words.insert(train_words.begin(), "train");
+    words = std::move(train_words);
+  }
+  std::reverse(words.begin(), words.end());
+  return words;
+}
+
+void print_presets() {
+  for (const auto& p : dcgan::presets()) {
+    std::cout << p.name << (&p == &dcgan::presets().front() ? " (default)" : "") << ": " << p.description << "\n   ";
+    for (const auto& w : p.args) std::cout << " " << w;
+    std::cout << "\n";
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -77,13 +122,16 @@ int main(int argc, char** argv) {
   add_train_options(*train, config);
 
   std::string checkpoint, out = "samples.png";
-  int n = 64;
+  std::int64_t n = 64;
   std::uint64_t seed = 0;
-  auto* sample = app.add_subcommand("sample", "write a grid of images generated from a checkpoint");
+  auto* sample = app.add_subcommand("sample", "write images generated from a checkpoint: a grid, an IDX or NumPy file, "
+                                              "or a folder of PNGs");
   sample->add_option("--checkpoint", checkpoint, "a checkpoint written by dcgan train")->required()->check(CLI::ExistingFile);
-  sample->add_option("--n", n, "how many images")->check(CLI::Range(1, 1024))->capture_default_str();
+  sample->add_option("--n", n, "how many images")->check(CLI::Range(std::int64_t{1}, std::int64_t{200000}))
+      ->capture_default_str();
   sample->add_option("--seed", seed, "noise seed")->capture_default_str();
-  sample->add_option("--out", out, "PNG file to write")->capture_default_str();
+  sample->add_option("--out", out, "x.png: one grid; x.idx: IDX (MNIST's format); x.npy: NumPy uint8; "
+                                   "anything else: a folder of one PNG per image")->capture_default_str();
   bool batch_statistics = false, raw = false;
   sample->add_flag("--batch-stats", batch_statistics,
                    "BatchNorm with the batch's statistics instead of the moving averages");
@@ -102,8 +150,11 @@ int main(int argc, char** argv) {
 
   dcgan::EvalConfig eval_config;
   auto* eval = app.add_subcommand("eval", "score a generator with the MNIST classifier, next to the real test set");
-  eval->add_option("--checkpoint", eval_config.checkpoint, "a checkpoint written by dcgan train")->required()
+  auto* eval_checkpoint = eval->add_option("--checkpoint", eval_config.checkpoint, "a checkpoint written by dcgan train")
       ->check(CLI::ExistingFile);
+  eval->add_option("--samples", eval_config.samples, "instead of a checkpoint: an IDX file of 28x28 images "
+                                                     "(dcgan sample --out x.idx, or another program's)")
+      ->check(CLI::ExistingFile)->excludes(eval_checkpoint);
   eval->add_option("--classifier", eval_config.classifier, "classifier checkpoint written by mnist_classifier")
       ->capture_default_str()->check(CLI::ExistingFile);
   eval->add_option("--data", eval_config.data_dir, "MNIST folder")->capture_default_str();
@@ -116,7 +167,21 @@ int main(int argc, char** argv) {
   eval->add_flag("--raw", eval_config.raw, "the trained generator, not its weight average (runs with --ema)");
   eval->add_option("--json", eval_config.json, "where to write the metrics (default: metrics.json in the run folder)");
 
-  CLI11_PARSE(app, argc, argv);
+  auto* list_presets = app.add_subcommand("presets", "list the named recipes of train --preset");
+
+  try {
+    std::vector<std::string> words = command_words(argc, argv);
+    app.parse(words);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const std::exception& e) {
+    std::cerr << "dcgan: " << e.what() << "\n";
+    return 1;
+  }
+  if (*list_presets) {
+    print_presets();
+    return 0;
+  }
   if (config.loss == "wgan-gp") {  // the WGAN-GP paper's Adam settings unless given
     if (train->count("--lr") == 0) config.lr = 1e-4;
     if (train->count("--beta2") == 0) config.beta2 = 0.9;

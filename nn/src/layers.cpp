@@ -102,6 +102,13 @@ BatchNorm::BatchNorm(BatchNormOptions options) : Module("batch_normalization", o
   }
 }
 
+void BatchNorm::set_momentum(double momentum) {
+  if (!(momentum >= 0.0 && momentum <= 1.0)) {
+    throw ValueError("BatchNormalization '" + name() + "': momentum must be in [0, 1], got " + std::to_string(momentum));
+  }
+  options_.momentum = momentum;
+}
+
 void BatchNorm::build_variables(const Shape& input_shape, DType dtype) {
   if (input_shape.rank() < 2) {
     throw ShapeError("BatchNormalization '" + name() + "': expects input [batch, ..., C], got " + input_shape.to_string());

@@ -40,6 +40,20 @@ Tensor binary_cross_entropy(const Tensor& labels, const Tensor& predictions, con
   return reduce(loss, o.reduction);
 }
 
+// labels[...] in {-1, 1}, predictions[...] -> scalar or [...]
+Tensor hinge(const Tensor& labels, const Tensor& predictions, Reduction reduction) {
+  require_same_shape("hinge", labels, predictions);
+  const Tensor y = labels.dtype() == predictions.dtype() ? labels : labels.to(predictions.dtype());
+  const std::vector<double> values = labels.to_vector<double>();
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (values[i] != 1.0 && values[i] != -1.0) {
+      throw ValueError("hinge: labels must be -1 or 1, got " + std::to_string(values[i]) + " at flat index " +
+                       std::to_string(i) + "; labels=" + labels.shape().to_string());
+    }
+  }
+  return reduce(relu(1.0 - y * predictions), reduction);
+}
+
 Tensor mean_squared_error(const Tensor& labels, const Tensor& predictions, Reduction reduction) {
   require_same_shape("mean_squared_error", labels, predictions);
   return reduce(square(predictions - labels), reduction);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "tape/nn/layers.h"
 #include "tape/nn/module.h"
 
 namespace tape::nn {
@@ -15,6 +16,7 @@ void Optimizer::apply_gradients(const std::vector<Tensor>& grads, const std::vec
                      std::to_string(vars.size()) + " variables");
   }
   NoRecord no_record;
+  if (schedule_) lr_ = (*schedule_)(iterations_);
   ++iterations_;
   for (std::size_t i = 0; i < vars.size(); ++i) {
     if (!grads[i].defined()) continue;
@@ -119,6 +121,36 @@ void update_moving_average(Module& average, const Module& model, double decay) {
     }
     // a[...] -> decay * a + (1 - decay) * v for weights; v for moving statistics
     a.assign(a.trainable() ? a.value() * decay + v * (1.0 - decay) : v);
+  }
+}
+
+namespace {
+
+void collect_batch_norms(Module& m, std::vector<BatchNorm*>& out) {
+  if (auto* bn = dynamic_cast<BatchNorm*>(&m)) out.push_back(bn);
+  for (Module* child : m.children()) collect_batch_norms(*child, out);
+}
+
+}  // namespace
+
+void recompute_batch_norm_statistics(Module& model, const std::vector<Tensor>& inputs) {
+  if (inputs.empty()) throw ValueError("recompute_batch_norm_statistics: no inputs for '" + model.name() + "'");
+  std::vector<BatchNorm*> layers;
+  collect_batch_norms(model, layers);
+  std::vector<double> momenta;
+  for (BatchNorm* bn : layers) momenta.push_back(bn->momentum());
+  struct Restore {
+    std::vector<BatchNorm*>& layers;
+    std::vector<double>& momenta;
+    ~Restore() {
+      for (std::size_t i = 0; i < layers.size(); ++i) layers[i]->set_momentum(momenta[i]);
+    }
+  } restore{layers, momenta};
+  NoRecord no_record;
+  for (std::size_t k = 0; k < inputs.size(); ++k) {
+    // moving = moving * (1 - 1/(k+1)) + batch / (k+1): the running mean of the batches so far
+    for (BatchNorm* bn : layers) bn->set_momentum(1.0 - 1.0 / static_cast<double>(k + 1));
+    model(inputs[k], true);
   }
 }
 

@@ -160,3 +160,110 @@ TEST_CASE("update_moving_average averages weights, copies moving statistics and 
   REQUIRE_THROWS_WITH(nn::update_moving_average(other, model, 0.5), Catch::Contains("does not match"));
   REQUIRE_THROWS_AS(nn::update_moving_average(average, model, 1.5), tape::ValueError);
 }
+
+TEST_CASE("hinge: values, gradient, labels other than -1 and 1 rejected", "[losses]") {
+  Tensor p = Tensor::from_vector(std::vector<double>{-2.0, 0.5, 3.0, -0.25});
+  Tensor y = Tensor::from_vector(std::vector<double>{1, 1, -1, -1});
+  const auto per = nn::hinge(y, p, nn::Reduction::none).to_vector<double>();
+  REQUIRE(per == std::vector<double>{3.0, 0.5, 4.0, 0.75});
+  REQUIRE(nn::hinge(y, p).item() == Approx(8.25 / 4));
+  REQUIRE(nn::hinge(y, p, nn::Reduction::sum).item() == Approx(8.25));
+  REQUIRE(nn::hinge(Tensor::ones({2}), Tensor::from_vector(std::vector<float>{1.5f, 2.0f})).item() == 0.0);
+  REQUIRE_GRADCHECK([y](const Args& in) { return nn::hinge(y, in[0]); }, Args{rand({4}, 7, -3, 3)});
+  Tensor y2 = Tensor::from_vector(std::vector<double>{1, -1, -1, 1, 1, -1}, {2, 3});
+  REQUIRE_GRADCHECK([y2](const Args& in) { return nn::hinge(y2, in[0], nn::Reduction::sum); },
+                    Args{rand({2, 3}, 8, -3, 3)});
+  REQUIRE_THROWS_AS(nn::hinge(Tensor::zeros({4}, DType::f64), p), ValueError);
+  REQUIRE_THROWS_WITH(nn::hinge(Tensor::from_vector(std::vector<double>{1, 0.5, 1, 1}), p),
+                      Catch::Contains("hinge") && Catch::Contains("0.5"));
+  REQUIRE_THROWS_AS(nn::hinge(Tensor::ones({3}, DType::f64), p), ShapeError);
+}
+
+TEST_CASE("learning-rate schedules: constant, delayed linear and cosine decay, errors", "[optimizers]") {
+  using S = nn::LearningRateSchedule;
+  REQUIRE(S::constant(0.1)(0) == 0.1);
+  REQUIRE(S::constant(0.1)(1000000) == 0.1);
+  const S lin = S::linear(1.0, 10, 30, 0.0);  // flat to 10, then down to 0 at 30
+  REQUIRE(lin(0) == 1.0);
+  REQUIRE(lin(10) == 1.0);
+  REQUIRE(lin(20) == Approx(0.5));
+  REQUIRE(lin(30) == 0.0);
+  REQUIRE(lin(31) == 0.0);
+  const S cos = S::cosine(2.0, 0, 4, 0.25);
+  REQUIRE(cos(0) == 2.0);
+  REQUIRE(cos(2) == Approx(2.0 * (0.25 + 0.75 * 0.5)));
+  REQUIRE(cos(4) == Approx(0.5));
+  REQUIRE(cos(100) == Approx(0.5));
+  REQUIRE(S::from_name("linear", 1.0, 0, 2, 0.5)(1) == Approx(0.75));
+  REQUIRE(S::from_name("cosine", 1.0, 0, 2).kind() == S::Kind::cosine);
+  REQUIRE_THROWS_WITH(S::from_name("step", 1.0, 0, 2), Catch::Contains("'step'"));
+  REQUIRE_THROWS_AS(S::linear(1.0, 5, 5), ValueError);
+  REQUIRE_THROWS_AS(S::cosine(-1.0, 0, 5), ValueError);
+  REQUIRE_THROWS_AS(S::linear(1.0, 0, 5, -0.5), ValueError);
+}
+
+TEST_CASE("an optimizer follows its schedule by update count, also after its state is restored", "[optimizers]") {
+  const auto sched = nn::LearningRateSchedule::linear(0.4, 0, 4, 0.0);  // 0.4, 0.3, 0.2, 0.1, 0, ...
+  nn::SGD sgd({.learning_rate = 1.0});
+  sgd.set_learning_rate_schedule(sched);
+  REQUIRE(sgd.learning_rate() == 0.4);
+  Variable w(Tensor::zeros({1}, DType::f64), "w");
+  const Tensor g = Tensor::ones({1}, DType::f64);
+  std::vector<double> steps;
+  for (int i = 0; i < 3; ++i) {
+    const double before = w.value().item();
+    sgd.apply_gradients({g}, {w});
+    steps.push_back(before - w.value().item());
+  }
+  REQUIRE(steps[0] == Approx(0.4));
+  REQUIRE(steps[1] == Approx(0.3));
+  REQUIRE(steps[2] == Approx(0.2));
+  // a fresh optimizer with the same schedule and the saved update count takes the next rate
+  nn::SGD resumed({.learning_rate = 1.0});
+  resumed.set_learning_rate_schedule(sched);
+  resumed.load_state(sgd.state(), sgd.iterations());
+  const double before = w.value().item();
+  resumed.apply_gradients({g}, {w});
+  REQUIRE(before - w.value().item() == Approx(0.1));
+  // a fixed rate drops the schedule
+  resumed.set_learning_rate(0.05);
+  REQUIRE_FALSE(resumed.learning_rate_schedule().has_value());
+  const double b2 = w.value().item();
+  resumed.apply_gradients({g}, {w});
+  REQUIRE(b2 - w.value().item() == Approx(0.05));
+}
+
+TEST_CASE("recompute_batch_norm_statistics: the plain average of the batches' statistics", "[optimizers]") {
+  nn::BatchNorm* bn = nullptr;
+  nn::Sequential model(nn::Dense(3), nn::BatchNorm({.momentum = 0.9, .unbiased_moving_variance = true}));
+  model.build({2}, 1);
+  for (nn::Module* m : model.children()) {
+    if (auto* b = dynamic_cast<nn::BatchNorm*>(m)) bn = b;
+  }
+  REQUIRE(bn != nullptr);
+  const std::vector<Tensor> batches{rand({4, 2}, 11), rand({6, 2}, 12), rand({5, 2}, 13)};
+  std::vector<double> mean(3, 0.0), var(3, 0.0);
+  nn::Dense& dense = dynamic_cast<nn::Dense&>(*model.children()[0]);
+  for (const Tensor& x : batches) {
+    const Tensor h = dense(x.to(DType::f32), false).to(DType::f64);  // [n, 3]
+    const double n = static_cast<double>(h.dim(0));
+    const auto m = tape::mean(h, {0}).to_vector<double>();
+    const auto sq = tape::sum(tape::square(h - tape::mean(h, {0}, true)), {0}).to_vector<double>();
+    for (int c = 0; c < 3; ++c) {
+      mean[c] += m[c] / 3.0;
+      var[c] += sq[c] / (n - 1.0) / 3.0;
+    }
+  }
+  std::vector<Tensor> inputs;
+  for (const Tensor& x : batches) inputs.push_back(x.to(DType::f32));
+  nn::recompute_batch_norm_statistics(model, inputs);
+  const auto got_mean = bn->moving_mean().value().to_vector<double>();
+  const auto got_var = bn->moving_variance().value().to_vector<double>();
+  for (int c = 0; c < 3; ++c) {
+    REQUIRE(got_mean[c] == Approx(mean[c]).epsilon(1e-5));
+    REQUIRE(got_var[c] == Approx(var[c]).epsilon(1e-5));
+  }
+  REQUIRE(bn->momentum() == 0.9);  // restored
+  REQUIRE_THROWS_AS(nn::recompute_batch_norm_statistics(model, {}), ValueError);
+  REQUIRE_THROWS_AS(bn->set_momentum(1.5), ValueError);
+}

@@ -341,6 +341,13 @@ Dataset load_idx_pair(const std::string& images_path, const std::string& labels_
   return data;
 }
 
+tape::Tensor load_idx_images(const std::string& path) {
+  const Bytes bytes = read_file_bytes(path);
+  const IdxFile idx = parse_idx(bytes, path, kIdxImages);
+  const std::vector<float> pixels = scale_pixels(bytes.data() + idx.offset, bytes.size() - idx.offset);
+  return tape::Tensor::from_vector(pixels, tape::Shape{idx.dims[0], idx.dims[1], idx.dims[2], 1});
+}
+
 std::string mnist_sha256(const std::string& file_name) {
   static const std::array<std::pair<const char*, const char*>, 4> table{{
       {"train-images-idx3-ubyte", "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"},

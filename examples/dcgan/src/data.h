@@ -33,6 +33,10 @@ std::string sha256_hex(const std::vector<std::uint8_t>& bytes);
 Dataset load_idx_pair(const std::string& images_path, const std::string& labels_path,
                       const std::string& images_sha256 = "", const std::string& labels_sha256 = "");
 
+// An IDX image file alone (magic 2051: u8 [N, H, W], raw or gzipped), e.g. generated images
+// written by `dcgan sample --out x.idx` or by another program: [N, H, W, 1] in [-1, 1].
+tape::Tensor load_idx_images(const std::string& path);
+
 // MNIST from `dir`: train-{images-idx3,labels-idx1}-ubyte (or t10k-* when !train), each raw or
 // with a .gz suffix (the raw file wins when both exist). With `verify_checksums` the (decompressed)
 // content must match the published SHA-256 of the uncompressed files. [60000|10000, 28, 28, 1].

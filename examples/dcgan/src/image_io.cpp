@@ -710,6 +710,22 @@ Image render_plot(const std::vector<Series>& series, const PlotOptions& options,
 
 // ------------------------------------------------------------------------------ public API
 
+std::vector<std::uint8_t> to_pixels(const tape::Tensor& images) {
+  if (!images.defined() || images.rank() != 4) {
+    throw tape::ShapeError("to_pixels: expects images [N, H, W, C], got " +
+                           (images.defined() ? images.shape().to_string() : std::string("undefined")));
+  }
+  const tape::Tensor f = images.to(tape::DType::f32);
+  const float* src = f.data<float>();
+  std::vector<std::uint8_t> out(static_cast<std::size_t>(f.numel()));
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] = to_pixel(src[i]);
+  return out;
+}
+
+void write_bytes(const std::string& path, const std::vector<std::uint8_t>& bytes) {
+  write_file_atomically(path, bytes, "write_bytes");
+}
+
 Image make_grid(const tape::Tensor& images, int columns, int padding, int scale) {
   check_grid_arguments(images, columns, padding, scale);
   const tape::Shape& shape = images.shape();

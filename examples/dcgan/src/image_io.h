@@ -28,6 +28,11 @@ inline constexpr std::uint8_t kGridBorderValue = 48;
 // NaN becomes 0. Throws ShapeError for a bad shape, ValueError for bad columns/padding/scale.
 Image make_grid(const tape::Tensor& images, int columns, int padding = 2, int scale = 1);
 
+// images [N, H, W, C] in [-1, 1] -> N * H * W * C bytes, make_grid's pixel rule, in order.
+std::vector<std::uint8_t> to_pixels(const tape::Tensor& images);
+// Writes `bytes` to `path` atomically (a temporary file beside it, then rename).
+void write_bytes(const std::string& path, const std::vector<std::uint8_t>& bytes);
+
 // PNG bytes (8-bit gray or RGB) of `image`. Throws ValueError for an inconsistent Image.
 std::vector<std::uint8_t> encode_png(const Image& image);
 // Writes encode_png(image) to `path` atomically.

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -22,6 +23,7 @@
 #include "image_io.h"
 #include "progress.h"
 #include "run_files.h"
+#include "sample_files.h"
 #include "tensorboard.h"
 
 namespace dcgan {
@@ -39,43 +41,93 @@ Tensor bce(const Tensor& labels, const Tensor& logits) {
   return nn::binary_cross_entropy(labels, logits, {.from_logits = true});
 }
 
+struct GanLosses {
+  Tensor d_real, d_fake, g;  // scalars
+};
+
+// fake_logits [B, 1] -> the generator's loss: non-saturating BCE, or -mean D(G(z)) for hinge
+Tensor generator_loss(GanLoss loss, const Tensor& fake_logits) {
+  return loss == GanLoss::hinge ? -tape::mean(fake_logits) : bce(Tensor::ones(fake_logits.shape()), fake_logits);
+}
+
+// logits [B, 1] -> the discriminator's two terms and the generator's loss
+GanLosses gan_losses(GanLoss loss, const Tensor& real_logits, const Tensor& fake_logits, double real_label) {
+  if (loss == GanLoss::hinge) {
+    return {nn::hinge(Tensor::ones(real_logits.shape()), real_logits),
+            nn::hinge(Tensor::full(fake_logits.shape(), -1.0), fake_logits), generator_loss(loss, fake_logits)};
+  }
+  return {bce(Tensor::full(real_logits.shape(), real_label), real_logits),
+          bce(Tensor::zeros(fake_logits.shape()), fake_logits), generator_loss(loss, fake_logits)};
+}
+
+// D's update from its two loss terms (as far as the options allow), with R1 on the real images.
+void update_discriminator(Architecture& arch, nn::Adam& d_opt, tape::GradientTape& d_tape, const GanLosses& losses,
+                          const Tensor& real, bool use_real, bool use_fake, double r1_gamma) {
+  const auto d_vars = arch.discriminator.trainable_variables();
+  Tensor d_loss = use_real && use_fake ? losses.d_real + losses.d_fake : use_real ? losses.d_real : losses.d_fake;
+  if (r1_gamma > 0 && use_real) d_loss = d_loss + r1_gamma * r1_penalty(arch.discriminator, real);
+  d_opt.apply_gradients(d_tape.gradient(d_loss, d_vars), d_vars);
+}
+
+StepResult alternating_step(Architecture& arch, nn::Adam& g_opt, nn::Adam& d_opt, const Tensor& real, const Tensor& z,
+                            const StepOptions& o) {
+  StepResult r;
+  tape::GradientTape g_tape;
+  const Tensor fake = arch.generator(z, true);
+  {
+    const auto g_paused = g_tape.stop_recording();  // D's own update is no part of G's gradient
+    tape::GradientTape d_tape;                      // begins after G: fake is a constant to it
+    const Tensor real_logits = arch.discriminator(real, true);
+    const Tensor fake_logits = arch.discriminator(fake, true);
+    const GanLosses losses = gan_losses(o.loss, real_logits, fake_logits, o.real_label);
+    r.d_loss_real = losses.d_real.item();
+    r.d_loss_fake = losses.d_fake.item();
+    r.d_real = mean_probability(real_logits);
+    update_discriminator(arch, d_opt, d_tape, losses, real, true, true, o.r1_gamma);
+  }
+  const Tensor fake_logits = arch.discriminator(fake, true);  // through the updated D
+  const Tensor g_loss = generator_loss(o.loss, fake_logits);
+  r.g_loss = g_loss.item();
+  r.d_fake = mean_probability(fake_logits);
+  const auto g_vars = arch.generator.trainable_variables();
+  g_opt.apply_gradients(g_tape.gradient(g_loss, g_vars), g_vars);
+  return r;
+}
+
 }  // namespace
 
 StepResult train_step(Architecture& arch, nn::Adam& g_opt, nn::Adam& d_opt, const Tensor& real,
                       tape::Generator& noise_gen, const StepOptions& o) {
   const std::int64_t b = real.dim(0);
   const Tensor z = Tensor::normal({b, arch.z_dim}, noise_gen);
+  if (o.alternating) {
+    if (o.balance) throw tape::ValueError("train_step: alternating updates do not combine with balance");
+    return alternating_step(arch, g_opt, d_opt, real, z, o);
+  }
   tape::GradientTape g_tape, d_tape;  // one forward pass, recorded by both
   const Tensor fake = arch.generator(z, true);
   const Tensor real_logits = arch.discriminator(real, true);
   const Tensor fake_logits = arch.discriminator(fake, true);
-  const Tensor d_loss_real = bce(Tensor::full(real_logits.shape(), o.real_label), real_logits);
-  const Tensor d_loss_fake = bce(Tensor::zeros(fake_logits.shape()), fake_logits);
-  const Tensor g_loss = bce(Tensor::ones(fake_logits.shape()), fake_logits);
+  const GanLosses losses = gan_losses(o.loss, real_logits, fake_logits, o.real_label);
 
   StepResult r;
-  r.d_loss_real = d_loss_real.item();
-  r.d_loss_fake = d_loss_fake.item();
-  r.g_loss = g_loss.item();
+  r.d_loss_real = losses.d_real.item();
+  r.d_loss_fake = losses.d_fake.item();
+  r.g_loss = losses.g.item();
   r.d_real = mean_probability(real_logits);
   r.d_fake = mean_probability(fake_logits);
 
   const bool use_real = !o.balance || o.train_d_real, use_fake = !o.balance || o.train_d_fake;
   r.g_updated = !o.balance || o.train_g;
   r.d_updated = use_real || use_fake;
-  const auto g_vars = arch.generator.trainable_variables();
-  const auto d_vars = arch.discriminator.trainable_variables();
   if (r.g_updated) {
     // d_tape watches G's variables too; paused, it does not record G's backward pass (and keep
     // every tensor of it alive) while g_tape differentiates.
     const auto d_paused = d_tape.stop_recording();
-    g_opt.apply_gradients(g_tape.gradient(g_loss, g_vars), g_vars);
+    const auto g_vars = arch.generator.trainable_variables();
+    g_opt.apply_gradients(g_tape.gradient(losses.g, g_vars), g_vars);
   }
-  if (r.d_updated) {
-    Tensor d_loss = use_real && use_fake ? d_loss_real + d_loss_fake : use_real ? d_loss_real : d_loss_fake;
-    if (o.r1_gamma > 0 && use_real) d_loss = d_loss + o.r1_gamma * r1_penalty(arch.discriminator, real);
-    d_opt.apply_gradients(d_tape.gradient(d_loss, d_vars), d_vars);
-  }
+  if (r.d_updated) update_discriminator(arch, d_opt, d_tape, losses, real, use_real, use_fake, o.r1_gamma);
   return r;
 }
 
@@ -155,7 +207,8 @@ extern "C" void on_sigint(int) { g_interrupted.store(true); }
 
 // Seed 004's thresholds: train each part only while its loss is above them.
 StepOptions balanced_options(const TrainConfig& c, const StepResult* last) {
-  StepOptions o{c.real_label, c.balance, c.r1_gamma};
+  StepOptions o{c.loss == "hinge" ? GanLoss::hinge : GanLoss::bce, c.real_label, c.balance, c.r1_gamma,
+                c.updates == "alternating"};
   if (c.balance && last) {
     o.train_d_fake = last->d_loss_fake > 0.6;
     o.train_g = last->g_loss > 0.5;
@@ -208,6 +261,16 @@ class EpochBatches {
   std::vector<std::int64_t> order_;
 };
 
+double generator_lr(const TrainConfig& c) { return c.g_lr > 0 ? c.g_lr : c.lr; }
+double discriminator_lr(const TrainConfig& c) { return c.d_lr > 0 ? c.d_lr : c.lr; }
+
+// The schedule of an optimizer that makes `updates` updates in the run.
+nn::LearningRateSchedule schedule_for(const TrainConfig& c, double lr, std::int64_t updates) {
+  const auto start = static_cast<std::int64_t>(std::llround(c.lr_decay_start * static_cast<double>(updates)));
+  return nn::LearningRateSchedule::from_name(c.lr_schedule, lr, std::min(start, updates - 1), std::max<std::int64_t>(updates, 1),
+                                             c.lr_final);
+}
+
 struct Run {
   TrainConfig config;
   RunFiles files;
@@ -221,8 +284,8 @@ struct Run {
 
   Run(const TrainConfig& c, Architecture a, std::optional<nn::Sequential> average)
       : config(c), files(c.out), arch(std::move(a)),
-        g_opt({.learning_rate = c.lr, .beta1 = c.beta1, .beta2 = c.beta2}),
-        d_opt({.learning_rate = c.lr, .beta1 = c.beta1, .beta2 = c.beta2}),
+        g_opt({.learning_rate = generator_lr(c), .beta1 = c.beta1, .beta2 = c.beta2}),
+        d_opt({.learning_rate = discriminator_lr(c), .beta1 = c.beta1, .beta2 = c.beta2}),
         noise_gen(c.seed * 0x9E3779B97F4A7C15ull + 1), g_ema(std::move(average)) {
     tape::Generator fixed(c.seed * 0x9E3779B97F4A7C15ull + 2);
     fixed_noise = Tensor::normal({c.samples, c.z_dim}, fixed);
@@ -292,10 +355,12 @@ int columns_for(int n) {
 }
 
 void write_config(const TrainConfig& c, const std::string& path, std::int64_t steps_per_epoch, std::int64_t total) {
-  nlohmann::json j = {{"program", "tape dcgan"}, {"version", TAPE_DCGAN_VERSION}, {"dataset", c.dataset},
+  nlohmann::json j = {{"program", "tape dcgan"}, {"version", TAPE_DCGAN_VERSION}, {"preset", c.preset}, {"dataset", c.dataset},
                       {"data_dir", c.data_dir}, {"arch", c.arch}, {"epochs", c.epochs}, {"steps", c.steps},
                       {"total_steps", total}, {"steps_per_epoch", steps_per_epoch}, {"batch", c.batch},
-                      {"lr", c.lr}, {"beta1", c.beta1}, {"beta2", c.beta2}, {"loss", c.loss},
+                      {"lr", c.lr}, {"g_lr", generator_lr(c)}, {"d_lr", discriminator_lr(c)},
+                      {"lr_schedule", c.lr_schedule}, {"lr_decay_start", c.lr_decay_start}, {"lr_final", c.lr_final},
+                      {"beta1", c.beta1}, {"beta2", c.beta2}, {"loss", c.loss}, {"updates", c.updates},
                       {"n_critic", c.n_critic}, {"gp_weight", c.gp_weight}, {"r1_gamma", c.r1_gamma}, {"ema", c.ema}, {"z_dim", c.z_dim}, {"seed", c.seed}, {"out", c.out},
                       {"threads", tape::num_threads()}, {"real_label", c.real_label}, {"balance", c.balance},
                       {"digit", c.digit}, {"sample_every", c.sample_every}, {"checkpoint_every", c.checkpoint_every},
@@ -323,7 +388,21 @@ int train(const TrainConfig& c) {
     throw tape::ShapeError("train: architecture '" + c.arch + "' makes images " + tape::Shape(arch.image_shape).to_string() +
                            " but the dataset has " + data.images.shape().to_string());
   }
-  if (c.loss != "bce" && c.loss != "wgan-gp") throw tape::ValueError("train: unknown --loss '" + c.loss + "' (bce, wgan-gp)");
+  if (c.loss != "bce" && c.loss != "hinge" && c.loss != "wgan-gp") {
+    throw tape::ValueError("train: unknown --loss '" + c.loss + "' (bce, hinge, wgan-gp)");
+  }
+  if (c.updates != "simultaneous" && c.updates != "alternating") {
+    throw tape::ValueError("train: unknown --updates '" + c.updates + "' (simultaneous, alternating)");
+  }
+  if (c.updates == "alternating" && (c.balance || c.loss == "wgan-gp")) {
+    throw tape::ValueError("train: --updates alternating is for --loss bce or hinge without --balance");
+  }
+  if (c.loss == "hinge" && c.real_label != 1.0) {
+    throw tape::ValueError("train: --label-smoothing is for --loss bce (hinge has no labels to smooth)");
+  }
+  if (!(c.lr_decay_start >= 0.0 && c.lr_decay_start < 1.0)) {
+    throw tape::ValueError("train: --lr-decay-start must be a fraction in [0, 1), got " + std::to_string(c.lr_decay_start));
+  }
   if (c.loss == "wgan-gp") check_critic(arch.discriminator, c.arch);
   if (c.n_critic < 1) throw tape::ValueError("train: --n-critic must be >= 1, got " + std::to_string(c.n_critic));
   if (c.ema < 0.0 || c.ema >= 1.0) throw tape::ValueError("train: --ema must be in [0, 1), got " + std::to_string(c.ema));
@@ -334,6 +413,11 @@ int train(const TrainConfig& c) {
     nn::update_moving_average(*average, arch.generator, 0.0);  // starts as a copy of G
   }
   Run run(c, std::move(arch), std::move(average));
+  if (c.lr_schedule != "constant") {
+    const std::int64_t g_updates = c.loss == "wgan-gp" ? total / c.n_critic : total;
+    run.g_opt.set_learning_rate_schedule(schedule_for(c, generator_lr(c), std::max<std::int64_t>(g_updates, 1)));
+    run.d_opt.set_learning_rate_schedule(schedule_for(c, discriminator_lr(c), total));
+  }
   run.files.create();
   if (c.resume) {
     const auto latest = run.files.latest_checkpoint();
@@ -462,29 +546,57 @@ Architecture load_generator(const std::string& checkpoint, bool raw) {
   return arch;
 }
 
-void sample(const std::string& checkpoint, int n, std::uint64_t seed, const std::string& out_png,
+void sample(const std::string& checkpoint, std::int64_t n, std::uint64_t seed, const std::string& out,
             bool batch_statistics, bool raw) {
+  if (n < 1) throw tape::ValueError("sample: --n must be >= 1, got " + std::to_string(n));
   Architecture arch = load_generator(checkpoint, raw);
   const Tensor images = generate_images(arch.generator, arch.z_dim, n, seed, batch_statistics);
-  write_png(out_png, make_grid(images, columns_for(n), 2, arch.image_shape[0] <= 32 ? 4 : 1));
+  switch (sample_format_of(out)) {
+    case SampleFormat::grid:
+      write_png(out, make_grid(images, columns_for(static_cast<int>(std::min<std::int64_t>(n, 1 << 20))), 2,
+                               arch.image_shape[0] <= 32 ? 4 : 1));
+      break;
+    case SampleFormat::idx: write_idx_images(out, images); break;
+    case SampleFormat::npy: write_npy_images(out, images); break;
+    case SampleFormat::folder: write_image_folder(out, images); break;
+  }
 }
 
 void evaluate_checkpoint(const EvalConfig& c) {
-  Architecture arch = load_generator(c.checkpoint, c.raw);
-  if (arch.image_shape != std::vector<std::int64_t>{28, 28, 1}) {
-    throw tape::ValueError("eval: the MNIST classifier needs 28x28x1 images; " + c.checkpoint + " makes " +
-                           tape::Shape(arch.image_shape).to_string());
+  if (c.checkpoint.empty() == c.samples.empty()) {
+    throw tape::ValueError("eval: give either --checkpoint (a generator to sample) or --samples (an IDX file of images)");
+  }
+  Tensor images;
+  std::string source;
+  std::optional<Architecture> arch;
+  if (!c.samples.empty()) {
+    images = load_idx_images(c.samples);
+    source = c.samples + ", " + std::to_string(images.dim(0)) + " images";
+    if (images.dim(0) < c.n) {
+      throw tape::ValueError("eval: " + c.samples + " holds " + std::to_string(images.dim(0)) + " images, --n is " +
+                             std::to_string(c.n));
+    }
+    images = tape::slice(images, {0, 0, 0, 0}, {c.n, -1, -1, -1});
+  } else {
+    arch = load_generator(c.checkpoint, c.raw);
+    source = c.checkpoint + ", " + arch->name;
+  }
+  const tape::Shape shape = images.defined() ? tape::Shape{images.dim(1), images.dim(2), images.dim(3)}
+                                              : tape::Shape(arch->image_shape);
+  if (shape != tape::Shape{28, 28, 1}) {
+    throw tape::ValueError("eval: the MNIST classifier needs 28x28x1 images; " + source + " has " + shape.to_string());
   }
   Evaluator evaluator(c.classifier, c.data_dir, c.n, c.verify_checksums);
-  const std::vector<std::pair<std::string, QualityReport>> rows{
-      {"real test", evaluator.real_report()},
-      {"generated", evaluator.evaluate_generator(arch.generator, arch.z_dim, c.seed, c.batch_statistics)}};
-  std::cout << "Each set against " << c.n << " training images (" << c.checkpoint << ", " << arch.name << ")\n"
-            << format_quality_table(rows);
-  const fs::path ckpt_dir = fs::path(c.checkpoint).parent_path();
-  const std::string json = !c.json.empty()                          ? c.json
-                           : ckpt_dir.filename() == "checkpoints" ? (ckpt_dir.parent_path() / "metrics.json").string()
-                                                                  : (ckpt_dir / "metrics.json").string();
+  const QualityReport generated = images.defined() ? evaluator.evaluate(images)
+                                                   : evaluator.evaluate_generator(arch->generator, arch->z_dim, c.seed,
+                                                                                  c.batch_statistics);
+  const std::vector<std::pair<std::string, QualityReport>> rows{{"real test", evaluator.real_report()},
+                                                                {"generated", generated}};
+  std::cout << "Each set against " << c.n << " training images (" << source << ")\n" << format_quality_table(rows);
+  const fs::path dir = fs::path(images.defined() ? c.samples : c.checkpoint).parent_path();
+  const std::string json = !c.json.empty()                     ? c.json
+                           : dir.filename() == "checkpoints" ? (dir.parent_path() / "metrics.json").string()
+                                                             : (dir / "metrics.json").string();
   write_metrics_json(json, rows);
   std::cout << "Wrote " << json << "\n";
 }

@@ -13,6 +13,7 @@
 namespace dcgan {
 
 struct TrainConfig {
+  std::string preset;             // the recipe named on the command line (presets.h), "" for none
   std::string dataset = "mnist";  // mnist | fashion-mnist | cifar10
   std::string data_dir;           // default per dataset
   bool verify_checksums = true;   // MNIST's published sha256 (off for IDX files of your own)
@@ -21,9 +22,19 @@ struct TrainConfig {
   std::int64_t steps = 0;         // total training steps (overrides epochs)
   std::int64_t batch = 128;
   double lr = 2e-4;
+  double g_lr = 0.0;              // the generator's rate (0: lr)
+  double d_lr = 0.0;              // the discriminator's rate (0: lr); two time-scale updates when they differ
+  // Learning-rate schedule of both optimizers over their updates: constant | linear | cosine,
+  // flat until lr_decay_start (a fraction of the run), then down to lr_final times the rate.
+  std::string lr_schedule = "constant";
+  double lr_decay_start = 0.0;
+  double lr_final = 0.0;
   double beta1 = 0.5;
   double beta2 = 0.999;
-  std::string loss = "bce";       // bce (the seeds' GAN loss) | wgan-gp
+  std::string loss = "bce";       // bce (the seeds' GAN loss) | hinge | wgan-gp
+  // simultaneous: one forward pass, both nets updated from it (the TF tutorial); alternating: D
+  // updated first, then G against the updated D (PyTorch's DCGAN example)
+  std::string updates = "simultaneous";
   int n_critic = 5;               // wgan-gp: critic updates per generator update
   double gp_weight = 10.0;        // wgan-gp: lambda of the gradient penalty
   double r1_gamma = 0.0;          // bce: R1 penalty gamma / 2 * E ||grad_x D(x)||^2 on real images (0: off)
@@ -63,16 +74,24 @@ struct StepResult {
   bool d_updated = true, g_updated = true;
 };
 
+enum class GanLoss { bce, hinge };
+
 struct StepOptions {
+  GanLoss loss = GanLoss::bce;
   double real_label = 1.0;
   bool balance = false;
   double r1_gamma = 0.0;
+  bool alternating = false;  // D's update first, then G's against the updated D
   // Balanced mode: which updates the previous step's losses allow (seed 004's thresholds).
   bool train_d_real = true, train_d_fake = true, train_g = true;
 };
 
 // One step: z ~ N(0, 1); G and D forward under two tapes; D loss = BCE(real_label, D(x)) +
 // BCE(0, D(G(z))); G loss = BCE(1, D(G(z))); both Adam steps. real[B, H, W, C] in [-1, 1].
+// With GanLoss::hinge: D loss = hinge(1, D(x)) + hinge(-1, D(G(z))), G loss = -mean D(G(z)).
+// With alternating: D is updated first (G(z) a constant to it), then G's loss is taken through the
+// updated D on the same G(z) (one more D forward pass); g_loss and d_fake in the result are from
+// the updated D. Not with balance.
 StepResult train_step(Architecture& arch, tape::nn::Adam& g_opt, tape::nn::Adam& d_opt, const tape::Tensor& real,
                       tape::Generator& noise_gen, const StepOptions& options);
 
@@ -114,9 +133,11 @@ void render(const std::string& out_dir);
 // Throws tape::IOError naming the file and the missing field.
 Architecture load_generator(const std::string& checkpoint, bool raw = false);
 
-// dcgan eval: n images from the checkpoint's generator and n test images, each scored against n
-// training images with the classifier; prints the table and writes metrics.json.
+// dcgan eval: n images from the checkpoint's generator (or the first n of an IDX file, --samples)
+// and n test images, each scored against n training images with the classifier; prints the
+// table and writes metrics.json.
 struct EvalConfig {
+  std::string samples;  // instead of a checkpoint: an IDX file of images made elsewhere (load_idx_images)
   std::string checkpoint, classifier = "runs/mnist_classifier/classifier.safetensors", data_dir = "data/mnist";
   std::int64_t n = 10000;
   std::uint64_t seed = 0;
@@ -127,10 +148,11 @@ struct EvalConfig {
 };
 void evaluate_checkpoint(const EvalConfig& config);
 
-// dcgan sample: a grid of n images from a checkpoint's generator.
+// dcgan sample: n images from a checkpoint's generator, written as `out` names them
+// (sample_files.h): a grid (.png), IDX (.idx), NumPy (.npy) or a folder of PNGs.
 // batch_statistics: BatchNorm normalizes with the batch's own statistics instead of the moving
 // averages (the generator run as in training, without updating anything).
-void sample(const std::string& checkpoint, int n, std::uint64_t seed, const std::string& out_png,
+void sample(const std::string& checkpoint, std::int64_t n, std::uint64_t seed, const std::string& out,
             bool batch_statistics = false, bool raw = false);
 
 }  // namespace dcgan

@@ -124,6 +124,9 @@ class BatchNorm : public Module {
   Variable beta() const { return beta_; }
   Variable moving_mean() const { return moving_mean_; }
   Variable moving_variance() const { return moving_variance_; }
+  double momentum() const { return options_.momentum; }
+  // Throws ValueError outside [0, 1]. (recompute_batch_norm_statistics uses it to average.)
+  void set_momentum(double momentum);
 
  protected:
   Tensor call(const Tensor& x, bool training) override;

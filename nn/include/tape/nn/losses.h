@@ -1,4 +1,4 @@
-// Losses: binary cross-entropy (from logits, stable; or from probabilities, clipped), mean
+// Losses: binary cross-entropy (from logits, stable; or from probabilities, clipped), hinge, mean
 // squared error and softmax cross-entropy with integer labels; reductions mean/sum/none.
 #pragma once
 #include <cstdint>
@@ -22,6 +22,11 @@ struct BCEOptions {
 // labels[...], predictions[...] (same shape) -> scalar (mean/sum) or [...] (none).
 // From logits: max(z, 0) - z * y + log(1 + exp(-|z|)), finite for any z.
 Tensor binary_cross_entropy(const Tensor& labels, const Tensor& predictions, const BCEOptions& options = {});
+
+// Keras' hinge: labels[...] of -1 or 1, predictions[...] (same shape) -> mean(max(1 - y p, 0))
+// (or sum / elementwise). The GAN hinge loss (Lim & Ye 2017, SAGAN, BigGAN) is, for the
+// discriminator, hinge(1, D(x)) + hinge(-1, D(G(z))). Throws ValueError for another label value.
+Tensor hinge(const Tensor& labels, const Tensor& predictions, Reduction reduction = Reduction::mean);
 
 // labels[...], predictions[...] -> mean((p - y)^2) (or sum / elementwise).
 Tensor mean_squared_error(const Tensor& labels, const Tensor& predictions, Reduction reduction = Reduction::mean);

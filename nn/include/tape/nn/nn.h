@@ -6,4 +6,5 @@
 #include "tape/nn/losses.h"
 #include "tape/nn/module.h"
 #include "tape/nn/optimizers.h"
+#include "tape/nn/schedules.h"
 #include "tape/tape.h"

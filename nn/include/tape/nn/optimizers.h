@@ -4,9 +4,11 @@
 #pragma once
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "tape/nn/schedules.h"
 #include "tape/tape.h"
 
 namespace tape::nn {
@@ -28,7 +30,17 @@ class Optimizer {
   void apply_gradients(const std::vector<Tensor>& grads, const std::vector<Variable>& vars);
   std::int64_t iterations() const { return iterations_; }
   double learning_rate() const { return lr_; }
-  void set_learning_rate(double lr) { lr_ = lr; }
+  // A fixed rate from now on (drops any schedule).
+  void set_learning_rate(double lr) {
+    lr_ = lr;
+    schedule_.reset();
+  }
+  // The rate of each update from now on is schedule(iterations()) (the count before the update).
+  void set_learning_rate_schedule(const LearningRateSchedule& schedule) {
+    schedule_ = schedule;
+    lr_ = schedule(iterations_);
+  }
+  const std::optional<LearningRateSchedule>& learning_rate_schedule() const { return schedule_; }
 
   // State for checkpoints: every slot tensor plus the step count.
   std::vector<SlotTensor> state() const;
@@ -42,6 +54,7 @@ class Optimizer {
   virtual void update(Variable& var, const Tensor& grad, std::map<std::string, Tensor>& slots) = 0;
   double lr_;
   std::int64_t iterations_ = 0;
+  std::optional<LearningRateSchedule> schedule_;
 
  private:
   std::map<const void*, std::pair<std::string, std::map<std::string, Tensor>>> slots_;
@@ -95,6 +108,14 @@ class SGD : public Optimizer {
 // (BatchNorm's moving statistics) are copied. `average` is a built twin of `model` (the same
 // layers). Throws ShapeError naming the first variable that does not match; decay in [0, 1].
 void update_moving_average(Module& average, const Module& model, double decay);
+
+// BatchNorm statistics that match a model's current weights (PyTorch's swa_utils.update_bn, the
+// "standing statistics" of BigGAN): every BatchNorm layer in `model` gets as moving mean and
+// variance the plain average of its batch statistics over `inputs`, each run through the model in
+// training mode with no tape recording. A weight average's copied statistics belong to other
+// weights; this recomputes them. Momenta are restored afterwards; nothing else changes (a model
+// with Dropout draws from its generators). Throws ValueError for no inputs.
+void recompute_batch_norm_statistics(Module& model, const std::vector<Tensor>& inputs);
 
 // TensorFlow's warm-up for moving averages: min(decay, (1 + updates) / (10 + updates)), so that
 // the first updates are not dominated by the initial weights.

@@ -1,0 +1,92 @@
+// The preset table and the expansion of --preset into command-line words.
+#include "presets.h"
+
+#include <algorithm>
+
+#include <tape/tape.h>
+
+namespace dcgan {
+
+const std::vector<Preset>& presets() {
+  static const std::vector<Preset> table{
+      {"fast", "the best recipe measured for 15 minutes of 2 cores (docs/results.md)",
+       {"--arch", "libtorch", "--batch", "64", "--steps", "5000", "--ema", "0.999"}},
+      {"tf-tutorial", "TensorFlow's DCGAN tutorial (seed 000): one epoch of batch 128",
+       {"--arch", "tf-tutorial", "--batch", "128"}},
+      {"keras-small", "DCGAN-Keras (seed 002), 3,000 steps of 64 with a weight average",
+       {"--arch", "keras-small", "--batch", "64", "--steps", "3000", "--ema", "0.999"}},
+      {"vstark21", "vstark21/DCGANs on digits (seed 001)", {"--arch", "vstark21", "--batch", "128"}},
+      {"libtorch", "PyTorch's C++ DCGAN example: batch 64, Adam 2e-4, beta1 0.5", {"--arch", "libtorch", "--batch", "64"}},
+      {"cifar", "vstark21/DCGANs on CIFAR-10 (seed 001)", {"--dataset", "cifar10", "--arch", "cifar", "--batch", "128"}},
+  };
+  return table;
+}
+
+const Preset& find_preset(const std::string& name) {
+  const auto& table = presets();
+  auto it = std::find_if(table.begin(), table.end(), [&](const Preset& p) { return p.name == name; });
+  if (it == table.end()) {
+    std::string known;
+    for (const Preset& p : table) {
+      if (!known.empty()) known += ", ";
+      known += p.name;
+    }
+    throw tape::ValueError("unknown preset '" + name + "' (" + known + ")");
+  }
+  return *it;
+}
+
+const Preset& default_preset(const std::string& dataset) {
+  return find_preset(dataset == "cifar10" ? "cifar" : presets().front().name);
+}
+
+namespace {
+
+// The value of `--name VALUE` or `--name=VALUE` in args, or "" when absent (the last one wins).
+std::string option_value(const std::vector<std::string>& args, const std::string& name, bool* present = nullptr) {
+  std::string value;
+  bool found = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == name && i + 1 < args.size()) {
+      value = args[i + 1];
+      found = true;
+    } else if (args[i].rfind(name + "=", 0) == 0) {
+      value = args[i].substr(name.size() + 1);
+      found = true;
+    }
+  }
+  if (present) *present = found;
+  return value;
+}
+
+bool has_option(const std::vector<std::string>& args, const std::string& name) {
+  bool present = false;
+  option_value(args, name, &present);
+  return present || std::find(args.begin(), args.end(), name) != args.end();
+}
+
+}  // namespace
+
+std::vector<std::string> expand_preset(const std::vector<std::string>& train_args) {
+  const Preset* preset = nullptr;
+  if (has_option(train_args, "--preset")) {
+    preset = &find_preset(option_value(train_args, "--preset"));
+  } else if (!has_option(train_args, "--arch")) {
+    const std::string dataset = option_value(train_args, "--dataset");
+    preset = &default_preset(dataset);
+  }
+  if (!preset) return train_args;
+  std::vector<std::string> out{"--preset", preset->name};  // recorded in config.json
+  const bool user_epochs = has_option(train_args, "--epochs");
+  for (std::size_t i = 0; i < preset->args.size(); ++i) {
+    if (user_epochs && preset->args[i] == "--steps") {
+      ++i;  // skip its value too
+      continue;
+    }
+    out.push_back(preset->args[i]);
+  }
+  out.insert(out.end(), train_args.begin(), train_args.end());
+  return out;
+}
+
+}  // namespace dcgan
