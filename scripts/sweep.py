@@ -126,13 +126,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("spec", help="the sweep's JSON file")
     parser.add_argument("--out", default=os.path.join(ROOT, "runs", "sweep"), help="folder of the candidates' runs")
-    parser.add_argument("--only", default="", help="comma-separated candidate names to run (default: all)")
+    parser.add_argument("--only", default="", help="comma-separated candidate names to run, in this order (default: all)")
     parser.add_argument("--dcgan", default=os.path.join(ROOT, "build", "examples", "dcgan", "dcgan"))
     parser.add_argument("--dry-run", action="store_true", help="print the commands only")
     parser.add_argument("--table", action="store_true", help="only write summary.md from what is there")
     args = parser.parse_args()
     common, runs = load_spec(args.spec)
-    names = [n for n in runs if not args.only or n in args.only.split(",")]
+    names = args.only.split(",") if args.only else list(runs)  # in the order --only gives
     unknown = set(args.only.split(",")) - set(runs) if args.only else set()
     if unknown:
         sys.exit(f"sweep: no candidate named {', '.join(sorted(unknown))} in {args.spec}")

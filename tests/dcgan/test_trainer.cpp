@@ -1,6 +1,8 @@
 // The dcgan program's trainer on tiny synthetic data: architectures and their parameter counts,
 // a few steps leaving every output file, bit-exact --resume after an interruption, sampling from
 // a checkpoint, Fashion-MNIST and CIFAR-10 runs.
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -10,6 +12,8 @@
 #include "data.h"
 #include "data_files.h"
 #include "image_io.h"
+#include "presets.h"
+#include "sample_files.h"
 #include "support/test_support.h"
 #include "trainer.h"
 
@@ -91,6 +95,7 @@ TEST_CASE("every architecture builds with its pinned parameter counts", "[dcgan]
                                           {"keras-small", 840705, 212865, {28, 28, 1}},
                                           {"vstark21", 2343681, 1030145, {28, 28, 1}},
                                           {"libtorch", 838400, 660224, {28, 28, 1}},
+                                          {"mnist-fast", 838400, 166272, {28, 28, 1}},
                                           {"cifar", 18127363, 4310145, {32, 32, 3}}};
   REQUIRE(expected.size() == dcgan::architecture_names().size());
   for (const auto& e : expected) {
@@ -154,7 +159,7 @@ TEST_CASE("a few training steps give finite losses and every output file", "[dcg
 }
 
 TEST_CASE("resuming after an interruption matches an uninterrupted run bit for bit", "[dcgan][train][resume]") {
-  for (const std::string mode : {"plain", "balance", "wgan-gp", "ema"}) {
+  for (const std::string mode : {"plain", "balance", "wgan-gp", "ema", "schedule-hinge-alternating"}) {
     INFO(mode);
     TempDir data, out;
     write_tiny_mnist(data, 40);
@@ -164,6 +169,10 @@ TEST_CASE("resuming after an interruption matches an uninterrupted run bit for b
     c.balance = mode == "balance";
     if (mode == "wgan-gp") c.loss = "wgan-gp", c.n_critic = 3;
     if (mode == "ema") c.ema = 0.9;
+    if (mode == "schedule-hinge-alternating") {
+      c.loss = "hinge", c.updates = "alternating", c.lr_schedule = "cosine", c.lr_decay_start = 0.25;
+      c.g_lr = 1e-4, c.d_lr = 4e-4;
+    }
     c.checkpoint_every = 100;  // only the interruption and the end write checkpoints in the split run
     nn::clear_session();
     REQUIRE(dcgan::train(c) == 0);
@@ -204,6 +213,105 @@ TEST_CASE("dcgan sample writes a grid from a checkpoint", "[dcgan][sample]") {
   nn::clear_session();
   dcgan::sample(out.file("run") + "/checkpoints/ckpt-00000002.safetensors", 4, 3, png, /*batch_statistics=*/true);
   REQUIRE(dcgan::read_png(png).width == 2 * 28 * 4 + 3 * 2);
+}
+
+TEST_CASE("dcgan sample writes IDX, NumPy and PNG-folder files that read back as the same pixels", "[dcgan][sample]") {
+  TempDir data, out;
+  write_tiny_mnist(data, 16);
+  dcgan::TrainConfig c = tiny_config(data, out.file("run"));
+  c.steps = 2;
+  nn::clear_session();
+  REQUIRE(dcgan::train(c) == 0);
+  const std::string ckpt = out.file("run") + "/checkpoints/ckpt-00000002.safetensors";
+  REQUIRE(dcgan::sample_format_of("a.png") == dcgan::SampleFormat::grid);
+  REQUIRE(dcgan::sample_format_of("a.idx") == dcgan::SampleFormat::idx);
+  REQUIRE(dcgan::sample_format_of("t10k-images-idx3-ubyte") == dcgan::SampleFormat::idx);
+  REQUIRE(dcgan::sample_format_of("a.npy") == dcgan::SampleFormat::npy);
+  REQUIRE(dcgan::sample_format_of("folder") == dcgan::SampleFormat::folder);
+  for (const char* name : {"s.idx", "s.npy", "s-folder"}) {
+    nn::clear_session();
+    dcgan::sample(ckpt, 1203, 5, out.file(name));  // more than the old cap's tile count and not a multiple of 500
+  }
+  // the same noise seed gives the same images in every format
+  const tape::Tensor idx = dcgan::load_idx_images(out.file("s.idx"));
+  REQUIRE(idx.shape() == tape::Shape({1203, 28, 28, 1}));
+  const auto idx_pixels = dcgan::to_pixels(idx);
+  std::ifstream npy(out.file("s.npy"), std::ios::binary);
+  const Bytes npy_bytes((std::istreambuf_iterator<char>(npy)), std::istreambuf_iterator<char>());
+  REQUIRE(std::string(npy_bytes.begin() + 1, npy_bytes.begin() + 6) == "NUMPY");
+  const std::size_t header = 10 + (npy_bytes[8] | npy_bytes[9] << 8);
+  REQUIRE(header % 64 == 0);
+  REQUIRE_THAT(std::string(npy_bytes.begin() + 10, npy_bytes.begin() + static_cast<std::ptrdiff_t>(header)),
+               Catch::Contains("'descr': '|u1'") && Catch::Contains("'shape': (1203, 28, 28)"));
+  REQUIRE(Bytes(npy_bytes.begin() + static_cast<std::ptrdiff_t>(header), npy_bytes.end()) == idx_pixels);
+  REQUIRE(fs::exists(out.file("s-folder") + "/01202.png"));
+  REQUIRE_FALSE(fs::exists(out.file("s-folder") + "/01203.png"));
+  const dcgan::Image last = dcgan::read_png(out.file("s-folder") + "/01202.png");
+  REQUIRE(last.width == 28);
+  REQUIRE(last.pixels == Bytes(idx_pixels.end() - 28 * 28, idx_pixels.end()));
+  REQUIRE_THROWS_AS(dcgan::sample(ckpt, 0, 5, out.file("zero.idx")), tape::ValueError);
+  REQUIRE_THROWS_AS(dcgan::load_idx_images(out.file("s.npy")), tape::IOError);
+}
+
+TEST_CASE("presets expand before the user's words; the default applies without --preset or --arch", "[dcgan][preset]") {
+  using V = std::vector<std::string>;
+  const V def = dcgan::expand_preset({"--data", "d"});
+  REQUIRE(def.size() >= 4);
+  REQUIRE(V(def.begin(), def.begin() + 2) == V{"--preset", dcgan::presets().front().name});
+  REQUIRE(V(def.end() - 2, def.end()) == V{"--data", "d"});
+  REQUIRE(dcgan::expand_preset({"--arch", "tf-tutorial"}) == V{"--arch", "tf-tutorial"});  // a seed's arch as before
+  const V k = dcgan::expand_preset({"--preset=keras-small", "--steps", "10"});
+  REQUIRE(k.front() == "--preset");
+  REQUIRE(std::find(k.begin(), k.end(), "keras-small") != k.end());
+  REQUIRE(V(k.end() - 2, k.end()) == V{"--steps", "10"});  // the user's last: it wins
+  const V e = dcgan::expand_preset({"--preset", "keras-small", "--epochs", "2"});
+  REQUIRE(std::find(e.begin(), e.end(), "--steps") == e.end());  // --epochs excludes the preset's --steps
+  REQUIRE(dcgan::expand_preset({"--dataset", "cifar10"})[1] == "cifar");
+  REQUIRE_THROWS_WITH(dcgan::expand_preset({"--preset", "nope"}), Catch::Contains("nope") && Catch::Contains("tf-tutorial"));
+  for (const auto& p : dcgan::presets()) {
+    INFO(p.name);
+    REQUIRE(p.args.size() % 2 == 0);
+    REQUIRE(std::find(dcgan::architecture_names().begin(), dcgan::architecture_names().end(),
+                      p.args[std::find(p.args.begin(), p.args.end(), "--arch") - p.args.begin() + 1]) !=
+            dcgan::architecture_names().end());
+  }
+}
+
+TEST_CASE("hinge loss and alternating updates: both nets move, D first, losses as documented", "[dcgan][train]") {
+  TempDir data;
+  write_tiny_mnist(data, 16);
+  const dcgan::Dataset ds = dcgan::load_mnist(data.str(), true, false);
+  const tape::Tensor real = tape::slice(ds.images, {0, 0, 0, 0}, {8, -1, -1, -1});
+  for (const bool alternating : {false, true}) {
+    INFO(alternating);
+    nn::clear_session();
+    dcgan::Architecture a = dcgan::make_architecture("libtorch", 16, 3);
+    nn::Adam g_opt({.learning_rate = 1e-3, .beta1 = 0.5}), d_opt({.learning_rate = 1e-3, .beta1 = 0.5});
+    const auto g0 = a.generator.trainable_variables()[0].value().to_vector<float>();
+    const auto d0 = a.discriminator.trainable_variables()[0].value().to_vector<float>();
+    tape::Generator noise(9);
+    dcgan::StepOptions o;
+    o.loss = dcgan::GanLoss::hinge;
+    o.alternating = alternating;
+    const dcgan::StepResult r = dcgan::train_step(a, g_opt, d_opt, real, noise, o);
+    REQUIRE(a.generator.trainable_variables()[0].value().to_vector<float>() != g0);
+    REQUIRE(a.discriminator.trainable_variables()[0].value().to_vector<float>() != d0);
+    REQUIRE(g_opt.iterations() == 1);
+    REQUIRE(d_opt.iterations() == 1);
+    REQUIRE(r.d_loss_real >= 0.0);  // hinge terms are never negative
+    REQUIRE(r.d_loss_fake >= 0.0);
+    REQUIRE(std::isfinite(r.g_loss));
+    REQUIRE(r.d_fake > 0.0);
+    REQUIRE(r.d_fake < 1.0);
+  }
+  dcgan::StepOptions bad;
+  bad.alternating = true;
+  bad.balance = true;
+  nn::clear_session();
+  dcgan::Architecture a = dcgan::make_architecture("libtorch", 16, 3);
+  nn::Adam g_opt, d_opt;
+  tape::Generator noise(1);
+  REQUIRE_THROWS_AS(dcgan::train_step(a, g_opt, d_opt, real, noise, bad), tape::ValueError);
 }
 
 TEST_CASE("the weight average (--ema) is what samples and eval use, and --raw gives the trained G", "[dcgan][ema]") {

@@ -18,7 +18,7 @@ struct Architecture {
   std::int64_t z_dim = 100;
 };
 
-// The names --arch accepts: tf-tutorial, keras-small, vstark21, libtorch, cifar.
+// The names --arch accepts: tf-tutorial, keras-small, vstark21, libtorch, mnist-fast, cifar.
 const std::vector<std::string>& architecture_names();
 // Builds (and initializes, from `seed`) the named architecture; throws tape::ValueError for an
 // unknown name or a z_dim the architecture cannot take.

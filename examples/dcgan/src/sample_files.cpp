@@ -55,9 +55,9 @@ void write_idx_images(const std::string& path, const tape::Tensor& images) {
 // images [N, H, W, C] -> .npy u8 (N, H, W(, C))
 void write_npy_images(const std::string& path, const tape::Tensor& images) {
   check_images(images, "write_npy_images");
-  std::string shape;
-  for (std::int64_t d : stored_dims(images)) shape += std::to_string(d) + ", ";
-  std::string header = "{'descr': '|u1', 'fortran_order': False, 'shape': (" + shape.substr(0, shape.size() - 1) + "), }";
+  std::string shape;  // numpy's own spelling: "(5, 28, 28)"
+  for (std::int64_t d : stored_dims(images)) shape += (shape.empty() ? "" : ", ") + std::to_string(d);
+  std::string header = "{'descr': '|u1', 'fortran_order': False, 'shape': (" + shape + "), }";
   // magic (6) + version (2) + length (2) + header + '\n', padded with spaces to a multiple of 64
   const std::size_t unpadded = 10 + header.size() + 1;
   header.append((64 - unpadded % 64) % 64, ' ');

@@ -1,0 +1,175 @@
+#!/usr/bin/python3
+"""PyTorch twin of a whole `dcgan train` run of the libtorch networks on MNIST, for the
+time-to-quality comparison (docs/results.md). Run with Debian's /usr/bin/python3 (python3-torch).
+
+  dcgan_train.py --data data/mnist --out runs/torch-twin --steps 5000 --snapshot-every 1000
+                 [--batch 64] [--lr 2e-4] [--ema 0.999] [--updates simultaneous|alternating]
+                 [--threads 2] [--seed 1]
+
+The same networks as `dcgan train --arch libtorch` (ConvTranspose2d 100->256 k4, 256->128 k3 s2
+p1, 128->64 k4 s2 p1, 64->1 k4 s2 p1 with BatchNorm and ReLU, tanh; D: Conv2d k4 s2 p1 to 64,
+128, 256 with BatchNorm after the 2nd and 3rd, LeakyReLU 0.2, a 3x3 conv to the logit; no biases;
+N(0, 0.02) weights; BatchNorm momentum 0.1, eps 1e-5), the same optimizer settings (Adam with
+betas (0.5, 0.999) and tape's epsilon 1e-7), the same loss (BCE from logits), the same update
+mode, the same data convention (pixels (x - 127.5) / 127.5, a fresh permutation per epoch, the
+last partial batch dropped) and the same weight average (decay min(ema, (1 + t) / (10 + t)) after
+update t; BatchNorm statistics copied). Only the random streams differ.
+
+Every --snapshot-every steps (and at the end) it writes OUT/samples-STEP.idx: 10,000 images of the
+averaged generator in inference mode, on N(0, 1) noise, as an IDX file that `dcgan eval
+--samples` scores with the project's classifier; OUT/progress.csv gets the step and the seconds
+of training so far (the snapshots' own time is left out). bench/time_to_quality.py scores them.
+"""
+import argparse
+import copy
+import csv
+import os
+import struct
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+
+def read_idx_images(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    magic, n, h, w = struct.unpack(">IIII", data[:16])
+    if magic != 2051:
+        raise SystemExit(f"dcgan_train: {path}: bad IDX magic {magic}")
+    return np.frombuffer(data, dtype=np.uint8, offset=16).reshape(n, 1, h, w)
+
+
+def write_idx_images(path, images):
+    # images [N, 1, 28, 28] in [-1, 1] -> u8 IDX [N, 28, 28], dcgan's rounding
+    pixels = torch.clamp(torch.round(images * 127.5 + 127.5), 0, 255).to(torch.uint8).numpy()
+    n, _, h, w = pixels.shape
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(struct.pack(">IIII", 2051, n, h, w))
+        f.write(pixels.tobytes())
+    os.replace(tmp, path)
+
+
+def init_weights(module):
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+
+
+def generator(z_dim):
+    def block(cin, cout, k, s, p):
+        return [nn.ConvTranspose2d(cin, cout, k, s, p, bias=False), nn.BatchNorm2d(cout, momentum=0.1, eps=1e-5),
+                nn.ReLU()]
+    g = nn.Sequential(nn.Unflatten(1, (z_dim, 1, 1)), *block(z_dim, 256, 4, 1, 0), *block(256, 128, 3, 2, 1),
+                      *block(128, 64, 4, 2, 1), nn.ConvTranspose2d(64, 1, 4, 2, 1, bias=False), nn.Tanh())
+    g.apply(init_weights)
+    return g
+
+
+def discriminator():
+    d = nn.Sequential(nn.Conv2d(1, 64, 4, 2, 1, bias=False), nn.LeakyReLU(0.2),
+                      nn.Conv2d(64, 128, 4, 2, 1, bias=False), nn.BatchNorm2d(128, momentum=0.1, eps=1e-5),
+                      nn.LeakyReLU(0.2),
+                      nn.Conv2d(128, 256, 4, 2, 1, bias=False), nn.BatchNorm2d(256, momentum=0.1, eps=1e-5),
+                      nn.LeakyReLU(0.2),
+                      nn.Conv2d(256, 1, 3, 1, 0, bias=False), nn.Flatten())
+    d.apply(init_weights)
+    return d
+
+
+@torch.no_grad()
+def update_average(average, model, decay):
+    for a, m in zip(average.parameters(), model.parameters()):
+        a.mul_(decay).add_(m, alpha=1.0 - decay)
+    for a, m in zip(average.buffers(), model.buffers()):
+        a.copy_(m)
+
+
+@torch.no_grad()
+def snapshot(g_avg, z_dim, path, n=10000):
+    g_avg.eval()
+    gen = torch.Generator().manual_seed(12345)
+    parts = [g_avg(torch.randn(min(500, n - i), z_dim, generator=gen)) for i in range(0, n, 500)]
+    write_idx_images(path, torch.cat(parts))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", default="data/mnist")
+    p.add_argument("--out", required=True)
+    p.add_argument("--steps", type=int, default=5000)
+    p.add_argument("--snapshot-every", type=int, default=1000)
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--lr", type=float, default=2e-4)
+    p.add_argument("--beta1", type=float, default=0.5)
+    p.add_argument("--ema", type=float, default=0.999)
+    p.add_argument("--z-dim", type=int, default=100)
+    p.add_argument("--updates", choices=["simultaneous", "alternating"], default="simultaneous")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--seed", type=int, default=1)
+    a = p.parse_args()
+
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    os.makedirs(a.out, exist_ok=True)
+    images = read_idx_images(os.path.join(a.data, "train-images-idx3-ubyte"))
+    data = (torch.from_numpy(images.astype(np.float32)) - 127.5) / 127.5
+    G, D = generator(a.z_dim).train(), discriminator().train()
+    G_avg = copy.deepcopy(G)
+    opt_g = torch.optim.Adam(G.parameters(), lr=a.lr, betas=(a.beta1, 0.999), eps=1e-7)
+    opt_d = torch.optim.Adam(D.parameters(), lr=a.lr, betas=(a.beta1, 0.999), eps=1e-7)
+    bce = nn.BCEWithLogitsLoss()
+    ones, zeros = torch.ones(a.batch, 1), torch.zeros(a.batch, 1)
+    g_params, d_params = list(G.parameters()), list(D.parameters())
+    per_epoch = data.shape[0] // a.batch
+
+    def simultaneous(real, z):
+        fake = G(z)
+        real_logits, fake_logits = D(real), D(fake)
+        d_loss = bce(real_logits, ones) + bce(fake_logits, zeros)
+        g_loss = bce(fake_logits, ones)
+        g_grads = torch.autograd.grad(g_loss, g_params, retain_graph=True)
+        d_grads = torch.autograd.grad(d_loss, d_params)
+        for prm, grad in zip(g_params, g_grads):
+            prm.grad = grad
+        for prm, grad in zip(d_params, d_grads):
+            prm.grad = grad
+        opt_g.step()
+        opt_d.step()
+
+    def alternating(real, z):
+        fake = G(z)
+        opt_d.zero_grad(set_to_none=True)
+        (bce(D(real), ones) + bce(D(fake.detach()), zeros)).backward()
+        opt_d.step()
+        opt_g.zero_grad(set_to_none=True)
+        bce(D(fake), ones).backward()
+        opt_g.step()
+
+    step_fn = simultaneous if a.updates == "simultaneous" else alternating
+    progress = open(os.path.join(a.out, "progress.csv"), "w", newline="")
+    log = csv.writer(progress)
+    log.writerow(["step", "wall_time", "samples"])
+    trained = 0.0
+    order = torch.randperm(data.shape[0])
+    for step in range(1, a.steps + 1):
+        t0 = time.perf_counter()
+        i = (step - 1) % per_epoch
+        if i == 0 and step > 1:
+            order = torch.randperm(data.shape[0])
+        real = data[order[i * a.batch:(i + 1) * a.batch]]
+        step_fn(real, torch.randn(a.batch, a.z_dim))
+        update_average(G_avg, G, min(a.ema, (1.0 + step) / (10.0 + step)))
+        trained += time.perf_counter() - t0
+        if step % a.snapshot_every == 0 or step == a.steps:
+            path = os.path.join(a.out, f"samples-{step:08d}.idx")
+            snapshot(G_avg, a.z_dim, path)
+            log.writerow([step, f"{trained:.3f}", path])
+            progress.flush()
+            print(f"step {step}: {trained:.1f} s of training, wrote {path}", flush=True)
+    progress.close()
+
+
+if __name__ == "__main__":
+    main()
