@@ -59,7 +59,9 @@ void add_train_options(CLI::App& cmd, dcgan::TrainConfig& c) {
       ->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd.add_option("--ema", c.ema, "keep a moving average of G's weights with this decay (e.g. 0.999) for samples, "
                                  "metrics and checkpoints (0: off)")->check(CLI::Range(0.0, 0.99999))->capture_default_str();
-  cmd.add_option("--r1", c.r1_gamma, "bce: R1 penalty weight gamma on real images (0: off)")
+  cmd.add_option("--r1-every", c.r1_every, "lazy R1: the penalty on every N-th step only, weighted N times")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  cmd.add_option("--r1", c.r1_gamma, "bce/hinge: R1 penalty weight gamma on real images (0: off)")
       ->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd.add_option("--z-dim", c.z_dim, "noise dimensions")->check(CLI::PositiveNumber)->capture_default_str();
   cmd.add_option("--seed", c.seed, "seed of every random draw: the same seed and thread count give the same run")

@@ -171,7 +171,7 @@ TEST_CASE("resuming after an interruption matches an uninterrupted run bit for b
     if (mode == "ema") c.ema = 0.9;
     if (mode == "schedule-hinge-alternating") {
       c.loss = "hinge", c.updates = "alternating", c.lr_schedule = "cosine", c.lr_decay_start = 0.25;
-      c.g_lr = 1e-4, c.d_lr = 4e-4;
+      c.g_lr = 1e-4, c.d_lr = 4e-4, c.r1_gamma = 0.5, c.r1_every = 3;  // R1 at steps 3 and 6 (lazy)
     }
     c.checkpoint_every = 100;  // only the interruption and the end write checkpoints in the split run
     nn::clear_session();

@@ -205,10 +205,13 @@ std::atomic<bool> g_interrupted{false};
 
 extern "C" void on_sigint(int) { g_interrupted.store(true); }
 
-// Seed 004's thresholds: train each part only while its loss is above them.
-StepOptions balanced_options(const TrainConfig& c, const StepResult* last) {
-  StepOptions o{c.loss == "hinge" ? GanLoss::hinge : GanLoss::bce, c.real_label, c.balance, c.r1_gamma,
-                c.updates == "alternating"};
+// The options of step number `step` (counting from 0): lazy R1 on every r1_every-th step with its
+// weight scaled by r1_every (StyleGAN2's regularization interval); seed 004's thresholds, which
+// train each part only while its loss is above them.
+StepOptions step_options(const TrainConfig& c, std::int64_t step, const StepResult* last) {
+  const bool r1_now = (step + 1) % c.r1_every == 0;
+  StepOptions o{c.loss == "hinge" ? GanLoss::hinge : GanLoss::bce, c.real_label, c.balance,
+                r1_now ? c.r1_gamma * static_cast<double>(c.r1_every) : 0.0, c.updates == "alternating"};
   if (c.balance && last) {
     o.train_d_fake = last->d_loss_fake > 0.6;
     o.train_g = last->g_loss > 0.5;
@@ -361,7 +364,7 @@ void write_config(const TrainConfig& c, const std::string& path, std::int64_t st
                       {"lr", c.lr}, {"g_lr", generator_lr(c)}, {"d_lr", discriminator_lr(c)},
                       {"lr_schedule", c.lr_schedule}, {"lr_decay_start", c.lr_decay_start}, {"lr_final", c.lr_final},
                       {"beta1", c.beta1}, {"beta2", c.beta2}, {"loss", c.loss}, {"updates", c.updates},
-                      {"n_critic", c.n_critic}, {"gp_weight", c.gp_weight}, {"r1_gamma", c.r1_gamma}, {"ema", c.ema}, {"z_dim", c.z_dim}, {"seed", c.seed}, {"out", c.out},
+                      {"n_critic", c.n_critic}, {"gp_weight", c.gp_weight}, {"r1_gamma", c.r1_gamma}, {"r1_every", c.r1_every}, {"ema", c.ema}, {"z_dim", c.z_dim}, {"seed", c.seed}, {"out", c.out},
                       {"threads", tape::num_threads()}, {"real_label", c.real_label}, {"balance", c.balance},
                       {"digit", c.digit}, {"sample_every", c.sample_every}, {"checkpoint_every", c.checkpoint_every},
                       {"keep_checkpoints", c.keep_checkpoints}, {"tensorboard", c.tensorboard},
@@ -404,6 +407,7 @@ int train(const TrainConfig& c) {
     throw tape::ValueError("train: --lr-decay-start must be a fraction in [0, 1), got " + std::to_string(c.lr_decay_start));
   }
   if (c.loss == "wgan-gp") check_critic(arch.discriminator, c.arch);
+  if (c.r1_every < 1) throw tape::ValueError("train: --r1-every must be >= 1, got " + std::to_string(c.r1_every));
   if (c.n_critic < 1) throw tape::ValueError("train: --n-critic must be >= 1, got " + std::to_string(c.n_critic));
   if (c.ema < 0.0 || c.ema >= 1.0) throw tape::ValueError("train: --ema must be in [0, 1), got " + std::to_string(c.ema));
   std::optional<nn::Sequential> average;
@@ -477,7 +481,7 @@ int train(const TrainConfig& c) {
             ? wgan_gp_step(run.arch, run.g_opt, run.d_opt, real, run.noise_gen,
                            {.gp_weight = c.gp_weight, .train_g = (run.step + 1) % c.n_critic == 0})
             : train_step(run.arch, run.g_opt, run.d_opt, real, run.noise_gen,
-                         balanced_options(c, run.last ? &*run.last : nullptr));
+                         step_options(c, run.step, run.last ? &*run.last : nullptr));
     run.last = r;
     ++run.step;
     if (run.g_ema) nn::update_moving_average(*run.g_ema, run.arch.generator, nn::moving_average_decay(c.ema, run.step));

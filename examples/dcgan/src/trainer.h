@@ -37,7 +37,8 @@ struct TrainConfig {
   std::string updates = "simultaneous";
   int n_critic = 5;               // wgan-gp: critic updates per generator update
   double gp_weight = 10.0;        // wgan-gp: lambda of the gradient penalty
-  double r1_gamma = 0.0;          // bce: R1 penalty gamma / 2 * E ||grad_x D(x)||^2 on real images (0: off)
+  double r1_gamma = 0.0;          // bce/hinge: R1 penalty gamma / 2 * E ||grad_x D(x)||^2 on real images (0: off)
+  std::int64_t r1_every = 1;      // lazy R1: only every N-th step, with gamma * N
   // Decay of a moving average of G's weights (0: off). When on, grids, --eval-every and the
   // checkpoints' "generator_ema" use the average; training itself is unchanged.
   double ema = 0.0;
