@@ -1,12 +1,13 @@
 #!/usr/bin/python3
-"""PyTorch twin of a whole `dcgan train` run of the libtorch networks on MNIST, for the
-time-to-quality comparison (docs/results.md). Run with Debian's /usr/bin/python3 (python3-torch).
+"""PyTorch twin of a whole `dcgan train` run of the libtorch or mnist-fast networks on MNIST, for
+the time-to-quality comparison (docs/results.md). Run with Debian's /usr/bin/python3 (python3-torch).
 
-  dcgan_train.py --data data/mnist --out runs/torch-twin --steps 5000 --snapshot-every 1000
-                 [--batch 64] [--lr 2e-4] [--ema 0.999] [--updates simultaneous|alternating]
-                 [--threads 2] [--seed 1]
+  dcgan_train.py --data data/mnist --out runs/torch-twin --steps 10000 --snapshot-every 1000
+                 [--arch mnist-fast|libtorch] [--batch 64] [--lr 1e-3] [--ema 0.999]
+                 [--updates simultaneous|alternating] [--threads 2] [--seed 1]
 
-The same networks as `dcgan train --arch libtorch` (ConvTranspose2d 100->256 k4, 256->128 k3 s2
+The defaults are the default preset's (`dcgan presets`). The same networks as `dcgan train --arch
+libtorch` or `mnist-fast` (D at half width: 32, 64, 128 channels) (ConvTranspose2d 100->256 k4, 256->128 k3 s2
 p1, 128->64 k4 s2 p1, 64->1 k4 s2 p1 with BatchNorm and ReLU, tanh; D: Conv2d k4 s2 p1 to 64,
 128, 256 with BatchNorm after the 2nd and 3rd, LeakyReLU 0.2, a 3x3 conv to the logit; no biases;
 N(0, 0.02) weights; BatchNorm momentum 0.1, eps 1e-5), the same optimizer settings (Adam with
@@ -67,13 +68,13 @@ def generator(z_dim):
     return g
 
 
-def discriminator():
-    d = nn.Sequential(nn.Conv2d(1, 64, 4, 2, 1, bias=False), nn.LeakyReLU(0.2),
-                      nn.Conv2d(64, 128, 4, 2, 1, bias=False), nn.BatchNorm2d(128, momentum=0.1, eps=1e-5),
+def discriminator(w):
+    d = nn.Sequential(nn.Conv2d(1, w, 4, 2, 1, bias=False), nn.LeakyReLU(0.2),
+                      nn.Conv2d(w, 2 * w, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * w, momentum=0.1, eps=1e-5),
                       nn.LeakyReLU(0.2),
-                      nn.Conv2d(128, 256, 4, 2, 1, bias=False), nn.BatchNorm2d(256, momentum=0.1, eps=1e-5),
+                      nn.Conv2d(2 * w, 4 * w, 4, 2, 1, bias=False), nn.BatchNorm2d(4 * w, momentum=0.1, eps=1e-5),
                       nn.LeakyReLU(0.2),
-                      nn.Conv2d(256, 1, 3, 1, 0, bias=False), nn.Flatten())
+                      nn.Conv2d(4 * w, 1, 3, 1, 0, bias=False), nn.Flatten())
     d.apply(init_weights)
     return d
 
@@ -98,10 +99,12 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default="data/mnist")
     p.add_argument("--out", required=True)
-    p.add_argument("--steps", type=int, default=5000)
+    p.add_argument("--steps", type=int, default=10000)
     p.add_argument("--snapshot-every", type=int, default=1000)
+    p.add_argument("--arch", choices=["libtorch", "mnist-fast"], default="mnist-fast",
+                   help="libtorch: D of width 64; mnist-fast: D of width 32")
     p.add_argument("--batch", type=int, default=64)
-    p.add_argument("--lr", type=float, default=2e-4)
+    p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--beta1", type=float, default=0.5)
     p.add_argument("--ema", type=float, default=0.999)
     p.add_argument("--z-dim", type=int, default=100)
@@ -115,7 +118,7 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     images = read_idx_images(os.path.join(a.data, "train-images-idx3-ubyte"))
     data = (torch.from_numpy(images.astype(np.float32)) - 127.5) / 127.5
-    G, D = generator(a.z_dim).train(), discriminator().train()
+    G, D = generator(a.z_dim).train(), discriminator(64 if a.arch == "libtorch" else 32).train()
     G_avg = copy.deepcopy(G)
     opt_g = torch.optim.Adam(G.parameters(), lr=a.lr, betas=(a.beta1, 0.999), eps=1e-7)
     opt_d = torch.optim.Adam(D.parameters(), lr=a.lr, betas=(a.beta1, 0.999), eps=1e-7)
