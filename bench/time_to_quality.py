@@ -24,11 +24,12 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EVAL_ARGS = []  # --classifier / --data, passed on to dcgan eval
 
 
 def score(dcgan, args, json_path):
     if not os.path.isfile(json_path):
-        cmd = [dcgan, "eval", *args, "--json", json_path]
+        cmd = [dcgan, "eval", *args, *EVAL_ARGS, "--json", json_path]
         print("time_to_quality:", " ".join(cmd), flush=True)
         if subprocess.call(cmd, stdout=subprocess.DEVNULL) != 0:
             sys.exit(f"time_to_quality: {' '.join(cmd)} failed")
@@ -37,7 +38,7 @@ def score(dcgan, args, json_path):
     return doc["generated"], doc["real test"]
 
 
-def tape_points(run, dcgan):
+def tape_points(run, dcgan, every):
     seconds = {}
     with open(os.path.join(run, "losses.csv"), newline="") as f:
         for r in csv.DictReader(f):
@@ -45,6 +46,8 @@ def tape_points(run, dcgan):
     points = []
     for ckpt in sorted(glob.glob(os.path.join(run, "checkpoints", "ckpt-*.safetensors"))):
         step = int(re.search(r"ckpt-(\d+)", ckpt).group(1))
+        if step % every != 0:
+            continue  # the end-of-epoch checkpoints
         gen, real = score(dcgan, ["--checkpoint", ckpt], os.path.join(run, f"ttq-{step:08d}.json"))
         points.append((step, seconds[step], gen, real))
     return points
@@ -86,9 +89,16 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--tape", required=True)
     p.add_argument("--torch", required=True)
+    p.add_argument("--every", type=int, default=1000, help="score the tape checkpoints at multiples of this step")
     p.add_argument("--dcgan", default=os.path.join(ROOT, "build", "examples", "dcgan", "dcgan"))
+    p.add_argument("--classifier", help="passed to dcgan eval (default: its own)")
+    p.add_argument("--data", help="MNIST folder, passed to dcgan eval")
     a = p.parse_args()
-    tape = tape_points(a.tape, a.dcgan)
+    if a.classifier:
+        EVAL_ARGS.extend(["--classifier", a.classifier])
+    if a.data:
+        EVAL_ARGS.extend(["--data", a.data])
+    tape = tape_points(a.tape, a.dcgan, a.every)
     torch = torch_points(a.torch, a.dcgan)
     if not tape or not torch:
         sys.exit("time_to_quality: no checkpoints or snapshots to score")
