@@ -59,6 +59,40 @@ def discriminator(arch):
         nn.Flatten(), nn.Linear(128 * 7 * 7, 1))
 
 
+def make_steps(G, D, opt_g, opt_d, batch):
+    """The two update modes as functions of (real, z): "tf" -- one forward pass, G's and D's
+    gradients from it, both Adam steps; "torch" -- PyTorch's DCGAN example, D's step on real and
+    detached fake, then G's through a second D forward on the fake batch."""
+    bce = nn.BCEWithLogitsLoss()
+    ones, zeros = torch.ones(batch, 1), torch.zeros(batch, 1)
+    g_params, d_params = list(G.parameters()), list(D.parameters())
+
+    def tf_step(real, z):
+        fake = G(z)
+        real_logits, fake_logits = D(real), D(fake)
+        d_loss = bce(real_logits, ones) + bce(fake_logits, zeros)
+        g_loss = bce(fake_logits, ones)
+        g_grads = torch.autograd.grad(g_loss, g_params, retain_graph=True)
+        d_grads = torch.autograd.grad(d_loss, d_params)
+        for prm, grad in zip(g_params, g_grads):
+            prm.grad = grad
+        for prm, grad in zip(d_params, d_grads):
+            prm.grad = grad
+        opt_g.step()
+        opt_d.step()
+
+    def torch_step(real, z):
+        fake = G(z)
+        opt_d.zero_grad(set_to_none=True)
+        (bce(D(real), ones) + bce(D(fake.detach()), zeros)).backward()
+        opt_d.step()
+        opt_g.zero_grad(set_to_none=True)
+        bce(D(fake), ones).backward()
+        opt_g.step()
+
+    return {"tf": tf_step, "torch": torch_step}
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--arch", choices=["tf-tutorial", "keras-small"], default="tf-tutorial")
@@ -74,35 +108,13 @@ def main():
     G, D = generator(a.arch).train(), discriminator(a.arch).train()
     opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    bce = nn.BCEWithLogitsLoss()
     real = torch.rand(a.batch, 1, 28, 28) * 2 - 1
-    ones, zeros = torch.ones(a.batch, 1), torch.zeros(a.batch, 1)
-    g_params, d_params = list(G.parameters()), list(D.parameters())
+    steps = make_steps(G, D, opt_g, opt_d, a.batch)
+    step_fn = steps[a.step]
 
-    def tf_step():
-        fake = G(torch.randn(a.batch, 100))
-        real_logits, fake_logits = D(real), D(fake)
-        d_loss = bce(real_logits, ones) + bce(fake_logits, zeros)
-        g_loss = bce(fake_logits, ones)
-        g_grads = torch.autograd.grad(g_loss, g_params, retain_graph=True)
-        d_grads = torch.autograd.grad(d_loss, d_params)
-        for prm, grad in zip(g_params, g_grads):
-            prm.grad = grad
-        for prm, grad in zip(d_params, d_grads):
-            prm.grad = grad
-        opt_g.step()
-        opt_d.step()
+    def step():
+        step_fn(real, torch.randn(a.batch, 100))
 
-    def torch_step():
-        fake = G(torch.randn(a.batch, 100))
-        opt_d.zero_grad(set_to_none=True)
-        (bce(D(real), ones) + bce(D(fake.detach()), zeros)).backward()
-        opt_d.step()
-        opt_g.zero_grad(set_to_none=True)
-        bce(D(fake), ones).backward()
-        opt_g.step()
-
-    step = tf_step if a.step == "tf" else torch_step
     for _ in range(a.warmup):
         step()
     times = []

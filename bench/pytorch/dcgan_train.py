@@ -32,6 +32,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from dcgan_step import make_steps  # the two update modes, shared with the timing twin
+
 
 def read_idx_images(path):
     with open(path, "rb") as f:
@@ -122,35 +124,8 @@ def main():
     G_avg = copy.deepcopy(G)
     opt_g = torch.optim.Adam(G.parameters(), lr=a.lr, betas=(a.beta1, 0.999), eps=1e-7)
     opt_d = torch.optim.Adam(D.parameters(), lr=a.lr, betas=(a.beta1, 0.999), eps=1e-7)
-    bce = nn.BCEWithLogitsLoss()
-    ones, zeros = torch.ones(a.batch, 1), torch.zeros(a.batch, 1)
-    g_params, d_params = list(G.parameters()), list(D.parameters())
+    step_fn = make_steps(G, D, opt_g, opt_d, a.batch)["tf" if a.updates == "simultaneous" else "torch"]
     per_epoch = data.shape[0] // a.batch
-
-    def simultaneous(real, z):
-        fake = G(z)
-        real_logits, fake_logits = D(real), D(fake)
-        d_loss = bce(real_logits, ones) + bce(fake_logits, zeros)
-        g_loss = bce(fake_logits, ones)
-        g_grads = torch.autograd.grad(g_loss, g_params, retain_graph=True)
-        d_grads = torch.autograd.grad(d_loss, d_params)
-        for prm, grad in zip(g_params, g_grads):
-            prm.grad = grad
-        for prm, grad in zip(d_params, d_grads):
-            prm.grad = grad
-        opt_g.step()
-        opt_d.step()
-
-    def alternating(real, z):
-        fake = G(z)
-        opt_d.zero_grad(set_to_none=True)
-        (bce(D(real), ones) + bce(D(fake.detach()), zeros)).backward()
-        opt_d.step()
-        opt_g.zero_grad(set_to_none=True)
-        bce(D(fake), ones).backward()
-        opt_g.step()
-
-    step_fn = simultaneous if a.updates == "simultaneous" else alternating
     progress = open(os.path.join(a.out, "progress.csv"), "w", newline="")
     log = csv.writer(progress)
     log.writerow(["step", "wall_time", "samples"])

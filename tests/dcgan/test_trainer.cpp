@@ -196,13 +196,19 @@ TEST_CASE("resuming after an interruption matches an uninterrupted run bit for b
   }
 }
 
-TEST_CASE("dcgan sample writes a grid from a checkpoint", "[dcgan][sample]") {
-  TempDir data, out;
+// Trains 2 steps on tiny data into out/run; returns the step-2 checkpoint.
+static std::string two_step_checkpoint(const TempDir& data, const TempDir& out) {
   write_tiny_mnist(data, 16);
   dcgan::TrainConfig c = tiny_config(data, out.file("run"));
   c.steps = 2;
   nn::clear_session();
   REQUIRE(dcgan::train(c) == 0);
+  return out.file("run") + "/checkpoints/ckpt-00000002.safetensors";
+}
+
+TEST_CASE("dcgan sample writes a grid from a checkpoint", "[dcgan][sample]") {
+  TempDir data, out;
+  two_step_checkpoint(data, out);
   const std::string png = out.file("grid.png");
   nn::clear_session();
   dcgan::sample(out.file("run") + "/checkpoints/ckpt-00000002.safetensors", 9, 3, png);
@@ -217,12 +223,7 @@ TEST_CASE("dcgan sample writes a grid from a checkpoint", "[dcgan][sample]") {
 
 TEST_CASE("dcgan sample writes IDX, NumPy and PNG-folder files that read back as the same pixels", "[dcgan][sample]") {
   TempDir data, out;
-  write_tiny_mnist(data, 16);
-  dcgan::TrainConfig c = tiny_config(data, out.file("run"));
-  c.steps = 2;
-  nn::clear_session();
-  REQUIRE(dcgan::train(c) == 0);
-  const std::string ckpt = out.file("run") + "/checkpoints/ckpt-00000002.safetensors";
+  const std::string ckpt = two_step_checkpoint(data, out);
   REQUIRE(dcgan::sample_format_of("a.png") == dcgan::SampleFormat::grid);
   REQUIRE(dcgan::sample_format_of("a.idx") == dcgan::SampleFormat::idx);
   REQUIRE(dcgan::sample_format_of("t10k-images-idx3-ubyte") == dcgan::SampleFormat::idx);
@@ -253,7 +254,7 @@ TEST_CASE("dcgan sample writes IDX, NumPy and PNG-folder files that read back as
   REQUIRE_THROWS_AS(dcgan::load_idx_images(out.file("s.npy")), tape::IOError);
 }
 
-TEST_CASE("presets expand before the user's words; the default applies without --preset or --arch", "[dcgan][preset]") {
+TEST_CASE("presets expand before the user's words, and the default applies without --preset or --arch", "[dcgan][preset]") {
   using V = std::vector<std::string>;
   const V def = dcgan::expand_preset({"--data", "d"});
   REQUIRE(def.size() >= 4);
