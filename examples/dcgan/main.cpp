@@ -59,6 +59,9 @@ void add_train_options(CLI::App& cmd, dcgan::TrainConfig& c) {
       ->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd.add_option("--ema", c.ema, "keep a moving average of G's weights with this decay (e.g. 0.999) for samples, "
                                  "metrics and checkpoints (0: off)")->check(CLI::Range(0.0, 0.99999))->capture_default_str();
+  cmd.add_option("--ema-start", c.ema_start, "the weight average copies G up to this step, then decays with exactly "
+                                             "--ema (0: TensorFlow's warm-up, min(ema, (1+t)/(10+t)))")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd.add_option("--r1-every", c.r1_every, "lazy R1: the penalty on every N-th step only, weighted N times")
       ->check(CLI::PositiveNumber)->capture_default_str();
   cmd.add_option("--r1", c.r1_gamma, "bce/hinge: R1 penalty weight gamma on real images (0: off)")

@@ -168,7 +168,7 @@ TEST_CASE("resuming after an interruption matches an uninterrupted run bit for b
     c.steps = 8;
     c.balance = mode == "balance";
     if (mode == "wgan-gp") c.loss = "wgan-gp", c.n_critic = 3;
-    if (mode == "ema") c.ema = 0.9;
+    if (mode == "ema") c.ema = 0.9, c.ema_start = 2;
     if (mode == "schedule-hinge-alternating") {
       c.loss = "hinge", c.updates = "alternating", c.lr_schedule = "cosine", c.lr_decay_start = 0.25;
       c.g_lr = 1e-4, c.d_lr = 4e-4, c.r1_gamma = 0.5, c.r1_every = 3;  // R1 at steps 3 and 6 (lazy)

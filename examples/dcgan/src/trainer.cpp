@@ -264,6 +264,14 @@ class EpochBatches {
   std::vector<std::int64_t> order_;
 };
 
+// The weight average's decay after update `step` (from 1): TensorFlow's warm-up
+// min(ema, (1 + step) / (10 + step)), or with ema_start a plain copy of G up to that step and
+// exactly `ema` after it (the warm-up keeps the window near step / 9 for ~9 / (1 - ema) steps).
+double average_decay(const TrainConfig& c, std::int64_t step) {
+  if (c.ema_start > 0) return step <= c.ema_start ? 0.0 : c.ema;
+  return nn::moving_average_decay(c.ema, step);
+}
+
 double generator_lr(const TrainConfig& c) { return c.g_lr > 0 ? c.g_lr : c.lr; }
 double discriminator_lr(const TrainConfig& c) { return c.d_lr > 0 ? c.d_lr : c.lr; }
 
@@ -364,7 +372,7 @@ void write_config(const TrainConfig& c, const std::string& path, std::int64_t st
                       {"lr", c.lr}, {"g_lr", generator_lr(c)}, {"d_lr", discriminator_lr(c)},
                       {"lr_schedule", c.lr_schedule}, {"lr_decay_start", c.lr_decay_start}, {"lr_final", c.lr_final},
                       {"beta1", c.beta1}, {"beta2", c.beta2}, {"loss", c.loss}, {"updates", c.updates},
-                      {"n_critic", c.n_critic}, {"gp_weight", c.gp_weight}, {"r1_gamma", c.r1_gamma}, {"r1_every", c.r1_every}, {"ema", c.ema}, {"z_dim", c.z_dim}, {"seed", c.seed}, {"out", c.out},
+                      {"n_critic", c.n_critic}, {"gp_weight", c.gp_weight}, {"r1_gamma", c.r1_gamma}, {"r1_every", c.r1_every}, {"ema", c.ema}, {"ema_start", c.ema_start}, {"z_dim", c.z_dim}, {"seed", c.seed}, {"out", c.out},
                       {"threads", tape::num_threads()}, {"real_label", c.real_label}, {"balance", c.balance},
                       {"digit", c.digit}, {"sample_every", c.sample_every}, {"checkpoint_every", c.checkpoint_every},
                       {"keep_checkpoints", c.keep_checkpoints}, {"tensorboard", c.tensorboard},
@@ -484,7 +492,7 @@ int train(const TrainConfig& c) {
                          step_options(c, run.step, run.last ? &*run.last : nullptr));
     run.last = r;
     ++run.step;
-    if (run.g_ema) nn::update_moving_average(*run.g_ema, run.arch.generator, nn::moving_average_decay(c.ema, run.step));
+    if (run.g_ema) nn::update_moving_average(*run.g_ema, run.arch.generator, average_decay(c, run.step));
     run.epoch = batches.epoch();
     run.batch_in_epoch = batches.batch_in_epoch();
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

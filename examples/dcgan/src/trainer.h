@@ -42,6 +42,9 @@ struct TrainConfig {
   // Decay of a moving average of G's weights (0: off). When on, grids, --eval-every and the
   // checkpoints' "generator_ema" use the average; training itself is unchanged.
   double ema = 0.0;
+  // 0: TensorFlow's warm-up of the decay; N > 0: the average copies G up to step N, then decays
+  // with exactly `ema` (a window of 1 / (1 - ema) steps from there on).
+  std::int64_t ema_start = 0;
   std::int64_t z_dim = 100;
   std::uint64_t seed = 1;
   std::string out = "runs/dcgan";
