@@ -1,6 +1,7 @@
-// mnist_classifier: a LeNet-style CNN trained with tape on MNIST, deterministic from its seed;
-// prints progress and test accuracy each epoch and a confusion matrix at the end, and saves its
-// weights as a checkpoint (the feature extractor for the DCGAN's sample-quality metrics).
+// mnist_classifier: a LeNet-style CNN trained with tape on MNIST or Fashion-MNIST (--dataset),
+// deterministic from its seed; prints progress and test accuracy each epoch and a confusion matrix
+// at the end, and saves its weights and the dataset's name as a checkpoint (the feature extractor
+// for the DCGAN's sample-quality metrics on that dataset).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -19,8 +20,9 @@ using tape::Tensor;
 namespace {
 
 struct Options {
-  std::string data = "data/mnist";
-  std::string out = "runs/mnist_classifier/classifier.safetensors";
+  std::string dataset = "mnist";
+  std::string data;  // default: the dataset's folder (dcgan::default_data_dir)
+  std::string out;   // default: dcgan::classifier_path(dataset)
   std::int64_t epochs = 3;
   std::int64_t batch = 64;
   double lr = 1e-3;
@@ -35,10 +37,10 @@ std::vector<std::int64_t> labels_of(const dcgan::Dataset& data, const std::vecto
   return out;
 }
 
-void print_confusion(const std::vector<int>& predicted, const dcgan::Dataset& data) {
+void print_confusion(const std::vector<int>& predicted, const dcgan::Dataset& data, const std::string& dataset) {
   std::int64_t m[10][10] = {};
   for (std::size_t i = 0; i < predicted.size(); ++i) ++m[data.labels[i]][predicted[i]];
-  std::printf("Confusion matrix (rows: true digit, columns: predicted):\n     ");
+  std::printf("Confusion matrix (rows: true %s, columns: predicted):\n     ", dataset == "mnist" ? "digit" : "class");
   for (int c = 0; c < 10; ++c) std::printf("%6d", c);
   std::printf("\n");
   for (int r = 0; r < 10; ++r) {
@@ -50,8 +52,9 @@ void print_confusion(const std::vector<int>& predicted, const dcgan::Dataset& da
 
 int run(const Options& o) {
   if (o.threads > 0) tape::set_num_threads(o.threads);
-  const dcgan::Dataset train = dcgan::load_mnist(o.data, true);
-  const dcgan::Dataset test = dcgan::load_mnist(o.data, false);
+  const std::string out = dcgan::classifier_path(o.dataset, o.out);
+  const dcgan::Dataset train = dcgan::load_dataset(o.dataset, o.data, true);
+  const dcgan::Dataset test = dcgan::load_dataset(o.dataset, o.data, false);
   nn::Sequential model = dcgan::make_mnist_classifier();
   model.build({28, 28, 1}, o.seed);
   model.summary(std::cout);
@@ -82,12 +85,12 @@ int run(const Options& o) {
     opt.set_learning_rate(opt.learning_rate() * o.lr_decay);
   }
   const auto predicted = dcgan::predict_classes(model, test);
-  print_confusion(predicted, test);
+  print_confusion(predicted, test, o.dataset);
   std::printf("Test accuracy: %.2f%% on %lld images (seed %llu)\n", 100.0 * dcgan::accuracy(predicted, test),
               static_cast<long long>(test.size()), static_cast<unsigned long long>(o.seed));
-  std::filesystem::create_directories(std::filesystem::path(o.out).parent_path());
-  nn::save_checkpoint(o.out, model, nullptr, {{{"arch", "lenet-wide"}, {"seed", std::to_string(o.seed)}}, {}});
-  std::printf("Saved %s\n", o.out.c_str());
+  std::filesystem::create_directories(std::filesystem::path(out).parent_path());
+  dcgan::save_classifier(out, model, o.dataset, o.seed);
+  std::printf("Saved %s\n", out.c_str());
   return 0;
 }
 
@@ -95,9 +98,14 @@ int run(const Options& o) {
 
 int main(int argc, char** argv) {
   Options o;
-  CLI::App app{"mnist_classifier: a LeNet-style CNN trained with tape on MNIST"};
-  app.add_option("--data", o.data, "folder with the MNIST IDX files (scripts/fetch-mnist.sh)")->capture_default_str();
-  app.add_option("--out", o.out, "checkpoint to write")->capture_default_str();
+  CLI::App app{"mnist_classifier: a LeNet-style CNN trained with tape on MNIST or Fashion-MNIST"};
+  app.add_option("--dataset", o.dataset, "mnist | fashion-mnist")
+      ->check(CLI::IsMember(dcgan::classifier_datasets()))->capture_default_str();
+  app.add_option("--data", o.data, "folder with the dataset's IDX files (default: " + dcgan::default_data_dir("mnist") +
+                                   " from scripts/fetch-mnist.sh, or " + dcgan::default_data_dir("fashion-mnist") +
+                                   " from the Debian package dataset-fashion-mnist)");
+  app.add_option("--out", o.out, "checkpoint to write (default: " + dcgan::classifier_path("mnist") + ", or " +
+                                 dcgan::classifier_path("fashion-mnist") + " for fashion-mnist)");
   app.add_option("--epochs", o.epochs, "passes over the training set")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--batch", o.batch, "images per step")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--lr", o.lr, "Adam learning rate")->capture_default_str();

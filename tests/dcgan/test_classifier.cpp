@@ -1,5 +1,9 @@
-// The MNIST classifier: its size, and that it learns a small synthetic digit-like task.
+// The MNIST / Fashion-MNIST classifier: its size, that it learns a small synthetic digit-like
+// task, where its checkpoint is looked for per dataset, and that a checkpoint remembers the dataset
+// it was trained on (loading it for another one is refused).
 #include "classifier.h"
+#include "data.h"
+#include "support/temp_dir.h"
 #include "support/test_support.h"
 
 namespace nn = tape::nn;
@@ -46,4 +50,47 @@ TEST_CASE("the MNIST classifier has LeNet's shape and learns a two-shape task", 
   }
   REQUIRE(dcgan::accuracy(dcgan::predict_classes(model, data), data) == 1.0);
   REQUIRE_THROWS_AS(dcgan::accuracy({}, data), tape::ValueError);
+}
+
+TEST_CASE("classifier_path gives --classifier when given, else the dataset's own checkpoint", "[classifier]") {
+  CHECK(dcgan::classifier_path("mnist") == "runs/mnist_classifier/classifier.safetensors");
+  CHECK(dcgan::classifier_path("fashion-mnist") == "runs/fashion_classifier/classifier.safetensors");
+  CHECK(dcgan::classifier_path("fashion-mnist", "mine.safetensors") == "mine.safetensors");
+  CHECK((dcgan::classifier_datasets() == std::vector<std::string>{"mnist", "fashion-mnist"}));
+  CHECK(dcgan::has_classifier("fashion-mnist"));
+  CHECK_FALSE(dcgan::has_classifier("cifar10"));
+  REQUIRE_THROWS_AS(dcgan::classifier_path("cifar10"), tape::ValueError);
+  CHECK_THROWS_WITH(dcgan::classifier_path("cifar10"), Catch::Contains("--dataset") && Catch::Contains("cifar10"));
+  // The data folders and printed names the other options default to.
+  CHECK(dcgan::default_data_dir("mnist") == "data/mnist");
+  CHECK(dcgan::default_data_dir("fashion-mnist") == dcgan::kFashionMnistDir);
+  CHECK(dcgan::dataset_title("fashion-mnist") == "Fashion-MNIST");
+  CHECK_THROWS_WITH(dcgan::default_data_dir("svhn"), Catch::Contains("--dataset") && Catch::Contains("svhn"));
+  CHECK_THROWS_AS(dcgan::load_dataset("svhn", "some/dir", true), tape::ValueError);  // not read as CIFAR-10
+}
+
+TEST_CASE("a classifier checkpoint keeps its dataset, and loading it for another dataset names both", "[classifier]") {
+  test::TempDir dir;
+  nn::clear_session();
+  nn::Sequential model = dcgan::make_mnist_classifier();
+  model.build({28, 28, 1}, 3);
+  const std::string fashion = dir.file("fashion.safetensors"), legacy = dir.file("legacy.safetensors");
+  dcgan::save_classifier(fashion, model, "fashion-mnist", 3);
+  // A checkpoint written before the dataset was stored: MNIST's.
+  nn::save_checkpoint(legacy, model, nullptr, {{{"arch", "lenet-wide"}, {"seed", "3"}}, {}});
+
+  const auto weights = model.trainable_variables()[0].value().to_vector<float>();
+  nn::Sequential loaded = dcgan::load_mnist_classifier(fashion, "fashion-mnist");
+  CHECK(loaded.trainable_variables()[0].value().to_vector<float>() == weights);
+  CHECK_NOTHROW(dcgan::load_mnist_classifier(legacy, "mnist"));
+  CHECK_NOTHROW(dcgan::load_mnist_classifier(legacy));
+
+  REQUIRE_THROWS_AS(dcgan::load_mnist_classifier(fashion, "mnist"), tape::ValueError);
+  CHECK_THROWS_WITH(dcgan::load_mnist_classifier(fashion, "mnist"),
+                    Catch::Contains(fashion) && Catch::Contains("trained on fashion-mnist") &&
+                        Catch::Contains("--dataset mnist"));
+  REQUIRE_THROWS_AS(dcgan::load_mnist_classifier(legacy, "fashion-mnist"), tape::ValueError);
+  CHECK_THROWS_WITH(dcgan::load_mnist_classifier(legacy, "fashion-mnist"),
+                    Catch::Contains(legacy) && Catch::Contains("trained on mnist") &&
+                        Catch::Contains("--dataset fashion-mnist"));
 }

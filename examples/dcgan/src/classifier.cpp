@@ -1,5 +1,5 @@
-// The MNIST classifier: architecture, loading, and batched inference to classes, probabilities
-// and features.
+// The sample-quality classifier: architecture, checkpoint paths, saving and loading (with the
+// dataset it was trained on), and batched inference to classes, probabilities and features.
 #include "classifier.h"
 
 #include <algorithm>
@@ -17,12 +17,41 @@ nn::Sequential make_mnist_classifier() {
       nn::Dense(128, {.activation = nn::Activation::relu}), nn::Dropout(0.3), nn::Dense(10));
 }
 
-nn::Sequential load_mnist_classifier(const std::string& path) {
+const std::vector<std::string>& classifier_datasets() {
+  static const std::vector<std::string> names{"mnist", "fashion-mnist"};
+  return names;
+}
+
+bool has_classifier(const std::string& dataset) {
+  const auto& names = classifier_datasets();
+  return std::find(names.begin(), names.end(), dataset) != names.end();
+}
+
+std::string classifier_path(const std::string& dataset, const std::string& given) {
+  if (!given.empty()) return given;
+  if (dataset == "mnist") return "runs/mnist_classifier/classifier.safetensors";
+  if (dataset == "fashion-mnist") return "runs/fashion_classifier/classifier.safetensors";
+  throw tape::ValueError("--dataset: no classifier for '" + dataset + "' (mnist, fashion-mnist)");
+}
+
+void save_classifier(const std::string& path, const nn::Sequential& model, const std::string& dataset,
+                     std::uint64_t seed) {
+  nn::save_checkpoint(path, model, nullptr,
+                      {{{"arch", "lenet-wide"}, {"dataset", dataset}, {"seed", std::to_string(seed)}}, {}});
+}
+
+nn::Sequential load_mnist_classifier(const std::string& path, const std::string& dataset) {
   nn::clear_session();
   nn::Sequential model = make_mnist_classifier();
   tape::Generator unused(0);
   model.build({28, 28, 1}, unused);
-  nn::load_checkpoint(path, model);
+  const auto metadata = nn::load_checkpoint(path, model);
+  const auto stored = metadata.find("dataset");
+  const std::string trained_on = stored == metadata.end() ? "mnist" : stored->second;
+  if (trained_on != dataset) {
+    throw tape::ValueError("classifier " + path + " was trained on " + trained_on + ", not on --dataset " + dataset +
+                           " (train one with mnist_classifier --dataset " + dataset + ", or pass --classifier)");
+  }
   return model;
 }
 

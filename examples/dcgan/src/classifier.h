@@ -1,5 +1,6 @@
-// The MNIST classifier that measures what a DCGAN learned: a LeNet-style CNN, its predictions,
-// its class probabilities and its penultimate-layer features (in float64, for the metrics).
+// The classifier that measures what a DCGAN learned on MNIST or Fashion-MNIST: a LeNet-style CNN,
+// where its checkpoint lives, its predictions, its class probabilities and its penultimate-layer
+// features (in float64, for the metrics).
 #pragma once
 #include <string>
 #include <vector>
@@ -17,10 +18,25 @@ namespace dcgan {
 tape::nn::Sequential make_mnist_classifier();
 inline constexpr std::size_t kFeatureLayer = 5;
 
+// The datasets a classifier is trained on and scores samples of: "mnist", "fashion-mnist".
+const std::vector<std::string>& classifier_datasets();
+bool has_classifier(const std::string& dataset);
+// `given` when not empty; otherwise where examples/mnist_classifier saves the classifier of
+// `dataset` and where dcgan eval and train --eval-every look for it:
+// runs/mnist_classifier/classifier.safetensors or runs/fashion_classifier/classifier.safetensors.
+// Throws tape::ValueError naming --dataset and the value for a dataset without a classifier.
+std::string classifier_path(const std::string& dataset, const std::string& given = "");
+
+// Saves a trained classifier with its metadata: arch, dataset (the one it was trained on), seed.
+void save_classifier(const std::string& path, const tape::nn::Sequential& model, const std::string& dataset,
+                     std::uint64_t seed);
+
 // A classifier saved by examples/mnist_classifier, ready for inference. Restarts Keras-style
 // naming first (nn::clear_session), so the layer names match the ones the saving process gave;
-// models built earlier keep theirs. Throws tape::IOError naming the file when it does not fit.
-tape::nn::Sequential load_mnist_classifier(const std::string& path);
+// models built earlier keep theirs. Throws tape::IOError naming the file when it does not fit,
+// and tape::ValueError naming the file and both datasets when it was trained on another dataset
+// than `dataset` (a checkpoint without the dataset in its metadata counts as MNIST's).
+tape::nn::Sequential load_mnist_classifier(const std::string& path, const std::string& dataset = "mnist");
 
 // What the classifier makes of N images [N, 28, 28, 1] (inference mode, batches of 500).
 struct ClassifierOutputs {

@@ -1,5 +1,6 @@
 // Data loading for the DCGAN example: IDX (MNIST, Fashion-MNIST) and CIFAR-10 binary files, raw
-// or gzipped (zlib), SHA-256 verification (OpenSSL libcrypto), and shuffled mini-batches.
+// or gzipped (zlib), SHA-256 verification (OpenSSL libcrypto), datasets by name, and shuffled
+// mini-batches.
 #include "data.h"
 
 #include <openssl/evp.h>
@@ -384,6 +385,41 @@ Dataset load_cifar10(const std::string& dir, bool train) {
   data.images = tape::Tensor::from_vector(pixels, tape::Shape{n, side, side, 3});
   data.name = train ? "cifar10-train" : "cifar10-test";
   return data;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Datasets by name
+
+namespace {
+
+struct DatasetInfo {
+  const char* name;         // as --dataset takes it
+  const char* title;        // in print
+  const char* default_dir;  // unless --data names one
+};
+
+constexpr std::array<DatasetInfo, 3> kDatasets{{{"mnist", "MNIST", "data/mnist"},
+                                                {"fashion-mnist", "Fashion-MNIST", kFashionMnistDir},
+                                                {"cifar10", "CIFAR-10", "data/cifar10"}}};
+
+const DatasetInfo& dataset_info(const std::string& dataset) {
+  for (const auto& info : kDatasets)
+    if (dataset == info.name) return info;
+  throw tape::ValueError("--dataset: unknown dataset '" + dataset + "' (mnist, fashion-mnist, cifar10)");
+}
+
+}  // namespace
+
+std::string default_data_dir(const std::string& dataset) { return dataset_info(dataset).default_dir; }
+
+std::string dataset_title(const std::string& dataset) { return dataset_info(dataset).title; }
+
+Dataset load_dataset(const std::string& dataset, const std::string& dir, bool train, bool verify_checksums) {
+  const DatasetInfo& info = dataset_info(dataset);  // throws for an unknown name, --data given or not
+  const std::string folder = dir.empty() ? info.default_dir : dir;
+  if (dataset == "mnist") return load_mnist(folder, train, verify_checksums);
+  if (dataset == "fashion-mnist") return load_fashion_mnist(folder, train);
+  return load_cifar10(folder, train);
 }
 
 Dataset filter_class(const Dataset& data, int label) {

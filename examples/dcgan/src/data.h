@@ -1,5 +1,6 @@
 // Training data for the DCGAN example: MNIST / Fashion-MNIST (IDX, raw or gzipped) and CIFAR-10
-// (binary version) loaded as NHWC float32 images in [-1, 1], plus shuffled mini-batches.
+// (binary version) loaded as NHWC float32 images in [-1, 1], by name (--dataset) or by reader,
+// plus shuffled mini-batches.
 // Every failure to read or validate a file throws tape::IOError naming the file.
 #pragma once
 #include <cstdint>
@@ -57,6 +58,17 @@ Dataset load_fashion_mnist(const std::string& dir = kFashionMnistDir, bool train
 // 3073 bytes: label, then 1024 R, 1024 G, 1024 B (32x32 row-major). Each file must hold a
 // positive whole number of records (10000 in the real files). Returns [N, 32, 32, 3].
 Dataset load_cifar10(const std::string& dir, bool train);
+
+// The datasets by the names --dataset takes: "mnist", "fashion-mnist", "cifar10". Each function
+// throws tape::ValueError naming --dataset and the value for any other name.
+// The folder a dataset is read from unless --data names one: data/mnist, kFashionMnistDir,
+// data/cifar10.
+std::string default_data_dir(const std::string& dataset);
+// The dataset's name in print: "MNIST", "Fashion-MNIST", "CIFAR-10".
+std::string dataset_title(const std::string& dataset);
+// The training or test set of `dataset` from `dir` (default_data_dir when empty);
+// verify_checksums applies to MNIST only.
+Dataset load_dataset(const std::string& dataset, const std::string& dir, bool train, bool verify_checksums = true);
 
 // The images of class `label` only (for --digit). Throws tape::ValueError when `label` is not in
 // [0, 10) or no image has it.
