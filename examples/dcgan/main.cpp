@@ -3,7 +3,7 @@
 //   dcgan sample  --checkpoint PATH  a grid of generated images
 //   dcgan summary --arch NAME        the Keras tables of G and D
 //   dcgan render  --out DIR          progress.gif and losses.png of a run, made again
-//   dcgan eval    --checkpoint PATH  sample-quality metrics with the MNIST classifier
+//   dcgan eval    --checkpoint PATH  sample-quality metrics with the MNIST or Fashion-MNIST classifier
 //   dcgan presets                    the named recipes of `train --preset`
 #include <algorithm>
 #include <iostream>
@@ -13,10 +13,17 @@
 #include <CLI/CLI.hpp>
 
 #include "architectures.h"
+#include "classifier.h"
+#include "data.h"
 #include "presets.h"
 #include "trainer.h"
 
 namespace {
+
+std::string classifier_help() {
+  return "classifier checkpoint written by mnist_classifier (default: " + dcgan::classifier_path("mnist") + ", or " +
+         dcgan::classifier_path("fashion-mnist") + " with --dataset fashion-mnist)";
+}
 
 void add_train_options(CLI::App& cmd, dcgan::TrainConfig& c) {
   // A preset's words come first; an option given again (by the user) takes the last value.
@@ -88,11 +95,11 @@ void add_train_options(CLI::App& cmd, dcgan::TrainConfig& c) {
   cmd.add_option("--log-every", c.log_every, "steps between progress lines when not on a terminal")
       ->check(CLI::PositiveNumber)->capture_default_str();
   cmd.add_option("--max-images", c.max_images, "train on the first N images only");
-  cmd.add_option("--eval-every", c.eval_every,
-                 "score samples with the MNIST classifier every N steps -> metrics.csv, metrics.png, fid.png")
+  cmd.add_option("--eval-every", c.eval_every, "score samples with the dataset's classifier (mnist, fashion-mnist) "
+                                               "every N steps -> metrics.csv, metrics.png, fid.png")
       ->check(CLI::NonNegativeNumber);
   cmd.add_option("--eval-n", c.eval_n, "images per evaluation")->check(CLI::Range(10, 10000))->capture_default_str();
-  cmd.add_option("--classifier", c.classifier, "classifier checkpoint from mnist_classifier")->capture_default_str();
+  cmd.add_option("--classifier", c.classifier, classifier_help());
 }
 
 // argv without the program name, with `train`'s preset expanded (presets.h), in the reversed
@@ -154,15 +161,18 @@ int main(int argc, char** argv) {
   render->add_option("--out", run_dir, "the run folder")->required()->check(CLI::ExistingDirectory);
 
   dcgan::EvalConfig eval_config;
-  auto* eval = app.add_subcommand("eval", "score a generator with the MNIST classifier, next to the real test set");
+  auto* eval = app.add_subcommand("eval", "score a generator with the dataset's classifier, next to the real test set");
   auto* eval_checkpoint = eval->add_option("--checkpoint", eval_config.checkpoint, "a checkpoint written by dcgan train")
       ->check(CLI::ExistingFile);
   eval->add_option("--samples", eval_config.samples, "instead of a checkpoint: an IDX file of 28x28 images "
                                                      "(dcgan sample --out x.idx, or another program's)")
       ->check(CLI::ExistingFile)->excludes(eval_checkpoint);
-  eval->add_option("--classifier", eval_config.classifier, "classifier checkpoint written by mnist_classifier")
-      ->capture_default_str()->check(CLI::ExistingFile);
-  eval->add_option("--data", eval_config.data_dir, "MNIST folder")->capture_default_str();
+  eval->add_option("--dataset", eval_config.dataset, "mnist | fashion-mnist: the classifier, training and test images")
+      ->check(CLI::IsMember(dcgan::classifier_datasets()))->capture_default_str();
+  eval->add_option("--classifier", eval_config.classifier, classifier_help())->check(CLI::ExistingFile);
+  eval->add_option("--data", eval_config.data_dir, "folder with the dataset's IDX files (default: " +
+                                                   dcgan::default_data_dir("mnist") + ", or " +
+                                                   dcgan::default_data_dir("fashion-mnist") + ")");
   eval->add_flag("!--no-checksum", eval_config.verify_checksums, "skip MNIST's checksum check");
   eval->add_option("--n", eval_config.n, "generated, test and training images per set")->check(CLI::Range(10, 10000))
       ->capture_default_str();

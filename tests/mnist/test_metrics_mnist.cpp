@@ -91,7 +91,7 @@ const QualityReport& real() { return sets().score("real", sets().images(kN, 2 * 
 
 TEST_CASE("real against real: FID near 0, KID within two standard errors of 0, high score and recall", "[mnist]") {
   const QualityReport& r = real();
-  INFO(dcgan::format_quality_table({{"real", r}}));
+  INFO(dcgan::format_quality_table({{"real", r}}, "MNIST score"));
   CHECK(r.fid < 1.5);
   CHECK(std::abs(r.kid) <= 2.0 * r.kid_se);
   CHECK(r.score > 9.3);
@@ -103,7 +103,7 @@ TEST_CASE("real against real: FID near 0, KID within two standard errors of 0, h
 
 TEST_CASE("one class: score near 1, recall near its share of the reference", "[mnist]") {
   const QualityReport& one = sets().score("only 1s", dcgan::filter_class(sets().train, 1).images);
-  INFO(dcgan::format_quality_table({{"real", real()}, {"only 1s", one}}));
+  INFO(dcgan::format_quality_table({{"real", real()}, {"only 1s", one}}, "MNIST score"));
   CHECK(one.score < 1.2);
   CHECK(one.recall < 0.15);  // only the reference's own 1s (11%) lie in the balls of a set of 1s
   CHECK(one.classes_present == 1);
@@ -121,7 +121,8 @@ TEST_CASE("damaged sets land in order: real, then blurred, noisy and repeated, t
   const QualityReport& half = s.score("classes 0-4", first_classes(s, 5));
   const QualityReport& one = s.score("only 1s", dcgan::filter_class(s.train, 1).images);
   const std::string table = dcgan::format_quality_table(
-      {{"real", r}, {"blurred 3x3", blur}, {"noise 0.5", noisy}, {"100 repeated", rep}, {"classes 0-4", half}, {"only 1s", one}});
+      {{"real", r}, {"blurred 3x3", blur}, {"noise 0.5", noisy}, {"100 repeated", rep}, {"classes 0-4", half}, {"only 1s", one}},
+      "MNIST score");
   std::cout << table;
   INFO(table);
   for (const QualityReport* damaged : {&blur, &noisy, &rep}) {

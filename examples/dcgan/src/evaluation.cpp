@@ -53,16 +53,16 @@ Tensor first_images(const Dataset& data, std::int64_t n) {
 
 }  // namespace
 
-Evaluator::Evaluator(const std::string& classifier_path, const std::string& mnist_dir, std::int64_t n,
-                     bool verify_checksums)
-    : n_(n), classifier_(load_mnist_classifier(classifier_path)) {
+Evaluator::Evaluator(const std::string& classifier_path, const std::string& dataset, const std::string& data_dir,
+                     std::int64_t n, bool verify_checksums)
+    : n_(n), score_label_(dataset_title(dataset) + " score"), classifier_(load_mnist_classifier(classifier_path, dataset)) {
   if (n < 10 || n > 10000) throw tape::ValueError("eval: --n must be in [10, 10000], got " + std::to_string(n));
-  const Dataset train = load_mnist(mnist_dir, true, verify_checksums);
+  const Dataset train = load_dataset(dataset, data_dir, true, verify_checksums);
   tape::Generator pick(0x5EED5EED);
   std::vector<std::int64_t> idx = shuffled_indices(train.size(), pick);
   idx.resize(static_cast<std::size_t>(n));
   reference_ = classify(classifier_, gather_images(train, idx));
-  const Dataset test = load_mnist(mnist_dir, false, verify_checksums);
+  const Dataset test = load_dataset(dataset, data_dir, false, verify_checksums);
   test_histogram_ = metrics::class_histogram(std::vector<int>(test.labels.begin(), test.labels.end()), 10);
   test_images_ = first_images(test, n);
 }
@@ -96,15 +96,17 @@ std::string pad(const std::string& s, std::size_t width) {
 
 }  // namespace
 
-std::string format_quality_table(const std::vector<std::pair<std::string, QualityReport>>& rows) {
+std::string format_quality_table(const std::vector<std::pair<std::string, QualityReport>>& rows,
+                                 const std::string& score_label) {
   std::ostringstream os;
+  const std::size_t score_width = std::max<std::size_t>(16, score_label.size() + 2);
   const std::vector<std::pair<std::string, std::size_t>> header{
-      {"set", 14}, {"n", 7}, {"MNIST score", 16}, {"FID", 10}, {"KID x 1e3", 17}, {"precision", 10},
+      {"set", 14}, {"n", 7}, {score_label, score_width}, {"FID", 10}, {"KID x 1e3", 17}, {"precision", 10},
       {"recall", 8}, {"classes>=1%", 12}, {"KL to test", 10}};
   for (const auto& [title, width] : header) os << pad(title, width);
   os << "\n";
   for (const auto& [label, r] : rows) {
-    os << pad(label, 14) << pad(std::to_string(r.n), 7) << pad(format("%.3f ± %.3f", r.score, r.score_std), 16)
+    os << pad(label, 14) << pad(std::to_string(r.n), 7) << pad(format("%.3f ± %.3f", r.score, r.score_std), score_width)
        << pad(format("%.3f", r.fid), 10) << pad(format("%.3f ± %.3f", r.kid * 1e3, r.kid_se * 1e3), 17)
        << pad(format("%.3f", r.precision), 10) << pad(format("%.3f", r.recall), 8)
        << pad(std::to_string(r.classes_present), 12) << format("%.4f", r.kl_to_test) << "\n";
@@ -161,7 +163,8 @@ QualityReport report_from(const std::vector<double>& v) {
 
 }  // namespace
 
-MetricsLog::MetricsLog(std::string run_dir, QualityReport real) : dir_(std::move(run_dir)), real_(std::move(real)) {}
+MetricsLog::MetricsLog(std::string run_dir, QualityReport real, std::string score_label)
+    : dir_(std::move(run_dir)), real_(std::move(real)), score_label_(std::move(score_label)) {}
 
 void MetricsLog::start(bool resume, std::int64_t step) {
   rows_.clear();
@@ -202,7 +205,7 @@ void MetricsLog::rewrite() const {
 
 void MetricsLog::write_plot() const {
   if (rows_.empty()) return;
-  Series score{"MNIST score", {}, {}}, real{"real test set score", {}, {}}, precision{"precision x 10", {}, {}},
+  Series score{score_label_, {}, {}}, real{"real test set score", {}, {}}, precision{"precision x 10", {}, {}},
       recall{"recall x 10", {}, {}};
   for (const auto& row : rows_) {
     const double x = static_cast<double>(row.step);

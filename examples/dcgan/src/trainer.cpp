@@ -221,11 +221,7 @@ StepOptions step_options(const TrainConfig& c, std::int64_t step, const StepResu
 }
 
 Dataset load_training_data(const TrainConfig& c) {
-  Dataset ds = c.dataset == "mnist"           ? load_mnist(c.data_dir.empty() ? "data/mnist" : c.data_dir, true, c.verify_checksums)
-               : c.dataset == "fashion-mnist" ? load_fashion_mnist(c.data_dir.empty() ? kFashionMnistDir : c.data_dir)
-               : c.dataset == "cifar10"       ? load_cifar10(c.data_dir.empty() ? "data/cifar10" : c.data_dir, true)
-                                              : throw tape::ValueError("unknown dataset '" + c.dataset +
-                                                                       "' (mnist, fashion-mnist, cifar10)");
+  Dataset ds = load_dataset(c.dataset, c.data_dir, true, c.verify_checksums);
   if (c.digit >= 0) ds = filter_class(ds, c.digit);
   if (c.max_images > 0 && c.max_images < ds.size()) {
     ds.images = tape::slice(ds.images, {0, 0, 0, 0}, {c.max_images, -1, -1, -1});
@@ -365,6 +361,11 @@ int columns_for(int n) {
   return c;
 }
 
+// The classifier --eval-every uses: --classifier, or the dataset's own ("" for a dataset without one).
+std::string resolved_classifier(const TrainConfig& c) {
+  return has_classifier(c.dataset) || !c.classifier.empty() ? classifier_path(c.dataset, c.classifier) : "";
+}
+
 void write_config(const TrainConfig& c, const std::string& path, std::int64_t steps_per_epoch, std::int64_t total) {
   nlohmann::json j = {{"program", "tape dcgan"}, {"version", TAPE_DCGAN_VERSION}, {"preset", c.preset}, {"dataset", c.dataset},
                       {"data_dir", c.data_dir}, {"arch", c.arch}, {"epochs", c.epochs}, {"steps", c.steps},
@@ -377,7 +378,7 @@ void write_config(const TrainConfig& c, const std::string& path, std::int64_t st
                       {"digit", c.digit}, {"sample_every", c.sample_every}, {"checkpoint_every", c.checkpoint_every},
                       {"keep_checkpoints", c.keep_checkpoints}, {"tensorboard", c.tensorboard},
                       {"samples", c.samples}, {"max_images", c.max_images}, {"eval_every", c.eval_every},
-                      {"eval_n", c.eval_n}, {"classifier", c.classifier}};
+                      {"eval_n", c.eval_n}, {"classifier", resolved_classifier(c)}};
   write_text_atomically(path, j.dump(2) + "\n");
 }
 
@@ -462,18 +463,21 @@ int train(const TrainConfig& c) {
   std::unique_ptr<Evaluator> evaluator;
   std::unique_ptr<MetricsLog> metrics_log;
   if (c.eval_every > 0) {
-    if (c.dataset != "mnist") throw tape::ValueError("train: --eval-every needs --dataset mnist (the classifier is MNIST's)");
-    evaluator = std::make_unique<Evaluator>(c.classifier, c.data_dir.empty() ? "data/mnist" : c.data_dir, c.eval_n,
+    if (!has_classifier(c.dataset)) {
+      throw tape::ValueError("train: --eval-every needs --dataset mnist or fashion-mnist (the datasets with a "
+                             "classifier), got --dataset " + c.dataset);
+    }
+    evaluator = std::make_unique<Evaluator>(classifier_path(c.dataset, c.classifier), c.dataset, c.data_dir, c.eval_n,
                                             c.verify_checksums);
-    metrics_log = std::make_unique<MetricsLog>(c.out, evaluator->real_report());
+    metrics_log = std::make_unique<MetricsLog>(c.out, evaluator->real_report(), evaluator->score_label());
     metrics_log->start(c.resume, run.step);
   }
   auto evaluate_now = [&] {
     const QualityReport r = evaluator->evaluate_generator(run.shown_generator(), c.z_dim, c.seed + 0xE7A1);
     metrics_log->append(run.step, run.files.history().empty() ? 0.0 : run.files.history().back().wall_time, r);
-    std::printf("step %lld: MNIST score %.3f (real %.3f), FID %.2f, precision %.3f, recall %.3f, %d classes\n",
-                static_cast<long long>(run.step), r.score, evaluator->real_report().score, r.fid, r.precision, r.recall,
-                r.classes_present);
+    std::printf("step %lld: %s %.3f (real %.3f), FID %.2f, precision %.3f, recall %.3f, %d classes\n",
+                static_cast<long long>(run.step), evaluator->score_label().c_str(), r.score,
+                evaluator->real_report().score, r.fid, r.precision, r.recall, r.classes_present);
     std::fflush(stdout);
   };
   if (evaluator && run.step == 0) evaluate_now();
@@ -596,15 +600,17 @@ void evaluate_checkpoint(const EvalConfig& c) {
   const tape::Shape shape = images.defined() ? tape::Shape{images.dim(1), images.dim(2), images.dim(3)}
                                               : tape::Shape(arch->image_shape);
   if (shape != tape::Shape{28, 28, 1}) {
-    throw tape::ValueError("eval: the MNIST classifier needs 28x28x1 images; " + source + " has " + shape.to_string());
+    throw tape::ValueError("eval: the " + dataset_title(c.dataset) + " classifier needs 28x28x1 images; " + source +
+                           " has " + shape.to_string());
   }
-  Evaluator evaluator(c.classifier, c.data_dir, c.n, c.verify_checksums);
+  Evaluator evaluator(classifier_path(c.dataset, c.classifier), c.dataset, c.data_dir, c.n, c.verify_checksums);
   const QualityReport generated = images.defined() ? evaluator.evaluate(images)
                                                    : evaluator.evaluate_generator(arch->generator, arch->z_dim, c.seed,
                                                                                   c.batch_statistics);
   const std::vector<std::pair<std::string, QualityReport>> rows{{"real test", evaluator.real_report()},
                                                                 {"generated", generated}};
-  std::cout << "Each set against " << c.n << " training images (" << source << ")\n" << format_quality_table(rows);
+  std::cout << "Each set against " << c.n << " training images (" << source << ")\n"
+            << format_quality_table(rows, evaluator.score_label());
   const fs::path dir = fs::path(images.defined() ? c.samples : c.checkpoint).parent_path();
   const std::string json = !c.json.empty()                     ? c.json
                            : dir.filename() == "checkpoints" ? (dir.parent_path() / "metrics.json").string()

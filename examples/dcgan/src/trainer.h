@@ -61,11 +61,12 @@ struct TrainConfig {
   int samples = 16;               // fixed-noise images in each grid
   std::int64_t log_every = 50;    // plain progress lines when stdout is not a terminal
   std::int64_t max_images = 0;    // use only the first N training images (0: all)
-  // Sample-quality metrics while training (MNIST): every eval_every steps (and at steps 0 and the
-  // last), eval_n generated images scored with the classifier -> metrics.csv, metrics.png, fid.png.
+  // Sample-quality metrics while training (MNIST, Fashion-MNIST): every eval_every steps (and at
+  // steps 0 and the last), eval_n generated images scored with the dataset's classifier ->
+  // metrics.csv, metrics.png, fid.png.
   std::int64_t eval_every = 0;
   std::int64_t eval_n = 10000;
-  std::string classifier = "runs/mnist_classifier/classifier.safetensors";
+  std::string classifier;         // default: classifier_path(dataset) (classifier.h)
   // Called after every step with the step number; returning false stops the run the way Ctrl-C
   // does (checkpoint saved, clean exit). For programs embedding the trainer, and for tests.
   std::function<bool(std::int64_t)> keep_going;
@@ -138,11 +139,14 @@ void render(const std::string& out_dir);
 Architecture load_generator(const std::string& checkpoint, bool raw = false);
 
 // dcgan eval: n images from the checkpoint's generator (or the first n of an IDX file, --samples)
-// and n test images, each scored against n training images with the classifier; prints the
-// table and writes metrics.json.
+// and n test images of the dataset, each scored against n of its training images with the
+// dataset's classifier; prints the table and writes metrics.json.
 struct EvalConfig {
   std::string samples;  // instead of a checkpoint: an IDX file of images made elsewhere (load_idx_images)
-  std::string checkpoint, classifier = "runs/mnist_classifier/classifier.safetensors", data_dir = "data/mnist";
+  std::string checkpoint;
+  std::string dataset = "mnist";  // mnist | fashion-mnist
+  std::string classifier;         // default: classifier_path(dataset) (classifier.h)
+  std::string data_dir;           // default: default_data_dir(dataset) (data.h)
   std::int64_t n = 10000;
   std::uint64_t seed = 0;
   bool batch_statistics = false;
