@@ -4,8 +4,10 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include <tape/tape.h>
 
@@ -65,11 +67,22 @@ double peak_rss_mib() {
   return usage.ru_maxrss / 1024.0;
 }
 
-// `bench_dcgan --profile [batch] [threads]`: the per-op time table of a few iterations of each
-// network instead of the benchmarks.
-int profile(std::int64_t batch, int threads) {
+// `bench_dcgan --profile [batch] [threads] [arch,arch,...]`: the per-op time table of a few
+// iterations of each network (default tf-tutorial and keras-small) instead of the benchmarks.
+std::vector<std::string> split_names(const std::string& list) {
+  std::vector<std::string> names;
+  std::size_t start = 0;
+  while (start <= list.size()) {
+    const std::size_t comma = std::min(list.find(',', start), list.size());
+    if (comma > start) names.push_back(list.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return names;
+}
+
+int profile(std::int64_t batch, int threads, const std::vector<std::string>& names) {
   tape::set_num_threads(threads);
-  for (const char* name : {"tf-tutorial", "keras-small"}) {
+  for (const std::string& name : names) {
     dcgan::Architecture arch = dcgan::make_architecture(name, 100, 1);
     tape::nn::Adam g_opt({.learning_rate = 2e-4, .beta1 = 0.5}), d_opt({.learning_rate = 2e-4, .beta1 = 0.5});
     tape::Generator gen(2);
@@ -80,7 +93,7 @@ int profile(std::int64_t batch, int threads) {
     constexpr int kSteps = 3;
     for (int i = 0; i < kSteps; ++i) dcgan::train_step(arch, g_opt, d_opt, real, gen, {});
     const tape::BufferPoolStats memory = tape::buffer_pool_stats();
-    std::printf("%s, batch %lld, %d threads, %d iterations:\n%s", name, static_cast<long long>(batch), threads,
+    std::printf("%s, batch %lld, %d threads, %d iterations:\n%s", name.c_str(), static_cast<long long>(batch), threads,
                 kSteps, profiler.report().c_str());
     std::printf("tensor memory: peak in use %.1f MiB, cached now %.1f MiB; process peak RSS so far %.1f MiB\n\n",
                 memory.peak_in_use_bytes / 1048576.0, memory.cached_bytes / 1048576.0, peak_rss_mib());
@@ -90,7 +103,8 @@ int profile(std::int64_t batch, int threads) {
 
 int main(int argc, char** argv) {
   if (argc >= 2 && std::string(argv[1]) == "--profile") {
-    return profile(argc >= 3 ? std::stoll(argv[2]) : 128, argc >= 4 ? std::stoi(argv[3]) : 2);
+    return profile(argc >= 3 ? std::stoll(argv[2]) : 128, argc >= 4 ? std::stoi(argv[3]) : 2,
+                   split_names(argc >= 5 ? argv[4] : "tf-tutorial,keras-small"));
   }
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();

@@ -39,11 +39,22 @@ void add_train_options(CLI::App& cmd, dcgan::TrainConfig& c) {
   cmd.add_option("--data", c.data_dir, "folder with the dataset's files (default: data/mnist, the Debian "
                                        "Fashion-MNIST folder, data/cifar10)");
   cmd.add_flag("!--no-checksum", c.verify_checksums, "skip MNIST's checksum check (IDX files of your own)");
-  cmd.add_option("--arch", c.arch, "tf-tutorial | keras-small | vstark21 | libtorch | mnist-fast | cifar")
+  cmd.add_option("--arch", c.arch, "tf-tutorial | keras-small | vstark21 | libtorch | mnist-fast | mnist-lean | cifar")
       ->check(CLI::IsMember(dcgan::architecture_names()))->capture_default_str();
   auto* epochs = cmd.add_option("--epochs", c.epochs, "passes over the data (default 1)");
   cmd.add_option("--steps", c.steps, "total training steps (instead of --epochs)")->excludes(epochs);
   cmd.add_option("--batch", c.batch, "images per step")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd.add_option_function<std::string>(
+      "--batch-from",
+      [&c](const std::string& text) {
+        try {
+          c.batch_changes = dcgan::parse_batch_changes(text);
+        } catch (const tape::ValueError& e) {
+          throw CLI::ValidationError("--batch-from", e.what());
+        }
+      },
+      "larger batches later in the run: STEP:BATCH[,STEP:BATCH...], from step STEP on BATCH images per step "
+      "(\"\" for none)");
   cmd.add_option("--lr", c.lr, "Adam learning rate (both nets; wgan-gp default 1e-4)")->capture_default_str();
   cmd.add_option("--g-lr", c.g_lr, "the generator's learning rate (default: --lr)")->check(CLI::PositiveNumber);
   cmd.add_option("--d-lr", c.d_lr, "the discriminator's learning rate (default: --lr)")->check(CLI::PositiveNumber);

@@ -159,7 +159,7 @@ TEST_CASE("a few training steps give finite losses and every output file", "[dcg
 }
 
 TEST_CASE("resuming after an interruption matches an uninterrupted run bit for bit", "[dcgan][train][resume]") {
-  for (const std::string mode : {"plain", "balance", "wgan-gp", "ema", "schedule-hinge-alternating"}) {
+  for (const std::string mode : {"plain", "balance", "wgan-gp", "ema", "schedule-hinge-alternating", "batch-from"}) {
     INFO(mode);
     TempDir data, out;
     write_tiny_mnist(data, 40);
@@ -169,6 +169,7 @@ TEST_CASE("resuming after an interruption matches an uninterrupted run bit for b
     c.balance = mode == "balance";
     if (mode == "wgan-gp") c.loss = "wgan-gp", c.n_critic = 3;
     if (mode == "ema") c.ema = 0.9, c.ema_start = 2;
+    if (mode == "batch-from") c.batch_changes = {{2, 16}, {5, 12}};  // the interruption after step 3 falls between
     if (mode == "schedule-hinge-alternating") {
       c.loss = "hinge", c.updates = "alternating", c.lr_schedule = "cosine", c.lr_decay_start = 0.25;
       c.g_lr = 1e-4, c.d_lr = 4e-4, c.r1_gamma = 0.5, c.r1_every = 3;  // R1 at steps 3 and 6 (lazy)
@@ -194,6 +195,70 @@ TEST_CASE("resuming after an interruption matches an uninterrupted run bit for b
     REQUIRE(b.size() == 9);
     for (std::size_t i = 1; i < a.size(); ++i) REQUIRE(deterministic_part(a[i]) == deterministic_part(b[i]));
   }
+}
+
+TEST_CASE("a run resumed with another --batch goes on after the images already drawn", "[dcgan][train][resume]") {
+  for (const std::int64_t new_batch : {16, 40, 4}) {
+    INFO(new_batch);
+    TempDir data, out;
+    write_tiny_mnist(data, 40);
+    dcgan::TrainConfig c = tiny_config(data, out.file("run"));  // batch 8: 5 batches per epoch
+    c.steps = 6;
+    c.checkpoint_every = 100;
+    c.keep_going = [](std::int64_t step) { return step < 4; };  // 32 of the epoch's 40 images drawn
+    nn::clear_session();
+    REQUIRE(dcgan::train(c) == 0);
+    c.keep_going = nullptr;
+    c.resume = true;
+    c.batch = new_batch;  // 16, 40: the next epoch; 4: batch 8 of the same epoch
+    nn::clear_session();
+    REQUIRE(dcgan::train(c) == 0);
+    REQUIRE(csv_rows(out.file("run") + "/losses.csv").size() == 7);
+    REQUIRE(fs::exists(out.file("run") + "/checkpoints/ckpt-00000006.safetensors"));
+  }
+}
+
+TEST_CASE("batch changes (--batch-from) parse from STEP:BATCH lists and the trainer refuses changes it cannot make", "[dcgan][train]") {
+  using Changes = std::vector<dcgan::TrainConfig::BatchChange>;
+  const Changes two = dcgan::parse_batch_changes("5000:128,8000:256");
+  REQUIRE(two.size() == 2);
+  REQUIRE((two[0].step == 5000 && two[0].batch == 128 && two[1].step == 8000 && two[1].batch == 256));
+  REQUIRE(dcgan::parse_batch_changes("").empty());
+  for (const char* bad : {"5000", "5000:", ":128", "5000:128:3", "5000-128", "0:128", "5000:0", "x:1", "5000:128,"}) {
+    INFO(bad);
+    if (std::string(bad) == "5000:128,") {
+      REQUIRE(dcgan::parse_batch_changes(bad).size() == 1);  // a trailing comma ends the list
+      continue;
+    }
+    REQUIRE_THROWS_WITH(dcgan::parse_batch_changes(bad), Catch::Contains("--batch-from") && Catch::Contains(bad));
+  }
+  TempDir data, out;
+  write_tiny_mnist(data, 40);
+  for (const Changes& wrong : {Changes{{3, 16}, {2, 8}}, Changes{{2, 41}}}) {
+    dcgan::TrainConfig c = tiny_config(data, out.file("run"));
+    c.batch_changes = wrong;
+    nn::clear_session();
+    REQUIRE_THROWS_WITH(dcgan::train(c), Catch::Contains("--batch-from"));
+  }
+}
+
+TEST_CASE("batch changes (--batch-from) train the later steps on larger batches", "[dcgan][train]") {
+  TempDir data, out;
+  write_tiny_mnist(data, 40);
+  dcgan::TrainConfig c = tiny_config(data, out.file("run"));
+  c.steps = 5;
+  c.batch_changes = {{2, 16}};
+  nn::clear_session();
+  REQUIRE(dcgan::train(c) == 0);
+  std::ifstream config(out.file("run") + "/config.json");
+  std::stringstream text;
+  text << config.rdbuf();
+  REQUIRE_THAT(text.str(), Catch::Contains("\"batch_from\": [\n    [\n      2,\n      16"));
+  // steps 1-2 draw 16 of epoch 1's 40 images, step 3 the next 16; 8 left: step 4 starts epoch 2
+  const auto rows = csv_rows(out.file("run") + "/losses.csv");
+  REQUIRE(rows.size() == 6);
+  REQUIRE(rows[3].rfind("3,1,", 0) == 0);
+  REQUIRE(rows[4].rfind("4,2,", 0) == 0);
 }
 
 // Trains 2 steps on tiny data into out/run; returns the step-2 checkpoint.

@@ -77,17 +77,19 @@ Architecture vstark21(std::int64_t z) {
 }
 
 // PyTorch's C++ DCGAN example: transposed convolutions from a 1x1 noise map, no biases, BN with
-// PyTorch's momentum 0.1 / eps 1e-5, N(0, 0.02) weights. d_width: D's first layer's channels
-// (64 in the example; 32 for mnist-fast, a quarter of D's multiply-adds).
+// PyTorch's momentum 0.1 / eps 1e-5, N(0, 0.02) weights. d_width: D's first layer's channels,
+// g_width: G's last hidden layer's channels (64 and 64 in the example; mnist-fast halves D,
+// mnist-lean halves G, whose transposed convolutions are most of the step's multiply-adds).
 Architecture libtorch(std::int64_t z, const std::string& name = "libtorch",
-                      const std::string& description = "PyTorch's C++ DCGAN example", std::int64_t d_width = 64) {
+                      const std::string& description = "PyTorch's C++ DCGAN example", std::int64_t d_width = 64,
+                      std::int64_t g_width = 64) {
   const nn::BatchNormOptions bn{.momentum = 0.9, .epsilon = 1e-5, .unbiased_moving_variance = true};
   return {name, description,
           nn::Sequential::named("generator",
               nn::Reshape({1, 1, z}),
-              nn::Conv2DTranspose(256, 4, torch_conv(1, 0)), nn::BatchNorm(bn), nn::ReLU(),
-              nn::Conv2DTranspose(128, 3, torch_conv(2, 1)), nn::BatchNorm(bn), nn::ReLU(),
-              nn::Conv2DTranspose(64, 4, torch_conv(2, 1)), nn::BatchNorm(bn), nn::ReLU(),
+              nn::Conv2DTranspose(4 * g_width, 4, torch_conv(1, 0)), nn::BatchNorm(bn), nn::ReLU(),
+              nn::Conv2DTranspose(2 * g_width, 3, torch_conv(2, 1)), nn::BatchNorm(bn), nn::ReLU(),
+              nn::Conv2DTranspose(g_width, 4, torch_conv(2, 1)), nn::BatchNorm(bn), nn::ReLU(),
               nn::Conv2DTranspose(1, 4, torch_conv(2, 1)), nn::Tanh()),
           nn::Sequential::named("discriminator",
               nn::Conv2D(d_width, 4, torch_conv(2, 1)), nn::LeakyReLU(0.2),
@@ -117,7 +119,7 @@ Architecture cifar(std::int64_t z) {
 }  // namespace
 
 const std::vector<std::string>& architecture_names() {
-  static const std::vector<std::string> names{"tf-tutorial", "keras-small", "vstark21", "libtorch", "mnist-fast", "cifar"};
+  static const std::vector<std::string> names{"tf-tutorial", "keras-small", "vstark21", "libtorch", "mnist-fast", "mnist-lean", "cifar"};
   return names;
 }
 
@@ -128,9 +130,10 @@ Architecture make_architecture(const std::string& name, std::int64_t z_dim, std:
                    : name == "vstark21"    ? vstark21(z_dim)
                    : name == "libtorch"    ? libtorch(z_dim)
                    : name == "mnist-fast"  ? libtorch(z_dim, "mnist-fast", "libtorch's G, D at half width (for CPU throughput)", 32)
+                   : name == "mnist-lean"  ? libtorch(z_dim, "mnist-lean", "libtorch's D, G at half width (for CPU throughput)", 64, 32)
                    : name == "cifar"       ? cifar(z_dim)
                                            : throw tape::ValueError("unknown architecture '" + name +
-                                                                    "' (tf-tutorial, keras-small, vstark21, libtorch, mnist-fast, cifar)");
+                                                                    "' (tf-tutorial, keras-small, vstark21, libtorch, mnist-fast, mnist-lean, cifar)");
   tape::Generator gen(seed);
   a.generator.build({z_dim}, gen);
   a.discriminator.build(tape::Shape(a.image_shape), gen);

@@ -230,35 +230,91 @@ Dataset load_training_data(const TrainConfig& c) {
   return ds;
 }
 
+// The batch size in a run folder's config.json (checkpoints written before 2026-11-29 do not record it), or
+// `fallback` when the file is missing or has none.
+std::int64_t batch_of_run_config(const std::string& path, std::int64_t fallback) {
+  std::ifstream f(path);
+  if (!f) return fallback;
+  const nlohmann::json j = nlohmann::json::parse(f, nullptr, false);
+  return j.is_object() && j.contains("batch") && j["batch"].is_number_integer() ? j["batch"].get<std::int64_t>() : fallback;
+}
+
 // Batches in a per-epoch order drawn from (seed, epoch) alone, so a resumed run can rebuild the
-// order of the epoch it stopped in and continue at the same batch.
+// order of the epoch it stopped in and continue at the same image. Each batch is the next `batch`
+// images of the order; an epoch ends when the next batch no longer fits in what is left of it.
 class EpochBatches {
  public:
-  EpochBatches(const Dataset& data, std::int64_t batch, std::uint64_t seed)
-      : data_(data), batch_(batch), per_epoch_(data.size() / batch), seed_(seed) {}
-  void seek(std::int64_t epoch, std::int64_t batch_in_epoch) {
+  EpochBatches(const Dataset& data, std::uint64_t seed) : data_(data), seed_(seed) {}
+  void seek(std::int64_t epoch, std::int64_t image_in_epoch) {
+    if (image_in_epoch < 0 || image_in_epoch >= data_.size()) {
+      throw tape::ValueError("train: image " + std::to_string(image_in_epoch) + " of an epoch of " +
+                             std::to_string(data_.size()) + " images");
+    }
     epoch_ = epoch;
-    next_ = batch_in_epoch;
+    next_ = image_in_epoch;
     tape::Generator gen(seed_ * 0x9E3779B97F4A7C15ull + 0x5EEDull * static_cast<std::uint64_t>(epoch + 1));
     order_ = shuffled_indices(data_.size(), gen);
   }
-  // images[batch, H, W, C]; moves to the next epoch after its last full batch.
-  Tensor next() {
-    std::vector<std::int64_t> idx(order_.begin() + next_ * batch_, order_.begin() + (next_ + 1) * batch_);
+  // images[batch, H, W, C]; moves to the next epoch when `next_batch` images no longer fit in it.
+  Tensor next(std::int64_t batch, std::int64_t next_batch) {
+    if (next_ + batch > data_.size()) seek(epoch_ + 1, 0);
+    std::vector<std::int64_t> idx(order_.begin() + next_, order_.begin() + next_ + batch);
     Tensor images = gather_images(data_, idx);
-    if (++next_ == per_epoch_) seek(epoch_ + 1, 0);
+    next_ += batch;
+    if (next_ + next_batch > data_.size()) seek(epoch_ + 1, 0);
     return images;
   }
   std::int64_t epoch() const { return epoch_; }
-  std::int64_t batch_in_epoch() const { return next_; }
+  std::int64_t image_in_epoch() const { return next_; }
 
  private:
   const Dataset& data_;
-  std::int64_t batch_, per_epoch_;
   std::uint64_t seed_;
   std::int64_t epoch_ = 0, next_ = 0;
   std::vector<std::int64_t> order_;
 };
+
+}  // namespace
+
+std::vector<TrainConfig::BatchChange> parse_batch_changes(const std::string& text) {
+  std::vector<TrainConfig::BatchChange> changes;
+  std::stringstream parts(text);
+  std::string part;
+  while (std::getline(parts, part, ',')) {
+    TrainConfig::BatchChange change;
+    char colon = 0;
+    std::istringstream in(part);
+    if (!(in >> change.step >> colon >> change.batch) || colon != ':' || !(in >> std::ws).eof() || change.step < 1 ||
+        change.batch < 1) {
+      throw tape::ValueError("--batch-from: '" + part + "' in '" + text + "' is not STEP:BATCH with positive integers");
+    }
+    changes.push_back(change);
+  }
+  return changes;
+}
+
+namespace {
+
+// --batch-from: steps in increasing order, each batch between 1 and the data set's size.
+void check_batch_changes(const TrainConfig& c, std::int64_t images) {
+  std::int64_t previous = 0;
+  for (const auto& change : c.batch_changes) {
+    const std::string what = "train: --batch-from " + std::to_string(change.step) + ":" + std::to_string(change.batch);
+    if (change.step <= previous) throw tape::ValueError(what + ": steps must be > 0 and increasing");
+    if (change.batch < 1 || change.batch > images) {
+      throw tape::ValueError(what + ": the batch must be in [1, " + std::to_string(images) + "] (the data set's images)");
+    }
+    previous = change.step;
+  }
+}
+
+// The batch size of the step taken after `steps_done` steps (--batch, then --batch-from).
+std::int64_t batch_at(const TrainConfig& c, std::int64_t steps_done) {
+  std::int64_t batch = c.batch;
+  for (const auto& change : c.batch_changes)
+    if (steps_done >= change.step) batch = change.batch;
+  return batch;
+}
 
 // The weight average's decay after update `step` (from 1): TensorFlow's warm-up
 // min(ema, (1 + step) / (10 + step)), or with ema_start a plain copy of G up to that step and
@@ -285,7 +341,7 @@ struct Run {
   nn::Adam g_opt, d_opt;
   tape::Generator noise_gen;
   Tensor fixed_noise;
-  std::int64_t step = 0, epoch = 0, batch_in_epoch = 0;
+  std::int64_t step = 0, epoch = 0, image_in_epoch = 0;
   std::optional<StepResult> last;  // the previous step's result (steers --balance)
   std::optional<nn::Sequential> g_ema;  // the moving average of G's weights (--ema)
 
@@ -307,7 +363,7 @@ struct Run {
 
   std::map<std::string, std::string> metadata() const {
     std::map<std::string, std::string> m{{"step", std::to_string(step)},         {"epoch", std::to_string(epoch)},
-                                         {"batch_in_epoch", std::to_string(batch_in_epoch)}, {"arch", config.arch},
+                                         {"image_in_epoch", std::to_string(image_in_epoch)}, {"arch", config.arch},
                                          {"dataset", config.dataset},            {"z_dim", std::to_string(config.z_dim)},
                                          {"seed", std::to_string(config.seed)},  {"program", "tape dcgan " TAPE_DCGAN_VERSION}};
     // The last step's losses steer --balance; saved exactly (hex floats) so a resumed run decides alike.
@@ -339,7 +395,10 @@ struct Run {
     auto meta = nn::load_checkpoint(path, targets, generators());
     step = std::stoll(meta.at("step"));
     epoch = std::stoll(meta.at("epoch"));
-    batch_in_epoch = std::stoll(meta.at("batch_in_epoch"));
+    const auto image = meta.find("image_in_epoch");
+    image_in_epoch = image != meta.end()
+                         ? std::stoll(image->second)
+                         : std::stoll(meta.at("batch_in_epoch")) * batch_of_run_config(files.config_path(), config.batch);
     auto losses = meta.find("last_losses");
     if (losses != meta.end()) {
       StepResult r;
@@ -347,6 +406,15 @@ struct Run {
         throw tape::IOError("train --resume: " + path + " has unreadable last_losses '" + losses->second + "'");
       }
       last = r;
+    }
+  }
+
+  // A run resumed with another batch size goes on in the same epoch after the images already
+  // drawn from it, or in the next epoch when the next batch no longer fits.
+  void fit_position(std::int64_t images, std::int64_t next_batch) {
+    if (image_in_epoch + next_batch > images) {
+      ++epoch;
+      image_in_epoch = 0;
     }
   }
 
@@ -366,10 +434,17 @@ std::string resolved_classifier(const TrainConfig& c) {
   return has_classifier(c.dataset) || !c.classifier.empty() ? classifier_path(c.dataset, c.classifier) : "";
 }
 
+nlohmann::json batch_changes_json(const TrainConfig& c) {
+  nlohmann::json changes = nlohmann::json::array();
+  for (const auto& change : c.batch_changes) changes.push_back({change.step, change.batch});
+  return changes;
+}
+
 void write_config(const TrainConfig& c, const std::string& path, std::int64_t steps_per_epoch, std::int64_t total) {
   nlohmann::json j = {{"program", "tape dcgan"}, {"version", TAPE_DCGAN_VERSION}, {"preset", c.preset}, {"dataset", c.dataset},
                       {"data_dir", c.data_dir}, {"arch", c.arch}, {"epochs", c.epochs}, {"steps", c.steps},
                       {"total_steps", total}, {"steps_per_epoch", steps_per_epoch}, {"batch", c.batch},
+                      {"batch_from", batch_changes_json(c)},
                       {"lr", c.lr}, {"g_lr", generator_lr(c)}, {"d_lr", discriminator_lr(c)},
                       {"lr_schedule", c.lr_schedule}, {"lr_decay_start", c.lr_decay_start}, {"lr_final", c.lr_final},
                       {"beta1", c.beta1}, {"beta2", c.beta2}, {"loss", c.loss}, {"updates", c.updates},
@@ -394,6 +469,7 @@ int train(const TrainConfig& c) {
     throw tape::ValueError("train: " + std::to_string(n) + " images do not fill one batch of " + std::to_string(c.batch));
   }
   const std::int64_t total = c.steps > 0 ? c.steps : steps_per_epoch * std::max<std::int64_t>(c.epochs, 1);
+  check_batch_changes(c, n);
 
   Architecture arch = make_architecture(c.arch, c.z_dim, c.seed);
   if (std::vector<std::int64_t>(data.images.shape().begin() + 1, data.images.shape().end()) != arch.image_shape) {
@@ -436,6 +512,7 @@ int train(const TrainConfig& c) {
     const auto latest = run.files.latest_checkpoint();
     if (!latest) throw tape::IOError("train --resume: no checkpoint in " + run.files.checkpoint_dir());
     run.restore(*latest);
+    run.fit_position(n, batch_at(c, run.step));
     run.files.load_history(run.step);
     std::cout << "Resumed from " << *latest << " at step " << run.step << " (epoch " << run.epoch + 1 << ")\n";
   } else {
@@ -483,11 +560,12 @@ int train(const TrainConfig& c) {
   if (evaluator && run.step == 0) evaluate_now();
 
   auto epoch_start = std::chrono::steady_clock::now();
-  EpochBatches batches(data, c.batch, c.seed);
-  batches.seek(run.epoch, run.batch_in_epoch);
+  EpochBatches batches(data, c.seed);
+  batches.seek(run.epoch, run.image_in_epoch);
   while (run.step < total && !g_interrupted) {
     const auto t0 = std::chrono::steady_clock::now();
-    const Tensor real = batches.next();
+    const std::int64_t batch = batch_at(c, run.step);
+    const Tensor real = batches.next(batch, batch_at(c, run.step + 1));
     const StepResult r =
         c.loss == "wgan-gp"
             ? wgan_gp_step(run.arch, run.g_opt, run.d_opt, real, run.noise_gen,
@@ -498,10 +576,10 @@ int train(const TrainConfig& c) {
     ++run.step;
     if (run.g_ema) nn::update_moving_average(*run.g_ema, run.arch.generator, average_decay(c, run.step));
     run.epoch = batches.epoch();
-    run.batch_in_epoch = batches.batch_in_epoch();
+    run.image_in_epoch = batches.image_in_epoch();
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const double images_per_second = double(c.batch) / std::max(seconds, 1e-9);
-    run.files.append_losses({run.step, run.epoch + (run.batch_in_epoch == 0 ? 0 : 1), r.d_loss_real, r.d_loss_fake,
+    const double images_per_second = double(batch) / std::max(seconds, 1e-9);
+    run.files.append_losses({run.step, run.epoch + (run.image_in_epoch == 0 ? 0 : 1), r.d_loss_real, r.d_loss_fake,
                              r.g_loss, r.d_real, r.d_fake, images_per_second});
     progress.update(run.step, r, images_per_second);
     if (events && run.step % c.tensorboard_every == 0) {
@@ -513,7 +591,7 @@ int train(const TrainConfig& c) {
       events->add_image("generated", run.step, encode_png(grid), grid.height, grid.width, grid.channels);
     }
     if (c.sample_every > 0 && run.step % c.sample_every == 0) save_grid(run.files.step_sample_path(run.step));
-    const bool epoch_done = run.batch_in_epoch == 0;
+    const bool epoch_done = run.image_in_epoch == 0;
     if (epoch_done) {
       const double epoch_seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
@@ -528,7 +606,7 @@ int train(const TrainConfig& c) {
   std::signal(SIGINT, previous);
   progress.finish();
   // A run that stops mid-epoch still shows where it got to, as the grid of the epoch under way.
-  if (run.batch_in_epoch != 0) save_grid(run.files.epoch_sample_path(run.epoch + 1));
+  if (run.image_in_epoch != 0) save_grid(run.files.epoch_sample_path(run.epoch + 1));
   if (g_interrupted && run.files.latest_checkpoint() != run.files.checkpoint_path(run.step)) run.save_checkpoint();
   run.files.write_gif();
   run.files.write_loss_plot();

@@ -27,6 +27,12 @@ struct TrainConfig {
   // Learning-rate schedule of both optimizers over their updates: constant | linear | cosine,
   // flat until lr_decay_start (a fraction of the run), then down to lr_final times the rate.
   std::string lr_schedule = "constant";
+  // A larger batch later in the run: from step `step` on (steps done), `batch` images per step
+  // (--batch-from STEP:BATCH; sorted by step, each batch at most the data set's size).
+  struct BatchChange {
+    std::int64_t step = 0, batch = 0;
+  };
+  std::vector<BatchChange> batch_changes;
   double lr_decay_start = 0.0;
   double lr_final = 0.0;
   double beta1 = 0.5;
@@ -71,6 +77,10 @@ struct TrainConfig {
   // does (checkpoint saved, clean exit). For programs embedding the trainer, and for tests.
   std::function<bool(std::int64_t)> keep_going;
 };
+
+// "5000:128,8000:256" -> {{5000, 128}, {8000, 256}} ("" -> none); ValueError naming the part
+// that is not STEP:BATCH with positive integers.
+std::vector<TrainConfig::BatchChange> parse_batch_changes(const std::string& text);
 
 // Losses and discriminator outputs of one training step.
 struct StepResult {
