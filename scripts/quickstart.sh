@@ -31,7 +31,7 @@ run_main() {
   echo
   echo "quickstart: done. Look at runs/quickstart/samples/, runs/quickstart/progress.gif and"
   echo "runs/quickstart/losses.png. Train further from the last checkpoint with"
-  echo "  $dcgan train --data $root/data/mnist --out $root/runs/quickstart --resume --sample-every 500 --steps 20000"
+  echo "  $dcgan train --data $root/data/mnist --out $root/runs/quickstart --resume --sample-every 500 --steps 15000"
   echo "sample from the newest checkpoint with"
   echo "  $dcgan sample --checkpoint \$(ls $root/runs/quickstart/checkpoints/*.safetensors | tail -1) --out grid.png"
   echo "or measure it (README: Measuring what it learned) with"

@@ -2,18 +2,18 @@
 """PyTorch twin of a whole `dcgan train` run of the libtorch or mnist-fast networks on MNIST, for
 the time-to-quality comparison (docs/results.md). Run with Debian's /usr/bin/python3 (python3-torch).
 
-  dcgan_train.py --data data/mnist --out runs/torch-twin --steps 10000 --snapshot-every 1000
-                 [--arch mnist-fast|libtorch] [--batch 64] [--lr 1e-3] [--ema 0.999]
+  dcgan_train.py --data data/mnist --out runs/torch-twin --steps 7500 --snapshot-every 1000
+                 [--arch mnist-fast|libtorch] [--batch 64] [--batch-from 5000:128] [--lr 1e-3] [--ema 0.999]
                  [--updates simultaneous|alternating] [--threads 2] [--seed 1]
 
-The defaults are the default preset's (`dcgan presets`). The same networks as `dcgan train --arch
+The defaults are the default preset's (`dcgan presets`) but for --steps and --batch-from. The same networks as `dcgan train --arch
 libtorch` or `mnist-fast` (D at half width: 32, 64, 128 channels) (ConvTranspose2d 100->256 k4, 256->128 k3 s2
 p1, 128->64 k4 s2 p1, 64->1 k4 s2 p1 with BatchNorm and ReLU, tanh; D: Conv2d k4 s2 p1 to 64,
 128, 256 with BatchNorm after the 2nd and 3rd, LeakyReLU 0.2, a 3x3 conv to the logit; no biases;
 N(0, 0.02) weights; BatchNorm momentum 0.1, eps 1e-5), the same optimizer settings (Adam with
 betas (0.5, 0.999) and tape's epsilon 1e-7), the same loss (BCE from logits), the same update
-mode, the same data convention (pixels (x - 127.5) / 127.5, a fresh permutation per epoch, the
-last partial batch dropped) and the same weight average (decay min(ema, (1 + t) / (10 + t)) after
+mode, the same data convention (pixels (x - 127.5) / 127.5, a fresh permutation per epoch, an epoch
+ending when the next batch no longer fits, larger batches from --batch-from's steps on) and the same weight average (decay min(ema, (1 + t) / (10 + t)) after
 update t; BatchNorm statistics copied). Only the random streams differ.
 
 Every --snapshot-every steps (and at the end) it writes OUT/samples-STEP.idx: 10,000 images of the
@@ -106,6 +106,8 @@ def main():
     p.add_argument("--arch", choices=["libtorch", "mnist-fast"], default="mnist-fast",
                    help="libtorch: D of width 64; mnist-fast: D of width 32")
     p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--batch-from", default="",
+                   help="STEP:BATCH[,STEP:BATCH...]: from step STEP on, BATCH images per step (dcgan --batch-from)")
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--beta1", type=float, default=0.5)
     p.add_argument("--ema", type=float, default=0.999)
@@ -124,20 +126,28 @@ def main():
     G_avg = copy.deepcopy(G)
     opt_g = torch.optim.Adam(G.parameters(), lr=a.lr, betas=(a.beta1, 0.999), eps=1e-7)
     opt_d = torch.optim.Adam(D.parameters(), lr=a.lr, betas=(a.beta1, 0.999), eps=1e-7)
-    step_fn = make_steps(G, D, opt_g, opt_d, a.batch)["tf" if a.updates == "simultaneous" else "torch"]
-    per_epoch = data.shape[0] // a.batch
+    changes = [tuple(int(v) for v in part.split(":")) for part in a.batch_from.split(",") if part]
+    steps_for = {}  # batch size -> the update functions for it
+
+    def batch_at(steps_done):
+        return ([a.batch] + [b for s, b in changes if steps_done >= s])[-1]
+
+    mode = "tf" if a.updates == "simultaneous" else "torch"
     progress = open(os.path.join(a.out, "progress.csv"), "w", newline="")
     log = csv.writer(progress)
     log.writerow(["step", "wall_time", "samples"])
     trained = 0.0
-    order = torch.randperm(data.shape[0])
+    order, position = torch.randperm(data.shape[0]), 0  # like dcgan: batches by image position in the epoch
     for step in range(1, a.steps + 1):
         t0 = time.perf_counter()
-        i = (step - 1) % per_epoch
-        if i == 0 and step > 1:
-            order = torch.randperm(data.shape[0])
-        real = data[order[i * a.batch:(i + 1) * a.batch]]
-        step_fn(real, torch.randn(a.batch, a.z_dim))
+        batch = batch_at(step - 1)
+        if position + batch > data.shape[0]:
+            order, position = torch.randperm(data.shape[0]), 0
+        real = data[order[position:position + batch]]
+        position += batch
+        if batch not in steps_for:
+            steps_for[batch] = make_steps(G, D, opt_g, opt_d, batch)[mode]
+        steps_for[batch](real, torch.randn(batch, a.z_dim))
         update_average(G_avg, G, min(a.ema, (1.0 + step) / (10.0 + step)))
         trained += time.perf_counter() - t0
         if step % a.snapshot_every == 0 or step == a.steps:
