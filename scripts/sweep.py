@@ -6,7 +6,13 @@
 SPEC.json names the candidates (see scripts/sweeps/ for the committed ones):
 
   {"common": ["--data", "data/mnist", "--eval-every", "1000", ...],
-   "runs": {"A-baseline": ["--preset", "libtorch", "--steps", "5000"], ...}}
+   "runs": {"A-baseline": ["--preset", "libtorch", "--steps", "5000"],
+            "B-branch": {"from": "A-baseline", "step": 3000, "args": ["--preset", "libtorch", ...]}, ...}}
+
+A branch starts from another candidate's checkpoint at `step` (run the trunk first, with a
+checkpoint at that step kept): its folder gets the trunk's config, histories and checkpoints up
+to that step, and it continues with --resume and its own args -- one change measured from the
+same point, for the cost of the steps after it.
 
 Each candidate runs as `dcgan train <common> <its own args> --out OUT/NAME`, with --eval-every in
 the common args so that its metrics.csv holds the MNIST score over steps and wall-clock. The sweep
@@ -19,6 +25,7 @@ import argparse
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -60,6 +67,37 @@ def finished(run_dir):
 def has_checkpoint(run_dir):
     ckpt = os.path.join(run_dir, "checkpoints")
     return os.path.isdir(ckpt) and any(n.endswith(".safetensors") for n in os.listdir(ckpt))
+
+
+def candidate_args(candidate):
+    return candidate["args"] if isinstance(candidate, dict) else candidate
+
+
+def checkpoint_step(name):
+    """ckpt-00005000.safetensors -> 5000"""
+    return int(name[len("ckpt-"):-len(".safetensors")])
+
+
+def start_branch(out, name, candidate, dry_run):
+    """Copies the trunk's run up to the branch step into OUT/NAME (once)."""
+    trunk, step = os.path.join(out, candidate["from"]), int(candidate["step"])
+    run_dir = os.path.join(out, name)
+    if has_checkpoint(run_dir):
+        return
+    source = os.path.join(trunk, "checkpoints", f"ckpt-{step:08d}.safetensors")
+    if not os.path.isfile(source):
+        sys.exit(f"sweep: {name} branches from {source}, which does not exist (run {candidate['from']} first, "
+                 f"keeping a checkpoint at step {step})")
+    print(f"sweep: {name} starts from {source}", flush=True)
+    if dry_run:
+        return
+    os.makedirs(os.path.join(run_dir, "checkpoints"), exist_ok=True)
+    for f in ("config.json", "losses.csv", "metrics.csv"):
+        if os.path.isfile(os.path.join(trunk, f)):
+            shutil.copy2(os.path.join(trunk, f), os.path.join(run_dir, f))
+    for f in os.listdir(os.path.join(trunk, "checkpoints")):
+        if f.startswith("ckpt-") and f.endswith(".safetensors") and checkpoint_step(f) <= step:
+            shutil.copy2(os.path.join(trunk, "checkpoints", f), os.path.join(run_dir, "checkpoints", f))
 
 
 def run_one(dcgan, common, args, run_dir, dry_run):
@@ -109,7 +147,7 @@ def write_summary(out, names, runs):
         score = float(r["mnist_score"])
         pct = f"{100 * score / real:.0f}%" if real else "-"
         lines.append(
-            f"| {name} | `{' '.join(runs[name])}` | {int(r['step']):,} | {float(r['wall_time']) / 60:.1f} | "
+            f"| {name} | `{' '.join(candidate_args(runs[name]))}` | {int(r['step']):,} | {float(r['wall_time']) / 60:.1f} | "
             f"{score:.2f} ± {float(r['mnist_score_std']):.2f} | {pct} | {float(r['fid']):.1f} | "
             f"{float(r['precision']):.3f} | {float(r['recall']):.3f} | {100 * min(hist):.1f}% / {100 * max(hist):.1f}% | "
             f"{minutes_to(rows, 0.8, real) if real else '-'} | {minutes_to(rows, 0.9, real) if real else '-'} |")
@@ -145,7 +183,9 @@ def main():
             if finished(run_dir):
                 print(f"sweep: {name} is done", flush=True)
                 continue
-            run_one(args.dcgan, common, runs[name], run_dir, args.dry_run)
+            if isinstance(runs[name], dict):
+                start_branch(args.out, name, runs[name], args.dry_run)
+            run_one(args.dcgan, common, candidate_args(runs[name]), run_dir, args.dry_run)
             if not args.dry_run:
                 write_summary(args.out, names, runs)
     write_summary(args.out, names, runs)
