@@ -54,7 +54,7 @@ void add_train_options(CLI::App& cmd, dcgan::TrainConfig& c) {
         }
       },
       "larger batches later in the run: STEP:BATCH[,STEP:BATCH...], from step STEP on BATCH images per step "
-      "(\"\" for none)");
+      "(none: --batch throughout)");
   cmd.add_option("--lr", c.lr, "Adam learning rate (both nets; wgan-gp default 1e-4)")->capture_default_str();
   cmd.add_option("--g-lr", c.g_lr, "the generator's learning rate (default: --lr)")->check(CLI::PositiveNumber);
   cmd.add_option("--d-lr", c.d_lr, "the discriminator's learning rate (default: --lr)")->check(CLI::PositiveNumber);

@@ -224,6 +224,7 @@ TEST_CASE("batch changes (--batch-from) parse from STEP:BATCH lists and the trai
   REQUIRE(two.size() == 2);
   REQUIRE((two[0].step == 5000 && two[0].batch == 128 && two[1].step == 8000 && two[1].batch == 256));
   REQUIRE(dcgan::parse_batch_changes("").empty());
+  REQUIRE(dcgan::parse_batch_changes("none").empty());
   for (const char* bad : {"5000", "5000:", ":128", "5000:128:3", "5000-128", "0:128", "5000:0", "x:1", "5000:128,"}) {
     INFO(bad);
     if (std::string(bad) == "5000:128,") {

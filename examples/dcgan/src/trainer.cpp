@@ -278,6 +278,7 @@ class EpochBatches {
 
 std::vector<TrainConfig::BatchChange> parse_batch_changes(const std::string& text) {
   std::vector<TrainConfig::BatchChange> changes;
+  if (text == "none") return changes;
   std::stringstream parts(text);
   std::string part;
   while (std::getline(parts, part, ',')) {

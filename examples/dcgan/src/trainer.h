@@ -78,7 +78,7 @@ struct TrainConfig {
   std::function<bool(std::int64_t)> keep_going;
 };
 
-// "5000:128,8000:256" -> {{5000, 128}, {8000, 256}} ("" -> none); ValueError naming the part
+// "5000:128,8000:256" -> {{5000, 128}, {8000, 256}} ("" or "none" -> none); ValueError naming the part
 // that is not STEP:BATCH with positive integers.
 std::vector<TrainConfig::BatchChange> parse_batch_changes(const std::string& text);
 
