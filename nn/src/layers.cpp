@@ -38,7 +38,7 @@ void require_rank(const Module& m, const Shape& s, std::int64_t rank, const char
 }  // namespace
 
 // ---------------------------------------------------------------- Dense
-Dense::Dense(std::int64_t units, DenseOptions options) : Module("dense", options.name), units_(units), options_(std::move(options)) {
+Dense::Dense(std::int64_t units, DenseOptions options) : KernelLayer("dense", options.name), units_(units), options_(std::move(options)) {
   if (units < 1) throw ValueError("Dense: units must be >= 1, got " + std::to_string(units));
 }
 
@@ -57,7 +57,7 @@ Tensor Dense::call(const Tensor& x, bool) {
                      std::to_string(kernel_.shape()[0]) + "; x=" + x.shape().to_string() +
                      ", kernel=" + kernel_.shape().to_string());
   }
-  Tensor y = matmul(x, kernel_);
+  Tensor y = matmul(x, call_kernel());
   if (options_.use_bias) y = y + bias_;
   return apply_activation(y, options_.activation);
 }
@@ -65,7 +65,7 @@ Tensor Dense::call(const Tensor& x, bool) {
 // ---------------------------------------------------------------- Conv2D, Conv2DTranspose
 ConvLayer::ConvLayer(std::string default_name, std::int64_t filters, std::array<std::int64_t, 2> kernel_size,
                      ConvOptions options)
-    : Module(std::move(default_name), options.name), filters_(filters), kernel_size_(kernel_size),
+    : KernelLayer(std::move(default_name), options.name), filters_(filters), kernel_size_(kernel_size),
       options_(std::move(options)) {
   if (filters < 1 || kernel_size[0] < 1 || kernel_size[1] < 1) {
     throw ValueError("Conv layers need filters >= 1 and a kernel of at least 1x1; filters=" + std::to_string(filters));
@@ -88,11 +88,11 @@ Tensor ConvLayer::finish(const Tensor& y) const {
 }
 
 // x[N, H, W, C] -> [N, Ho, Wo, filters]
-Tensor Conv2D::call(const Tensor& x, bool) { return finish(conv2d(x, kernel_, {options_.strides, padding()})); }
+Tensor Conv2D::call(const Tensor& x, bool) { return finish(conv2d(x, call_kernel(), {options_.strides, padding()})); }
 
 // x[N, H, W, C] -> [N, H', W', filters] (Keras' output size rule)
 Tensor Conv2DTranspose::call(const Tensor& x, bool) {
-  return finish(conv_transpose2d(x, kernel_, {options_.strides, padding(), std::nullopt, options_.output_padding}));
+  return finish(conv_transpose2d(x, call_kernel(), {options_.strides, padding(), std::nullopt, options_.output_padding}));
 }
 
 // ---------------------------------------------------------------- BatchNorm

@@ -89,6 +89,12 @@ Generator& Module::init_generator() {
   return *fallback_gen_;
 }
 
+void Module::build_child(Module& child, const Shape& input_shape, DType dtype) {
+  if (child.built_) return;
+  child.build_variables(input_shape, dtype);
+  child.built_ = true;
+}
+
 Variable Module::add_weight(const std::string& name, const Shape& shape, const Initializer& init, bool trainable,
                             DType dtype) {
   Tensor value = init(shape, dtype, init_generator());

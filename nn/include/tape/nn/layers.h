@@ -3,6 +3,7 @@
 #pragma once
 #include <array>
 #include <string>
+#include <vector>
 
 #include "tape/nn/init.h"
 #include "tape/nn/module.h"
@@ -22,13 +23,36 @@ struct DenseOptions {
   std::string name;
 };
 
+// What Dense, Conv2D and Conv2DTranspose share: a kernel and an optional bias, and the kernel's
+// layout as a matrix [out, in * spatial] (what SpectralNorm normalizes).
+class KernelLayer : public Module {
+ public:
+  Variable kernel() const { return kernel_; }
+  Variable bias() const { return bias_; }
+  // The kernel's axes in PyTorch's weight order with the output axis first, [out, in, kh, kw]
+  // (torch.nn.utils.spectral_norm's matrix is that, reshaped to [out, -1]): Dense {1, 0},
+  // Conv2D {3, 2, 0, 1}, Conv2DTranspose {2, 3, 0, 1}.
+  virtual std::vector<std::int64_t> kernel_matrix_axes() const = 0;
+
+ protected:
+  using Module::Module;
+  // The kernel this call computes with: the variable's value, or the tensor a wrapper
+  // (SpectralNorm) made of it for the duration of the wrapper's call.
+  Tensor call_kernel() const { return kernel_override_.defined() ? kernel_override_ : kernel_.value(); }
+
+  Variable kernel_, bias_;
+
+ private:
+  friend class SpectralNorm;
+  Tensor kernel_override_;
+};
+
 // x[..., in] -> [..., units]: x @ kernel[in, units] + bias[units]
-class Dense : public Module {
+class Dense : public KernelLayer {
  public:
   explicit Dense(std::int64_t units, DenseOptions options = {});
   std::string type_name() const override { return "Dense"; }
-  Variable kernel() const { return kernel_; }
-  Variable bias() const { return bias_; }
+  std::vector<std::int64_t> kernel_matrix_axes() const override { return {1, 0}; }
 
  protected:
   Tensor call(const Tensor& x, bool training) override;
@@ -37,7 +61,6 @@ class Dense : public Module {
  private:
   std::int64_t units_;
   DenseOptions options_;
-  Variable kernel_, bias_;
 };
 
 struct ConvOptions {
@@ -55,11 +78,7 @@ struct ConvOptions {
 };
 
 // What Conv2D and Conv2DTranspose share: filters, kernel size, options, kernel and bias.
-class ConvLayer : public Module {
- public:
-  Variable kernel() const { return kernel_; }
-  Variable bias() const { return bias_; }
-
+class ConvLayer : public KernelLayer {
  protected:
   ConvLayer(std::string default_name, std::int64_t filters, std::array<std::int64_t, 2> kernel_size,
             ConvOptions options);
@@ -72,7 +91,6 @@ class ConvLayer : public Module {
   std::int64_t filters_;
   std::array<std::int64_t, 2> kernel_size_;
   ConvOptions options_;
-  Variable kernel_, bias_;
 };
 
 // x[N, H, W, C] -> [N, Ho, Wo, filters]; kernel [kh, kw, C, filters]
@@ -83,6 +101,7 @@ class Conv2D : public ConvLayer {
   Conv2D(std::int64_t filters, std::int64_t kernel_size, ConvOptions options = {})
       : Conv2D(filters, {kernel_size, kernel_size}, std::move(options)) {}
   std::string type_name() const override { return "Conv2D"; }
+  std::vector<std::int64_t> kernel_matrix_axes() const override { return {3, 2, 0, 1}; }
 
  protected:
   Tensor call(const Tensor& x, bool training) override;
@@ -97,6 +116,7 @@ class Conv2DTranspose : public ConvLayer {
   Conv2DTranspose(std::int64_t filters, std::int64_t kernel_size, ConvOptions options = {})
       : Conv2DTranspose(filters, {kernel_size, kernel_size}, std::move(options)) {}
   std::string type_name() const override { return "Conv2DTranspose"; }
+  std::vector<std::int64_t> kernel_matrix_axes() const override { return {2, 3, 0, 1}; }
 
  protected:
   Tensor call(const Tensor& x, bool training) override;

@@ -81,6 +81,10 @@ class Module {
                       DType dtype = DType::f32);
   // The generator initializers draw from while building.
   Generator& init_generator();
+  // For wrappers (SpectralNorm): builds `child`'s variables for inputs of shape `input_shape`
+  // (full shape) and `dtype` without calling it, so the wrapper can size its own; a built child
+  // is left as it is. Initial values come from the build generator, as if the child ran first.
+  static void build_child(Module& child, const Shape& input_shape, DType dtype);
   // Own generators for checkpoints (Dropout overrides).
   virtual std::vector<std::pair<std::string, Generator*>> own_generators() { return {}; }
 
