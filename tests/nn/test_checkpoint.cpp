@@ -324,6 +324,37 @@ TEST_CASE("after loading model, Adam state and generators the next training step
   REQUIRE(adam_b.iterations() == adam_a.iterations());
 }
 
+TEST_CASE("SpectralNorm's u and v are checkpointed exactly: same outputs and the same next step", "[checkpoint][spectral_norm]") {
+  TempDir dir;
+  const std::string path = dir.file("sn.safetensors");
+  auto make = [](std::uint64_t seed) {
+    nn::clear_session();
+    nn::Sequential model(nn::SpectralNorm(nn::Conv2D(4, 3, {.strides = {2, 2}, .padding = "same"})), nn::LeakyReLU(0.2),
+                         nn::Flatten(), nn::SpectralNorm(nn::Dense(3), {.n_power_iterations = 2}));
+    model.build(Shape{6, 6, 2}, seed);
+    return model;
+  };
+  Generator gen(98);
+  const Batch batch{Tensor::uniform({8, 6, 6, 2}, gen, -1.0, 1.0), Tensor::uniform({8, 3}, gen, -1.0, 1.0)};
+  nn::Sequential a = make(1);
+  nn::Adam adam_a;
+  for (int step = 0; step < 3; ++step) train_step(a, adam_a, batch);  // moves u and v off their draw
+  nn::save_checkpoint(path, a, &adam_a);
+  const nn::TensorFile file = nn::load_safetensors(path);
+  REQUIRE(file.tensors.count("model/sequential/spectral_normalization/u") == 1);
+  REQUIRE(file.tensors.count("model/sequential/spectral_normalization_1/v") == 1);
+
+  nn::Sequential b = make(2);
+  nn::Adam adam_b;
+  REQUIRE_FALSE(same_bits(a(batch.x), b(batch.x)));
+  nn::load_checkpoint(path, b, &adam_b);
+  require_same_values(values(b), values(a));  // u and v included, bit for bit
+  REQUIRE(same_bits(a(batch.x), b(batch.x)));
+  train_step(a, adam_a, batch);
+  train_step(b, adam_b, batch);
+  require_same_values(values(b), values(a));
+}
+
 TEST_CASE("optimizer slots are stored as <prefix>/optimizer/<variable>/<slot>", "[checkpoint]") {
   TempDir dir;
   const std::string path = dir.file("sgd.safetensors");

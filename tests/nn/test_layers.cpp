@@ -1,5 +1,6 @@
-// Every layer in training mode under float64 gradcheck (input and weights), the gradgradchecks
-// gradient penalties need, and layer behaviour: shapes, BatchNorm statistics, Dropout, pooling.
+// Every layer in training mode (SpectralNorm in inference, its vectors fixed) under float64
+// gradcheck (input and weights), the gradgradchecks gradient penalties need, and layer behaviour:
+// shapes, BatchNorm statistics, Dropout, pooling.
 #include "support/test_support.h"
 #include "tape/nn/nn.h"
 
@@ -8,15 +9,17 @@ using test::rand;
 
 namespace {
 
-// Gradchecks layer(x, training) w.r.t. x and every trainable variable, in float64.
-void check_layer(nn::Module& layer, const Tensor& x0, bool second_order, const std::function<void()>& before = {}) {
+// Gradchecks layer(x, training) w.r.t. x and every trainable variable, in float64, after one
+// training call that builds the variables.
+void check_layer(nn::Module& layer, const Tensor& x0, bool second_order, const std::function<void()>& before = {},
+                 bool training = true) {
   layer(x0, true);  // builds float64 variables
   Variable x(x0, "x");
   std::vector<Variable> vars{x};
   for (const auto& v : layer.trainable_variables()) vars.push_back(v);
-  VariableFunction f = [&layer, x, before] {
+  VariableFunction f = [&layer, x, before, training] {
     if (before) before();
-    return layer(x.value(), true);
+    return layer(x.value(), training);
   };
   INFO(layer.type_name() << " '" << layer.name() << "' with " << vars.size() << " sources");
   REQUIRE_GRADCHECK(f, vars);
@@ -45,6 +48,26 @@ TEST_CASE("gradcheck and gradgradcheck: Conv2DTranspose", "[layers][gradcheck]")
   nn::Conv2DTranspose valid(3, 3, {.strides = {2, 2}, .padding = "valid", .use_bias = false,
                                    .output_padding = std::array<std::int64_t, 2>{1, 1}});
   check_layer(valid, rand({1, 3, 2, 2}, 6), false);
+}
+
+// In inference u and v stay fixed, so the function is x, kernel -> layer(x) with kernel / (u^T W v):
+// the gradient PyTorch takes in training too (the power iteration is a constant). The first call
+// (training) moves u and v off their initial draw. The gradgradchecks cover what an R1 penalty
+// through a spectrally normalized discriminator differentiates: x's gradient w.r.t. x and weights.
+TEST_CASE("gradcheck and gradgradcheck: SpectralNorm (u and v fixed)", "[layers][gradcheck][spectral_norm]") {
+  nn::SpectralNorm conv(nn::Conv2D(3, 3, {.strides = {2, 2}, .padding = "same"}));
+  check_layer(conv, rand({2, 5, 5, 2}, 21), true, {}, /*training=*/false);
+  REQUIRE(conv.trainable_variables().size() == 2);  // the wrapped layer's kernel and bias
+  nn::SpectralNorm up(nn::Conv2DTranspose(2, 3, {.strides = {2, 2}, .padding = "same", .use_bias = false}),
+                      {.n_power_iterations = 2});
+  check_layer(up, rand({1, 3, 3, 3}, 22), true, {}, false);
+  nn::SpectralNorm dense(nn::Dense(3, {.activation = nn::Activation::tanh}));
+  check_layer(dense, rand({4, 5}, 23), true, {}, false);
+  // The checks ran inference only: u and v are what the first (training) call left.
+  const Tensor u = dense.u().peek(), v = dense.v().peek();
+  dense(rand({4, 5}, 24), false);
+  REQUIRE(dense.u().peek().id() == u.id());
+  REQUIRE(dense.v().peek().id() == v.id());
 }
 
 TEST_CASE("gradcheck and gradgradcheck: BatchNorm in training mode", "[layers][gradcheck]") {

@@ -1,4 +1,5 @@
-// Umbrella header for tape::nn: layers, losses, initializers, optimizers and checkpoints.
+// Umbrella header for tape::nn: layers, spectral normalization, losses, initializers, optimizers
+// and checkpoints.
 #pragma once
 #include "tape/nn/checkpoint.h"
 #include "tape/nn/init.h"
@@ -7,4 +8,5 @@
 #include "tape/nn/module.h"
 #include "tape/nn/optimizers.h"
 #include "tape/nn/schedules.h"
+#include "tape/nn/spectral_norm.h"
 #include "tape/tape.h"

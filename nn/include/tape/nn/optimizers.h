@@ -114,7 +114,8 @@ void update_moving_average(Module& average, const Module& model, double decay);
 // variance the plain average of its batch statistics over `inputs`, each run through the model in
 // training mode with no tape recording. A weight average's copied statistics belong to other
 // weights; this recomputes them. Momenta are restored afterwards; nothing else changes (a model
-// with Dropout draws from its generators). Throws ValueError for no inputs.
+// with Dropout draws from its generators; SpectralNorm layers step their power iteration, as in
+// PyTorch's update_bn). Throws ValueError for no inputs.
 void recompute_batch_norm_statistics(Module& model, const std::vector<Tensor>& inputs);
 
 // TensorFlow's warm-up for moving averages: min(decay, (1 + updates) / (10 + updates)), so that
