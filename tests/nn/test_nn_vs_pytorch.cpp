@@ -1,10 +1,12 @@
 // tape::nn against PyTorch: BatchNorm (Keras semantics, both moving-variance conventions),
-// Conv2DTranspose, Dense, binary cross-entropy, Adam and SGD, all in float32, compared with the
-// float64 references of tests/fixtures/nn_fixtures.json (written by gen_nn_fixtures.py) to a
-// relative tolerance of 1e-5 (max abs difference / max abs reference, per tensor).
+// Conv2DTranspose, Dense, spectral normalization, binary cross-entropy, Adam and SGD, all in
+// float32, compared with the float64 references of tests/fixtures/nn_fixtures.json (written by
+// gen_nn_fixtures.py) to a relative tolerance of 1e-5 (max abs difference / max abs reference,
+// per tensor).
 #include <cmath>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -139,24 +141,30 @@ TEST_CASE("BatchNorm matches PyTorch: three training steps, moving statistics an
 
 namespace {
 
-// Sets a layer's kernel and bias from fixture `c`, runs it on c["x"], and compares the output and
-// the gradients of sum(y * c["g"]) w.r.t. x, kernel and bias with the fixture.
+// Runs a layer with a kernel and bias on c["x" + k] and compares the output and the gradients of
+// sum(y * c["g" + k]) w.r.t. x, kernel and bias with the fixture's "y", "gx", "gkernel", "gbias" + k.
+void check_pass(tape::nn::Module& layer, Variable kernel, Variable bias, const json& c, const std::string& k,
+                bool training, const Shape& xs, const Shape& ys, const Shape& ks, const Shape& bs) {
+  const Tensor x = tensor_of(c.at("x" + k), xs);
+  const Tensor g = tensor_of(c.at("g" + k), ys);
+  GradientTape tape({.persistent = true});
+  tape.watch(x);
+  const Tensor y = layer(x, training);
+  const Tensor target = sum(y * g);
+  const Tensor gx = tape.gradient(target, x);
+  const auto gv = tape.gradient(target, std::vector<Variable>{kernel, bias});
+  require_matches(y, c, "y" + k, ys);
+  require_matches(gx, c, "gx" + k, xs);
+  require_matches(gv[0], c, "gkernel" + k, ks);
+  require_matches(gv[1], c, "gbias" + k, bs);
+}
+
+// Sets a layer's kernel and bias from fixture `c` and checks one inference pass (check_pass).
 void check_kernel_bias_layer(tape::nn::Module& layer, Variable kernel, Variable bias, const json& c, const Shape& xs,
                              const Shape& ys, const Shape& ks, const Shape& bs) {
   kernel.assign(tensor_of(c.at("kernel"), ks));
   bias.assign(tensor_of(c.at("bias"), bs));
-  const Tensor x = tensor_of(c.at("x"), xs);
-  const Tensor g = tensor_of(c.at("g"), ys);
-  GradientTape tape({.persistent = true});
-  tape.watch(x);
-  const Tensor y = layer(x);
-  const Tensor target = sum(y * g);
-  const Tensor gx = tape.gradient(target, x);
-  const auto gv = tape.gradient(target, std::vector<Variable>{kernel, bias});
-  require_matches(y, c, "y", ys);
-  require_matches(gx, c, "gx", xs);
-  require_matches(gv[0], c, "gkernel", ks);
-  require_matches(gv[1], c, "gbias", bs);
+  check_pass(layer, kernel, bias, c, "", false, xs, ys, ks, bs);
 }
 
 }  // namespace
@@ -196,6 +204,54 @@ TEST_CASE("Dense with bias matches PyTorch Linear: output and gradients", "[pyto
     tape::nn::Dense layer(units);
     layer.build(without_batch(xs));
     check_kernel_bias_layer(layer, layer.kernel(), layer.bias(), c, xs, ys, ks, bs);
+  }
+}
+
+// ---------------------------------------------------------------- SpectralNorm
+TEST_CASE("SpectralNorm matches torch.nn.utils.spectral_norm: two training passes, then inference",
+          "[pytorch][nn][spectral_norm]") {
+  for (const json& c : cases_of("spectral_norm", 3)) {
+    INFO(c.at("name").get<std::string>());
+    const Shape xs = shape_of(c.at("x_shape")), ks = shape_of(c.at("kernel_shape")), ys = shape_of(c.at("y_shape"));
+    const std::int64_t units = c.at("units").get<std::int64_t>();
+    const Shape bs{units}, vs{ks.numel() / units};
+    const std::string kind = c.at("layer").get<std::string>();
+    std::shared_ptr<tape::nn::Module> layer;
+    if (kind == "dense") {
+      layer = std::make_shared<tape::nn::Dense>(units);
+    } else {
+      const auto s = c.at("strides").get<std::int64_t>(), k = c.at("kernel_size").get<std::int64_t>();
+      tape::nn::ConvOptions o;
+      o.strides = {s, s};
+      if (kind == "conv2d") {
+        const auto p = c.at("pads").get<std::int64_t>();
+        o.pads = std::array<std::int64_t, 2>{p, p};
+        layer = std::make_shared<tape::nn::Conv2D>(units, k, o);
+      } else {
+        REQUIRE(kind == "conv2d_transpose");
+        layer = std::make_shared<tape::nn::Conv2DTranspose>(units, k, o);
+      }
+    }
+    tape::nn::SpectralNorm sn(layer, {.n_power_iterations = c.at("n_power_iterations").get<int>(),
+                                      .eps = c.at("eps").get<double>()});
+    sn.build(without_batch(xs));
+    Variable kernel = sn.layer().kernel(), bias = sn.layer().bias();
+    REQUIRE(kernel.shape() == ks);
+    kernel.assign(tensor_of(c.at("kernel"), ks));
+    bias.assign(tensor_of(c.at("bias"), bs));
+    sn.u().assign(tensor_of(c.at("u_init"), bs));
+    sn.v().assign(tensor_of(c.at("v_init"), vs));
+    const int passes = c.at("passes").get<int>();
+    REQUIRE(passes == 3);
+    for (int i = 0; i < passes; ++i) {
+      const std::string k = std::to_string(i);
+      const bool training = i < passes - 1;
+      INFO("pass " << i << (training ? " (training)" : " (inference)"));
+      check_pass(sn, kernel, bias, c, k, training, xs, ys, ks, bs);
+      require_matches(sn.u().peek(), c, "u" + k, bs);
+      require_matches(sn.v().peek(), c, "v" + k, vs);
+      require_matches(sn.sigma(), c, "sigma" + k, Shape{});
+    }
   }
 }
 
