@@ -39,7 +39,7 @@ void add_train_options(CLI::App& cmd, dcgan::TrainConfig& c) {
   cmd.add_option("--data", c.data_dir, "folder with the dataset's files (default: data/mnist, the Debian "
                                        "Fashion-MNIST folder, data/cifar10)");
   cmd.add_flag("!--no-checksum", c.verify_checksums, "skip MNIST's checksum check (IDX files of your own)");
-  cmd.add_option("--arch", c.arch, "tf-tutorial | keras-small | vstark21 | libtorch | mnist-fast | mnist-lean | cifar")
+  cmd.add_option("--arch", c.arch, "tf-tutorial | keras-small | vstark21 | libtorch | mnist-fast | mnist-lean | mnist-fast-sn | cifar")
       ->check(CLI::IsMember(dcgan::architecture_names()))->capture_default_str();
   auto* epochs = cmd.add_option("--epochs", c.epochs, "passes over the data (default 1)");
   cmd.add_option("--steps", c.steps, "total training steps (instead of --epochs)")->excludes(epochs);

@@ -97,6 +97,7 @@ TEST_CASE("every architecture builds with its pinned parameter counts", "[dcgan]
                                           {"libtorch", 838400, 660224, {28, 28, 1}},
                                           {"mnist-fast", 838400, 166272, {28, 28, 1}},
                                           {"mnist-lean", 312704, 660224, {28, 28, 1}},
+                                          {"mnist-fast-sn", 838400, 168433, {28, 28, 1}},
                                           {"cifar", 18127363, 4310145, {32, 32, 3}}};
   REQUIRE(expected.size() == dcgan::architecture_names().size());
   for (const auto& e : expected) {

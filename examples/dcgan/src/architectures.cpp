@@ -99,6 +99,19 @@ Architecture libtorch(std::int64_t z, const std::string& name = "libtorch",
           {28, 28, 1}, z};
 }
 
+// mnist-fast with spectral normalization on every convolution of D and no BatchNorm there
+// (SN-GAN's discriminator; libtorch's G).
+Architecture mnist_fast_sn(std::int64_t z) {
+  Architecture a = libtorch(z, "mnist-fast-sn", "mnist-fast, D spectrally normalized without BatchNorm", 32);
+  const std::int64_t w = 32;
+  a.discriminator = nn::Sequential::named("discriminator",
+      nn::SpectralNorm(nn::Conv2D(w, 4, torch_conv(2, 1))), nn::LeakyReLU(0.2),
+      nn::SpectralNorm(nn::Conv2D(2 * w, 4, torch_conv(2, 1))), nn::LeakyReLU(0.2),
+      nn::SpectralNorm(nn::Conv2D(4 * w, 4, torch_conv(2, 1))), nn::LeakyReLU(0.2),
+      nn::SpectralNorm(nn::Conv2D(1, 3, torch_conv(1, 0))), nn::Flatten());
+  return a;
+}
+
 // vstark21/DCGANs on CIFAR-10 (seed 001): G 18,127,363 params, D 4,310,145; 32x32x3.
 Architecture cifar(std::int64_t z) {
   return {"cifar", "vstark21/DCGANs, CIFAR-10 (seed 001)",
@@ -119,7 +132,7 @@ Architecture cifar(std::int64_t z) {
 }  // namespace
 
 const std::vector<std::string>& architecture_names() {
-  static const std::vector<std::string> names{"tf-tutorial", "keras-small", "vstark21", "libtorch", "mnist-fast", "mnist-lean", "cifar"};
+  static const std::vector<std::string> names{"tf-tutorial", "keras-small", "vstark21", "libtorch", "mnist-fast", "mnist-lean", "mnist-fast-sn", "cifar"};
   return names;
 }
 
@@ -131,9 +144,10 @@ Architecture make_architecture(const std::string& name, std::int64_t z_dim, std:
                    : name == "libtorch"    ? libtorch(z_dim)
                    : name == "mnist-fast"  ? libtorch(z_dim, "mnist-fast", "libtorch's G, D at half width (for CPU throughput)", 32)
                    : name == "mnist-lean"  ? libtorch(z_dim, "mnist-lean", "libtorch's D, G at half width (for CPU throughput)", 64, 32)
+                   : name == "mnist-fast-sn" ? mnist_fast_sn(z_dim)
                    : name == "cifar"       ? cifar(z_dim)
                                            : throw tape::ValueError("unknown architecture '" + name +
-                                                                    "' (tf-tutorial, keras-small, vstark21, libtorch, mnist-fast, mnist-lean, cifar)");
+                                                                    "' (tf-tutorial, keras-small, vstark21, libtorch, mnist-fast, mnist-lean, mnist-fast-sn, cifar)");
   tape::Generator gen(seed);
   a.generator.build({z_dim}, gen);
   a.discriminator.build(tape::Shape(a.image_shape), gen);
