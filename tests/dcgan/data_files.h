@@ -11,8 +11,10 @@
 #include <string>
 #include <vector>
 
+#include "data.h"
 #include "support/temp_dir.h"
 #include "support/test_support.h"
+#include "trainer.h"
 
 namespace test_files {
 
@@ -20,6 +22,24 @@ namespace fs = std::filesystem;
 using Bytes = std::vector<std::uint8_t>;
 
 using test::TempDir;
+
+// Debian's dataset-fashion-mnist is installed (tests that need it are skipped otherwise).
+inline bool fashion_mnist_installed() {
+  return fs::exists(std::string(dcgan::kFashionMnistDir) + "/train-images-idx3-ubyte.gz");
+}
+
+// Two steps of keras-small on 64 Fashion-MNIST images into `out`.
+inline dcgan::TrainConfig tiny_fashion_config(const std::string& out) {
+  dcgan::TrainConfig c;
+  c.dataset = "fashion-mnist";
+  c.arch = "keras-small";
+  c.batch = 16;
+  c.steps = 2;
+  c.max_images = 64;
+  c.samples = 4;
+  c.out = out;
+  return c;
+}
 
 inline void write_bytes(const std::string& path, const Bytes& bytes) {
   std::ofstream out(path, std::ios::binary);

@@ -56,10 +56,6 @@ std::vector<std::string> lines_of(const std::string& path) {
   return lines;
 }
 
-bool fashion_mnist_installed() {
-  return fs::exists(std::string(dcgan::kFashionMnistDir) + "/train-images-idx3-ubyte.gz");
-}
-
 }  // namespace
 
 TEST_CASE("the quality table heads the score column with the dataset's name, columns aligned", "[eval]") {
@@ -139,16 +135,9 @@ TEST_CASE("train --eval-every on Fashion-MNIST scores with the Fashion-MNIST cla
     return;
   }
   TempDir dir;
-  dcgan::TrainConfig c;
-  c.dataset = "fashion-mnist";
-  c.arch = "keras-small";
-  c.batch = 16;
-  c.steps = 2;
-  c.max_images = 64;
-  c.samples = 4;
+  dcgan::TrainConfig c = tiny_fashion_config(dir.file("run"));
   c.eval_every = 2;
   c.eval_n = 10;
-  c.out = dir.file("run");
   SECTION("its own classifier: metrics.csv keeps MNIST's column names") {
     c.classifier = write_classifier(dir, "fashion-mnist");
     nn::clear_session();

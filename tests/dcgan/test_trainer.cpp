@@ -406,19 +406,12 @@ TEST_CASE("the weight average (--ema) is what samples and eval use, and --raw gi
 }
 
 TEST_CASE("training runs on Fashion-MNIST", "[dcgan][train][fashion]") {
-  if (!fs::exists(std::string(dcgan::kFashionMnistDir) + "/train-images-idx3-ubyte.gz")) {
+  if (!fashion_mnist_installed()) {
     WARN("Fashion-MNIST is not installed (Debian package dataset-fashion-mnist): not run");
     return;
   }
   TempDir out;
-  dcgan::TrainConfig c;
-  c.dataset = "fashion-mnist";
-  c.arch = "keras-small";
-  c.batch = 16;
-  c.steps = 2;
-  c.max_images = 64;
-  c.samples = 4;
-  c.out = out.file("run");
+  dcgan::TrainConfig c = tiny_fashion_config(out.file("run"));
   nn::clear_session();
   REQUIRE(dcgan::train(c) == 0);
   REQUIRE(csv_rows(c.out + "/losses.csv").size() == 3);

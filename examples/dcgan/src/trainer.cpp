@@ -255,7 +255,8 @@ class EpochBatches {
     tape::Generator gen(seed_ * 0x9E3779B97F4A7C15ull + 0x5EEDull * static_cast<std::uint64_t>(epoch + 1));
     order_ = shuffled_indices(data_.size(), gen);
   }
-  // images[batch, H, W, C]; moves to the next epoch when `next_batch` images no longer fit in it.
+  // images[batch, H, W, C]; moves to the next epoch when `next_batch` images no longer fit in it
+  // (checked before drawing too, for a run resumed with a larger batch).
   Tensor next(std::int64_t batch, std::int64_t next_batch) {
     if (next_ + batch > data_.size()) seek(epoch_ + 1, 0);
     std::vector<std::int64_t> idx(order_.begin() + next_, order_.begin() + next_ + batch);
@@ -410,15 +411,6 @@ struct Run {
     }
   }
 
-  // A run resumed with another batch size goes on in the same epoch after the images already
-  // drawn from it, or in the next epoch when the next batch no longer fits.
-  void fit_position(std::int64_t images, std::int64_t next_batch) {
-    if (image_in_epoch + next_batch > images) {
-      ++epoch;
-      image_in_epoch = 0;
-    }
-  }
-
   // The generator that grids and metrics show: the weight average when there is one.
   nn::Sequential& shown_generator() { return g_ema ? *g_ema : arch.generator; }
   Tensor samples() { return shown_generator()(fixed_noise, false); }
@@ -513,7 +505,6 @@ int train(const TrainConfig& c) {
     const auto latest = run.files.latest_checkpoint();
     if (!latest) throw tape::IOError("train --resume: no checkpoint in " + run.files.checkpoint_dir());
     run.restore(*latest);
-    run.fit_position(n, batch_at(c, run.step));
     run.files.load_history(run.step);
     std::cout << "Resumed from " << *latest << " at step " << run.step << " (epoch " << run.epoch + 1 << ")\n";
   } else {
