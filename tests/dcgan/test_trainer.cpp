@@ -235,6 +235,13 @@ TEST_CASE("batch changes (--batch-from) parse from STEP:BATCH lists and the trai
     }
     REQUIRE_THROWS_WITH(dcgan::parse_batch_changes(bad), Catch::Contains("--batch-from") && Catch::Contains(bad));
   }
+  dcgan::TrainConfig schedule;
+  schedule.batch = 64;
+  schedule.batch_changes = two;
+  REQUIRE(dcgan::images_in_steps(schedule, 0) == 0);
+  REQUIRE(dcgan::images_in_steps(schedule, 5000) == 5000 * 64);
+  REQUIRE(dcgan::images_in_steps(schedule, 5001) == 5000 * 64 + 128);
+  REQUIRE(dcgan::images_in_steps(schedule, 9000) == 5000 * 64 + 3000 * 128 + 1000 * 256);
   TempDir data, out;
   write_tiny_mnist(data, 40);
   for (const Changes& wrong : {Changes{{3, 16}, {2, 8}}, Changes{{2, 41}}}) {

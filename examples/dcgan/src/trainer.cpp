@@ -295,6 +295,18 @@ std::vector<TrainConfig::BatchChange> parse_batch_changes(const std::string& tex
   return changes;
 }
 
+// Images drawn by the first `steps` steps under the batch schedule.
+std::int64_t images_in_steps(const TrainConfig& c, std::int64_t steps) {
+  std::int64_t images = 0, from = 0, batch = c.batch;
+  for (const auto& change : c.batch_changes) {
+    if (change.step >= steps) break;
+    images += (change.step - from) * batch;
+    from = change.step;
+    batch = change.batch;
+  }
+  return images + (steps - from) * batch;
+}
+
 namespace {
 
 // --batch-from: steps in increasing order, each batch between 1 and the data set's size.
@@ -520,7 +532,9 @@ int train(const TrainConfig& c) {
   if (c.tensorboard) events = std::make_unique<EventWriter>(run.files.tensorboard_dir());
   g_interrupted = false;
   auto previous = std::signal(SIGINT, on_sigint);
-  Progress progress(total, steps_per_epoch, isatty(STDOUT_FILENO) != 0, c.log_every);
+  Progress progress(total, n, isatty(STDOUT_FILENO) != 0, c.log_every);
+  const std::int64_t images_total = images_in_steps(c, total);
+  std::int64_t images_done = images_in_steps(c, run.step);
   const int cols = columns_for(c.samples);
   auto save_grid = [&](const std::string& path) {
     tape::NoRecord no_record;
@@ -573,7 +587,10 @@ int train(const TrainConfig& c) {
     const double images_per_second = double(batch) / std::max(seconds, 1e-9);
     run.files.append_losses({run.step, run.epoch + (run.image_in_epoch == 0 ? 0 : 1), r.d_loss_real, r.d_loss_fake,
                              r.g_loss, r.d_real, r.d_fake, images_per_second});
-    progress.update(run.step, r, images_per_second);
+    images_done += batch;
+    progress.update({.step = run.step, .epoch = run.epoch + (run.image_in_epoch == 0 ? 0 : 1), .image_in_epoch = run.image_in_epoch, .batch = batch,
+                     .images_done = images_done, .images_total = images_total},
+                    r, images_per_second);
     if (events && run.step % c.tensorboard_every == 0) {
       events->add_scalar("d_loss_real", run.step, r.d_loss_real);
       events->add_scalar("d_loss_fake", run.step, r.d_loss_fake);

@@ -82,6 +82,9 @@ struct TrainConfig {
 // that is not STEP:BATCH with positive integers.
 std::vector<TrainConfig::BatchChange> parse_batch_changes(const std::string& text);
 
+// Images drawn by the first `steps` steps: --batch, then the --batch-from changes.
+std::int64_t images_in_steps(const TrainConfig& c, std::int64_t steps);
+
 // Losses and discriminator outputs of one training step.
 struct StepResult {
   double d_loss_real = 0, d_loss_fake = 0, g_loss = 0;
