@@ -2,11 +2,11 @@
 """PyTorch twin of a whole `dcgan train` run of the libtorch or mnist-fast networks on MNIST, for
 the time-to-quality comparison (docs/results.md). Run with Debian's /usr/bin/python3 (python3-torch).
 
-  dcgan_train.py --data data/mnist --out runs/torch-twin --steps 7500 --snapshot-every 1000
-                 [--arch mnist-fast|libtorch] [--batch 64] [--batch-from 5000:128] [--lr 1e-3] [--ema 0.999]
+  dcgan_train.py --data data/mnist --out runs/torch-twin [--steps 8000] [--snapshot-every 1000]
+                 [--arch mnist-fast|libtorch] [--batch 64] [--batch-from 5000:128] [--lr 2e-3] [--ema 0.999]
                  [--updates simultaneous|alternating] [--threads 2] [--seed 1]
 
-The defaults are the default preset's (`dcgan presets`) but for --steps and --batch-from. The same networks as `dcgan train --arch
+The defaults are the default preset's (`dcgan presets`; --batch-from none for one batch size). The same networks as `dcgan train --arch
 libtorch` or `mnist-fast` (D at half width: 32, 64, 128 channels) (ConvTranspose2d 100->256 k4, 256->128 k3 s2
 p1, 128->64 k4 s2 p1, 64->1 k4 s2 p1 with BatchNorm and ReLU, tanh; D: Conv2d k4 s2 p1 to 64,
 128, 256 with BatchNorm after the 2nd and 3rd, LeakyReLU 0.2, a 3x3 conv to the logit; no biases;
@@ -101,14 +101,14 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default="data/mnist")
     p.add_argument("--out", required=True)
-    p.add_argument("--steps", type=int, default=10000)
+    p.add_argument("--steps", type=int, default=8000)
     p.add_argument("--snapshot-every", type=int, default=1000)
     p.add_argument("--arch", choices=["libtorch", "mnist-fast"], default="mnist-fast",
                    help="libtorch: D of width 64; mnist-fast: D of width 32")
     p.add_argument("--batch", type=int, default=64)
-    p.add_argument("--batch-from", default="",
+    p.add_argument("--batch-from", default="5000:128",
                    help="STEP:BATCH[,STEP:BATCH...]: from step STEP on, BATCH images per step (dcgan --batch-from)")
-    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--beta1", type=float, default=0.5)
     p.add_argument("--ema", type=float, default=0.999)
     p.add_argument("--z-dim", type=int, default=100)
@@ -126,7 +126,7 @@ def main():
     G_avg = copy.deepcopy(G)
     opt_g = torch.optim.Adam(G.parameters(), lr=a.lr, betas=(a.beta1, 0.999), eps=1e-7)
     opt_d = torch.optim.Adam(D.parameters(), lr=a.lr, betas=(a.beta1, 0.999), eps=1e-7)
-    changes = [tuple(int(v) for v in part.split(":")) for part in a.batch_from.split(",") if part]
+    changes = [] if a.batch_from == "none" else [tuple(int(v) for v in part.split(":")) for part in a.batch_from.split(",") if part]
     steps_for = {}  # batch size -> the update functions for it
 
     def batch_at(steps_done):
