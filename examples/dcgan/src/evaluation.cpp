@@ -8,8 +8,9 @@
 #include <sstream>
 
 #include <nlohmann/json.hpp>
+#include <tape/io/atomic_file.h>
+#include <tape/io/plot.h>
 
-#include "image_io.h"
 #include "run_files.h"
 
 namespace dcgan {
@@ -128,7 +129,7 @@ void write_metrics_json(const std::string& path, const std::vector<std::pair<std
                 {"class_histogram", r.histogram}, {"classes_present", r.classes_present},
                 {"kl_to_test", r.kl_to_test}};
   }
-  write_text_atomically(path, j.dump(2) + "\n");
+  tape::io::write_file_atomically(path, j.dump(2) + "\n");
 }
 
 // ---------------------------------------------------------------- MetricsLog
@@ -200,12 +201,12 @@ void MetricsLog::rewrite() const {
     for (double h : r.histogram) os << "," << format("%.5f", h);
     os << "\n";
   }
-  write_text_atomically(csv_path(), os.str());
+  tape::io::write_file_atomically(csv_path(), os.str());
 }
 
 void MetricsLog::write_plot() const {
   if (rows_.empty()) return;
-  Series score{score_label_, {}, {}}, real{"real test set score", {}, {}}, precision{"precision x 10", {}, {}},
+  tape::io::Series score{score_label_, {}, {}}, real{"real test set score", {}, {}}, precision{"precision x 10", {}, {}},
       recall{"recall x 10", {}, {}};
   for (const auto& row : rows_) {
     const double x = static_cast<double>(row.step);
@@ -215,11 +216,11 @@ void MetricsLog::write_plot() const {
   }
   real.x = {score.x.front(), score.x.back()};
   real.y = {real_.score, real_.score};
-  plot_lines(plot_path(), {score, real, precision, recall},
+  tape::io::plot_lines(plot_path(), {score, real, precision, recall},
              {.width = 800, .height = 450, .title = "Sample quality during training", .x_label = "step", .y_label = ""});
-  Series fid{"generated vs training images", score.x, {}}, real_fid{"real test set", real.x, {real_.fid, real_.fid}};
+  tape::io::Series fid{"generated vs training images", score.x, {}}, real_fid{"real test set", real.x, {real_.fid, real_.fid}};
   for (const auto& row : rows_) fid.y.push_back(row.report.fid);
-  plot_lines(fid_plot_path(), {fid, real_fid},
+  tape::io::plot_lines(fid_plot_path(), {fid, real_fid},
              {.width = 800, .height = 450, .title = "Frechet distance (classifier features)", .x_label = "step",
               .y_label = "FID"});
 }

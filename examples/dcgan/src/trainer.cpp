@@ -17,10 +17,11 @@
 #include <sstream>
 
 #include <nlohmann/json.hpp>
+#include <tape/io/atomic_file.h>
+#include <tape/io/image.h>
 
 #include "data.h"
 #include "evaluation.h"
-#include "image_io.h"
 #include "progress.h"
 #include "run_files.h"
 #include "sample_files.h"
@@ -447,7 +448,7 @@ void write_config(const TrainConfig& c, const std::string& path, std::int64_t st
                       {"keep_checkpoints", c.keep_checkpoints}, {"tensorboard", c.tensorboard},
                       {"samples", c.samples}, {"max_images", c.max_images}, {"eval_every", c.eval_every},
                       {"eval_n", c.eval_n}, {"classifier", resolved_classifier(c)}};
-  write_text_atomically(path, j.dump(2) + "\n");
+  tape::io::write_file_atomically(path, j.dump(2) + "\n");
 }
 
 }  // namespace
@@ -524,8 +525,8 @@ int train(const TrainConfig& c) {
   const int cols = columns_for(c.samples);
   auto save_grid = [&](const std::string& path) {
     tape::NoRecord no_record;
-    Image grid = make_grid(run.samples(), cols, 2, data.images.dim(1) <= 32 ? 4 : 1);
-    write_png(path, grid);
+    tape::io::Image grid = tape::io::make_grid(run.samples(), cols, 2, data.images.dim(1) <= 32 ? 4 : 1);
+    tape::io::write_png(path, grid);
     return grid;
   };
 
@@ -579,8 +580,8 @@ int train(const TrainConfig& c) {
       events->add_scalar("d_loss_fake", run.step, r.d_loss_fake);
       events->add_scalar("g_loss", run.step, r.g_loss);
       tape::NoRecord no_record;
-      Image grid = make_grid(run.samples(), cols, 2, 1);
-      events->add_image("generated", run.step, encode_png(grid), grid.height, grid.width, grid.channels);
+      tape::io::Image grid = tape::io::make_grid(run.samples(), cols, 2, 1);
+      events->add_image("generated", run.step, tape::io::encode_png(grid), grid.height, grid.width, grid.channels);
     }
     if (c.sample_every > 0 && run.step % c.sample_every == 0) save_grid(run.files.step_sample_path(run.step));
     const bool epoch_done = run.image_in_epoch == 0;
@@ -639,7 +640,7 @@ void sample(const std::string& checkpoint, std::int64_t n, std::uint64_t seed, c
   const Tensor images = generate_images(arch.generator, arch.z_dim, n, seed, batch_statistics);
   switch (sample_format_of(out)) {
     case SampleFormat::grid:
-      write_png(out, make_grid(images, columns_for(static_cast<int>(std::min<std::int64_t>(n, 1 << 20))), 2,
+      tape::io::write_png(out, tape::io::make_grid(images, columns_for(static_cast<int>(std::min<std::int64_t>(n, 1 << 20))), 2,
                                arch.image_shape[0] <= 32 ? 4 : 1));
       break;
     case SampleFormat::idx: write_idx_images(out, images); break;
