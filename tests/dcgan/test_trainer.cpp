@@ -10,8 +10,10 @@
 
 #include <tape/io/image.h>
 
+#include <tape/data/batches.h>
+#include <tape/data/dataset.h>
+
 #include "architectures.h"
-#include "data.h"
 #include "data_files.h"
 #include "presets.h"
 #include "sample_files.h"
@@ -303,7 +305,7 @@ TEST_CASE("dcgan sample writes IDX, NumPy and PNG-folder files that read back as
     dcgan::sample(ckpt, 1203, 5, out.file(name));  // more than the old cap's tile count and not a multiple of 500
   }
   // the same noise seed gives the same images in every format
-  const tape::Tensor idx = dcgan::load_idx_images(out.file("s.idx"));
+  const tape::Tensor idx = tape::data::load_idx_images(out.file("s.idx"));
   REQUIRE(idx.shape() == tape::Shape({1203, 28, 28, 1}));
   const auto idx_pixels = tape::io::to_pixels(idx);
   std::ifstream npy(out.file("s.npy"), std::ios::binary);
@@ -320,7 +322,7 @@ TEST_CASE("dcgan sample writes IDX, NumPy and PNG-folder files that read back as
   REQUIRE(last.width == 28);
   REQUIRE(last.pixels == Bytes(idx_pixels.end() - 28 * 28, idx_pixels.end()));
   REQUIRE_THROWS_AS(dcgan::sample(ckpt, 0, 5, out.file("zero.idx")), tape::ValueError);
-  REQUIRE_THROWS_AS(dcgan::load_idx_images(out.file("s.npy")), tape::IOError);
+  REQUIRE_THROWS_AS(tape::data::load_idx_images(out.file("s.npy")), tape::IOError);
 }
 
 TEST_CASE("presets expand before the user's words, and the default applies without --preset or --arch", "[dcgan][preset]") {
@@ -350,7 +352,7 @@ TEST_CASE("presets expand before the user's words, and the default applies witho
 TEST_CASE("hinge loss and alternating updates: both nets move, D first, losses as documented", "[dcgan][train]") {
   TempDir data;
   write_tiny_mnist(data, 16);
-  const dcgan::Dataset ds = dcgan::load_mnist(data.str(), true, false);
+  const tape::data::Dataset ds = tape::data::load_mnist(data.str(), true, false);
   const tape::Tensor real = tape::slice(ds.images, {0, 0, 0, 0}, {8, -1, -1, -1});
   for (const bool alternating : {false, true}) {
     INFO(alternating);
