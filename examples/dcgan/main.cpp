@@ -11,18 +11,18 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <tape/data/dataset.h>
 
 #include "architectures.h"
-#include "classifier.h"
-#include "data.h"
+#include "classifier_paths.h"
 #include "presets.h"
 #include "trainer.h"
 
 namespace {
 
 std::string classifier_help() {
-  return "classifier checkpoint written by mnist_classifier (default: " + dcgan::classifier_path("mnist") + ", or " +
-         dcgan::classifier_path("fashion-mnist") + " with --dataset fashion-mnist)";
+  return "classifier checkpoint written by mnist_classifier (default: " + examples::classifier_path("mnist") + ", or " +
+         examples::classifier_path("fashion-mnist") + " with --dataset fashion-mnist)";
 }
 
 void add_train_options(CLI::App& cmd, dcgan::TrainConfig& c) {
@@ -179,11 +179,11 @@ int main(int argc, char** argv) {
                                                      "(dcgan sample --out x.idx, or another program's)")
       ->check(CLI::ExistingFile)->excludes(eval_checkpoint);
   eval->add_option("--dataset", eval_config.dataset, "mnist | fashion-mnist: the classifier, training and test images")
-      ->check(CLI::IsMember(dcgan::classifier_datasets()))->capture_default_str();
+      ->check(CLI::IsMember(examples::classifier_datasets()))->capture_default_str();
   eval->add_option("--classifier", eval_config.classifier, classifier_help())->check(CLI::ExistingFile);
   eval->add_option("--data", eval_config.data_dir, "folder with the dataset's IDX files (default: " +
-                                                   dcgan::default_data_dir("mnist") + ", or " +
-                                                   dcgan::default_data_dir("fashion-mnist") + ")");
+                                                   tape::data::default_data_dir("mnist") + ", or " +
+                                                   tape::data::default_data_dir("fashion-mnist") + ")");
   eval->add_flag("!--no-checksum", eval_config.verify_checksums, "skip MNIST's checksum check");
   eval->add_option("--n", eval_config.n, "generated, test and training images per set")->check(CLI::Range(10, 10000))
       ->capture_default_str();

@@ -9,10 +9,12 @@
 #include <iostream>
 
 #include <CLI/CLI.hpp>
+#include <tape/data/batches.h>
+#include <tape/data/dataset.h>
+#include <tape/metrics/classifier.h>
 #include <tape/nn/nn.h>
 
-#include "classifier.h"
-#include "data.h"
+#include "classifier_paths.h"
 
 namespace nn = tape::nn;
 using tape::Tensor;
@@ -21,8 +23,8 @@ namespace {
 
 struct Options {
   std::string dataset = "mnist";
-  std::string data;  // default: the dataset's folder (dcgan::default_data_dir)
-  std::string out;   // default: dcgan::classifier_path(dataset)
+  std::string data;  // default: the dataset's folder (tape::data::default_data_dir)
+  std::string out;   // default: examples::classifier_path(dataset)
   std::int64_t epochs = 3;
   std::int64_t batch = 64;
   double lr = 1e-3;
@@ -31,13 +33,13 @@ struct Options {
   int threads = 0;
 };
 
-std::vector<std::int64_t> labels_of(const dcgan::Dataset& data, const std::vector<std::int64_t>& idx) {
+std::vector<std::int64_t> labels_of(const tape::data::Dataset& data, const std::vector<std::int64_t>& idx) {
   std::vector<std::int64_t> out;
   for (auto i : idx) out.push_back(data.labels[static_cast<std::size_t>(i)]);
   return out;
 }
 
-void print_confusion(const std::vector<int>& predicted, const dcgan::Dataset& data, const std::string& dataset) {
+void print_confusion(const std::vector<int>& predicted, const tape::data::Dataset& data, const std::string& dataset) {
   std::int64_t m[10][10] = {};
   for (std::size_t i = 0; i < predicted.size(); ++i) ++m[data.labels[i]][predicted[i]];
   std::printf("Confusion matrix (rows: true %s, columns: predicted):\n     ", dataset == "mnist" ? "digit" : "class");
@@ -52,10 +54,10 @@ void print_confusion(const std::vector<int>& predicted, const dcgan::Dataset& da
 
 int run(const Options& o) {
   if (o.threads > 0) tape::set_num_threads(o.threads);
-  const std::string out = dcgan::classifier_path(o.dataset, o.out);
-  const dcgan::Dataset train = dcgan::load_dataset(o.dataset, o.data, true);
-  const dcgan::Dataset test = dcgan::load_dataset(o.dataset, o.data, false);
-  nn::Sequential model = dcgan::make_mnist_classifier();
+  const std::string out = examples::classifier_path(o.dataset, o.out);
+  const tape::data::Dataset train = tape::data::load_dataset(o.dataset, o.data, true);
+  const tape::data::Dataset test = tape::data::load_dataset(o.dataset, o.data, false);
+  nn::Sequential model = tape::metrics::make_mnist_classifier();
   model.build({28, 28, 1}, o.seed);
   model.summary(std::cout);
   nn::Adam opt({.learning_rate = o.lr});
@@ -63,12 +65,12 @@ int run(const Options& o) {
   const std::int64_t steps = train.size() / o.batch;
   for (std::int64_t epoch = 1; epoch <= o.epochs; ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
-    const auto order = dcgan::shuffled_indices(train.size(), shuffle);
+    const auto order = tape::data::shuffled_indices(train.size(), shuffle);
     double loss_sum = 0.0;
     for (std::int64_t s = 0; s < steps; ++s) {
       const std::vector<std::int64_t> idx(order.begin() + s * o.batch, order.begin() + (s + 1) * o.batch);
       tape::GradientTape tape;
-      const Tensor loss = nn::softmax_cross_entropy(labels_of(train, idx), model(dcgan::gather_images(train, idx), true));
+      const Tensor loss = nn::softmax_cross_entropy(labels_of(train, idx), model(tape::data::gather_images(train, idx), true));
       opt.apply_gradients(tape.gradient(loss, model.trainable_variables()), model.trainable_variables());
       loss_sum += loss.item();
       if ((s + 1) % 200 == 0) {
@@ -78,18 +80,18 @@ int run(const Options& o) {
       }
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const auto predicted = dcgan::predict_classes(model, test);
+    const auto predicted = tape::metrics::predict_classes(model, test);
     std::printf("epoch %lld: train loss %.4f, test accuracy %.2f%% (lr %.2g, %.0f s)\n", static_cast<long long>(epoch),
-                loss_sum / double(steps), 100.0 * dcgan::accuracy(predicted, test), opt.learning_rate(), seconds);
+                loss_sum / double(steps), 100.0 * tape::metrics::accuracy(predicted, test), opt.learning_rate(), seconds);
     std::fflush(stdout);
     opt.set_learning_rate(opt.learning_rate() * o.lr_decay);
   }
-  const auto predicted = dcgan::predict_classes(model, test);
+  const auto predicted = tape::metrics::predict_classes(model, test);
   print_confusion(predicted, test, o.dataset);
-  std::printf("Test accuracy: %.2f%% on %lld images (seed %llu)\n", 100.0 * dcgan::accuracy(predicted, test),
+  std::printf("Test accuracy: %.2f%% on %lld images (seed %llu)\n", 100.0 * tape::metrics::accuracy(predicted, test),
               static_cast<long long>(test.size()), static_cast<unsigned long long>(o.seed));
   std::filesystem::create_directories(std::filesystem::path(out).parent_path());
-  dcgan::save_classifier(out, model, o.dataset, o.seed);
+  tape::metrics::save_classifier(out, model, o.dataset, o.seed);
   std::printf("Saved %s\n", out.c_str());
   return 0;
 }
@@ -100,12 +102,12 @@ int main(int argc, char** argv) {
   Options o;
   CLI::App app{"mnist_classifier: a LeNet-style CNN trained with tape on MNIST or Fashion-MNIST"};
   app.add_option("--dataset", o.dataset, "mnist | fashion-mnist")
-      ->check(CLI::IsMember(dcgan::classifier_datasets()))->capture_default_str();
-  app.add_option("--data", o.data, "folder with the dataset's IDX files (default: " + dcgan::default_data_dir("mnist") +
-                                   " from scripts/fetch-mnist.sh, or " + dcgan::default_data_dir("fashion-mnist") +
+      ->check(CLI::IsMember(examples::classifier_datasets()))->capture_default_str();
+  app.add_option("--data", o.data, "folder with the dataset's IDX files (default: " + tape::data::default_data_dir("mnist") +
+                                   " from scripts/fetch-mnist.sh, or " + tape::data::default_data_dir("fashion-mnist") +
                                    " from the Debian package dataset-fashion-mnist)");
-  app.add_option("--out", o.out, "checkpoint to write (default: " + dcgan::classifier_path("mnist") + ", or " +
-                                 dcgan::classifier_path("fashion-mnist") + " for fashion-mnist)");
+  app.add_option("--out", o.out, "checkpoint to write (default: " + examples::classifier_path("mnist") + ", or " +
+                                 examples::classifier_path("fashion-mnist") + " for fashion-mnist)");
   app.add_option("--epochs", o.epochs, "passes over the training set")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--batch", o.batch, "images per step")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--lr", o.lr, "Adam learning rate")->capture_default_str();

@@ -4,8 +4,8 @@
 //
 // The header maps each tensor name to {"dtype": "F32"|"F64", "shape": [...], "data_offsets":
 // [begin, end]} (offsets into the data buffer, contiguous, in order) plus an optional
-// "__metadata__" object of string -> string. Files are written to "<path>.tmp-XXXXXX" in the
-// same directory, fsync'ed, renamed into place, and the directory is fsync'ed.
+// "__metadata__" object of string -> string. Files are written through tape::io::AtomicFile
+// ("<path>.tmp-XXXXXX" beside it, fsync'ed, renamed into place, the directory fsync'ed).
 //
 // Checkpoint layout (prefix = "model" for the single-model overloads, else the entry's prefix):
 //   tensor   "<prefix>/<variable name>"                   every model variable (named_variables())
@@ -23,18 +23,17 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <bit>
 #include <cerrno>
 #include <charconv>
-#include <chrono>
-#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string_view>
 #include <system_error>
 #include <utility>
+
+#include "tape/io/atomic_file.h"
 
 namespace tape::nn {
 namespace {
@@ -123,19 +122,6 @@ class Fd {
   int fd_;
 };
 
-// Writes all of [data, data + n); returns 0 or errno.
-int write_all(int fd, const void* data, std::size_t n) {
-  const auto* p = static_cast<const unsigned char*>(data);
-  while (n > 0) {
-    const ssize_t k = ::write(fd, p, n);
-    if (k < 0 && errno == EINTR) continue;
-    if (k < 0) return errno;
-    p += k;
-    n -= static_cast<std::size_t>(k);
-  }
-  return 0;
-}
-
 // Reads exactly n bytes at `offset`; returns 0, errno, or -1 at an unexpected end of file.
 int read_exact(int fd, void* data, std::size_t n, std::uint64_t offset) {
   auto* p = static_cast<unsigned char*>(data);
@@ -150,77 +136,6 @@ int read_exact(int fd, void* data, std::size_t n, std::uint64_t offset) {
   }
   return 0;
 }
-
-// fsync()s a directory so that a rename inside it is durable. Returns 0 or errno; EINVAL (a
-// file system that cannot sync directories) counts as success.
-int sync_directory(const std::string& dir) {
-  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (fd.get() < 0) return errno;
-  if (::fsync(fd.get()) != 0 && errno != EINVAL) return errno;
-  return fd.reset();
-}
-
-std::string parent_directory(const std::string& path) {
-  const std::string dir = std::filesystem::path(path).parent_path().string();
-  return dir.empty() ? "." : dir;
-}
-
-// Six characters for a temporary name, different on every call.
-std::string random_suffix() {
-  static std::atomic<std::uint64_t> calls{0};
-  std::uint64_t x = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
-                    (static_cast<std::uint64_t>(::getpid()) << 32) ^ (calls.fetch_add(1) * 0x9E3779B97F4A7C15ull);
-  x ^= x >> 31, x *= 0xBF58476D1CE4E5B9ull, x ^= x >> 27, x *= 0x94D049BB133111EBull, x ^= x >> 31;
-  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-  std::string s(6, ' ');
-  for (char& c : s) c = alphabet[(x >>= 6) % 62];
-  return s;
-}
-
-// "<path>.tmp-XXXXXX" beside the target: written, fsync'ed and renamed over it by commit(),
-// removed by the destructor if commit() did not happen.
-class TempFile {
- public:
-  TempFile(std::string path, std::string op) : path_(std::move(path)), op_(std::move(op)) {
-    int err = EEXIST;
-    for (int attempt = 0; attempt < 100 && err == EEXIST; ++attempt) {
-      temp_ = path_ + ".tmp-" + random_suffix();
-      fd_.reset(::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
-      if (fd_.get() >= 0) return;
-      err = errno;
-    }
-    io_fail(op_, path_, "cannot create temporary file " + in_quotes(temp_) + ": " + os_error(err));
-  }
-  ~TempFile() {
-    if (!committed_) {
-      fd_.reset();
-      ::unlink(temp_.c_str());
-    }
-  }
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-
-  void write(const void* data, std::size_t n) { check(write_all(fd_.get(), data, n), "cannot write"); }
-
-  // fsync, close, rename over the target, fsync the directory.
-  void commit() {
-    check(::fsync(fd_.get()) == 0 ? 0 : errno, "cannot fsync");
-    check(fd_.reset(), "cannot close");
-    check(std::rename(temp_.c_str(), path_.c_str()) == 0 ? 0 : errno, "cannot rename");
-    committed_ = true;
-    const std::string dir = parent_directory(path_);
-    if (const int err = sync_directory(dir))
-      io_fail(op_, path_, "written, but cannot fsync directory " + in_quotes(dir) + ": " + os_error(err));
-  }
-
- private:
-  void check(int err, const char* what) const {
-    if (err != 0) io_fail(op_, path_, std::string(what) + " temporary file " + in_quotes(temp_) + ": " + os_error(err));
-  }
-  std::string path_, op_, temp_;
-  Fd fd_;
-  bool committed_ = false;
-};
 
 // ------------------------------------------------------------------------------ writing
 
@@ -252,7 +167,7 @@ std::string make_header(const TensorFile& file, const std::string& path, const s
   return text;
 }
 
-void write_tensor_data(TempFile& out, const Tensor& t) {
+void write_tensor_data(io::AtomicFile& out, const Tensor& t) {
   if constexpr (std::endian::native == std::endian::little) {
     out.write(t.raw_data(), tensor_bytes(t));
   } else {
@@ -268,7 +183,7 @@ void write_tensor_file(const std::string& path, const TensorFile& file, const st
   const std::string header = make_header(file, path, op);
   unsigned char length[8];
   put_u64_le(length, header.size());
-  TempFile out(path, op);
+  io::AtomicFile out(path, op);
   out.write(length, sizeof length);
   out.write(header.data(), header.size());
   for (const auto& [name, tensor] : file.tensors) write_tensor_data(out, tensor);

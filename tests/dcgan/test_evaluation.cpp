@@ -7,8 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "classifier.h"
-#include "data.h"
+#include <tape/data/batches.h>
+#include <tape/metrics/classifier.h>
+#include <tape/data/dataset.h>
+
 #include "data_files.h"
 #include "evaluation.h"
 #include "support/test_support.h"
@@ -35,10 +37,10 @@ class WorkingDirectory {
 // An untrained classifier saved as trained on `dataset`.
 std::string write_classifier(const TempDir& dir, const std::string& dataset) {
   nn::clear_session();
-  nn::Sequential model = dcgan::make_mnist_classifier();
+  nn::Sequential model = tape::metrics::make_mnist_classifier();
   model.build({28, 28, 1}, 1);
   const std::string path = dir.file(dataset + "-classifier.safetensors");
-  dcgan::save_classifier(path, model, dataset, 1);
+  tape::metrics::save_classifier(path, model, dataset, 1);
   return path;
 }
 

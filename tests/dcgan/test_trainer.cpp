@@ -8,10 +8,13 @@
 #include <fstream>
 #include <sstream>
 
+#include <tape/io/image.h>
+
+#include <tape/data/batches.h>
+#include <tape/data/dataset.h>
+
 #include "architectures.h"
-#include "data.h"
 #include "data_files.h"
-#include "image_io.h"
 #include "presets.h"
 #include "sample_files.h"
 #include "support/test_support.h"
@@ -145,7 +148,7 @@ TEST_CASE("a few training steps give finite losses and every output file", "[dcg
   std::size_t checkpoints = 0;
   for (const auto& e : fs::directory_iterator(run + "/checkpoints")) checkpoints += e.path().extension() == ".safetensors";
   REQUIRE(checkpoints == 3);
-  const dcgan::Image grid = dcgan::read_png(run + "/samples/epoch_0001.png");
+  const tape::io::Image grid = tape::io::read_png(run + "/samples/epoch_0001.png");
   REQUIRE(grid.channels == 1);
   REQUIRE(grid.width == grid.height);
   // dcgan render makes the GIF and the plot again from the folder's files.
@@ -153,7 +156,7 @@ TEST_CASE("a few training steps give finite losses and every output file", "[dcg
   fs::remove(run + "/losses.png");
   dcgan::render(run);
   REQUIRE(fs::file_size(run + "/progress.gif") > 0);
-  REQUIRE(dcgan::read_png(run + "/losses.png").width == 800);
+  REQUIRE(tape::io::read_png(run + "/losses.png").width == 800);
   std::ifstream config(run + "/config.json");
   std::stringstream text;
   text << config.rdbuf();
@@ -287,13 +290,13 @@ TEST_CASE("dcgan sample writes a grid from a checkpoint", "[dcgan][sample]") {
   const std::string png = out.file("grid.png");
   nn::clear_session();
   dcgan::sample(out.file("run") + "/checkpoints/ckpt-00000002.safetensors", 9, 3, png);
-  const dcgan::Image grid = dcgan::read_png(png);
+  const tape::io::Image grid = tape::io::read_png(png);
   REQUIRE(grid.channels == 1);
   REQUIRE(grid.width == 3 * 28 * 4 + 4 * 2);  // 3 columns of 4x-scaled tiles and 2-pixel borders
   REQUIRE_THROWS_AS(dcgan::sample(out.file("missing.safetensors"), 4, 0, png), tape::IOError);
   nn::clear_session();
   dcgan::sample(out.file("run") + "/checkpoints/ckpt-00000002.safetensors", 4, 3, png, /*batch_statistics=*/true);
-  REQUIRE(dcgan::read_png(png).width == 2 * 28 * 4 + 3 * 2);
+  REQUIRE(tape::io::read_png(png).width == 2 * 28 * 4 + 3 * 2);
 }
 
 TEST_CASE("dcgan sample writes IDX, NumPy and PNG-folder files that read back as the same pixels", "[dcgan][sample]") {
@@ -309,9 +312,9 @@ TEST_CASE("dcgan sample writes IDX, NumPy and PNG-folder files that read back as
     dcgan::sample(ckpt, 1203, 5, out.file(name));  // more than the old cap's tile count and not a multiple of 500
   }
   // the same noise seed gives the same images in every format
-  const tape::Tensor idx = dcgan::load_idx_images(out.file("s.idx"));
+  const tape::Tensor idx = tape::data::load_idx_images(out.file("s.idx"));
   REQUIRE(idx.shape() == tape::Shape({1203, 28, 28, 1}));
-  const auto idx_pixels = dcgan::to_pixels(idx);
+  const auto idx_pixels = tape::io::to_pixels(idx);
   std::ifstream npy(out.file("s.npy"), std::ios::binary);
   const Bytes npy_bytes((std::istreambuf_iterator<char>(npy)), std::istreambuf_iterator<char>());
   REQUIRE(std::string(npy_bytes.begin() + 1, npy_bytes.begin() + 6) == "NUMPY");
@@ -322,11 +325,11 @@ TEST_CASE("dcgan sample writes IDX, NumPy and PNG-folder files that read back as
   REQUIRE(Bytes(npy_bytes.begin() + static_cast<std::ptrdiff_t>(header), npy_bytes.end()) == idx_pixels);
   REQUIRE(fs::exists(out.file("s-folder") + "/01202.png"));
   REQUIRE_FALSE(fs::exists(out.file("s-folder") + "/01203.png"));
-  const dcgan::Image last = dcgan::read_png(out.file("s-folder") + "/01202.png");
+  const tape::io::Image last = tape::io::read_png(out.file("s-folder") + "/01202.png");
   REQUIRE(last.width == 28);
   REQUIRE(last.pixels == Bytes(idx_pixels.end() - 28 * 28, idx_pixels.end()));
   REQUIRE_THROWS_AS(dcgan::sample(ckpt, 0, 5, out.file("zero.idx")), tape::ValueError);
-  REQUIRE_THROWS_AS(dcgan::load_idx_images(out.file("s.npy")), tape::IOError);
+  REQUIRE_THROWS_AS(tape::data::load_idx_images(out.file("s.npy")), tape::IOError);
 }
 
 TEST_CASE("presets expand before the user's words, and the default applies without --preset or --arch", "[dcgan][preset]") {
@@ -356,7 +359,7 @@ TEST_CASE("presets expand before the user's words, and the default applies witho
 TEST_CASE("hinge loss and alternating updates: both nets move, D first, losses as documented", "[dcgan][train]") {
   TempDir data;
   write_tiny_mnist(data, 16);
-  const dcgan::Dataset ds = dcgan::load_mnist(data.str(), true, false);
+  const tape::data::Dataset ds = tape::data::load_mnist(data.str(), true, false);
   const tape::Tensor real = tape::slice(ds.images, {0, 0, 0, 0}, {8, -1, -1, -1});
   for (const bool alternating : {false, true}) {
     INFO(alternating);
@@ -437,7 +440,7 @@ TEST_CASE("training runs on synthetic CIFAR-10 files", "[dcgan][train][cifar]") 
   c.out = out.file("run");
   nn::clear_session();
   REQUIRE(dcgan::train(c) == 0);
-  const dcgan::Image grid = dcgan::read_png(c.out + "/samples/epoch_0001.png");
+  const tape::io::Image grid = tape::io::read_png(c.out + "/samples/epoch_0001.png");
   REQUIRE(grid.channels == 3);
   // A dataset whose images do not fit the architecture is refused with both shapes named.
   c.arch = "tf-tutorial";

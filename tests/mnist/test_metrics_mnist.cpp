@@ -9,8 +9,10 @@
 
 #include <catch2/catch.hpp>
 
-#include "classifier.h"
-#include "data.h"
+#include <tape/data/batches.h>
+#include <tape/metrics/classifier.h>
+#include <tape/data/dataset.h>
+
 #include "evaluation.h"
 
 namespace nn = tape::nn;
@@ -28,28 +30,28 @@ constexpr std::int64_t kN = 10000;
 
 // The classifier, a reference set (10,000 random training images) and the sets to score.
 struct MnistSets {
-  nn::Sequential classifier = dcgan::load_mnist_classifier(setting("TAPE_MNIST_CLASSIFIER", TAPE_MNIST_CLASSIFIER));
-  dcgan::Dataset train = dcgan::load_mnist(setting("TAPE_MNIST_DIR", TAPE_MNIST_DIR), true);
-  dcgan::Dataset test = dcgan::load_mnist(setting("TAPE_MNIST_DIR", TAPE_MNIST_DIR), false);
+  nn::Sequential classifier = tape::metrics::load_mnist_classifier(setting("TAPE_MNIST_CLASSIFIER", TAPE_MNIST_CLASSIFIER));
+  tape::data::Dataset train = tape::data::load_mnist(setting("TAPE_MNIST_DIR", TAPE_MNIST_DIR), true);
+  tape::data::Dataset test = tape::data::load_mnist(setting("TAPE_MNIST_DIR", TAPE_MNIST_DIR), false);
   std::vector<std::int64_t> order;
-  dcgan::ClassifierOutputs reference;
+  tape::metrics::ClassifierOutputs reference;
   std::vector<double> test_histogram;
   std::map<std::string, QualityReport> reports;
 
   MnistSets() {
     tape::Generator gen(11);
-    order = dcgan::shuffled_indices(train.size(), gen);
-    reference = dcgan::classify(classifier, images(0, kN));
-    test_histogram = dcgan::metrics::class_histogram(std::vector<int>(test.labels.begin(), test.labels.end()), 10);
+    order = tape::data::shuffled_indices(train.size(), gen);
+    reference = tape::metrics::classify(classifier, images(0, kN));
+    test_histogram = tape::metrics::class_histogram(std::vector<int>(test.labels.begin(), test.labels.end()), 10);
   }
   // Training images order[begin, end).
   Tensor images(std::int64_t begin, std::int64_t end) const {
-    return dcgan::gather_images(train, std::vector<std::int64_t>(order.begin() + begin, order.begin() + end));
+    return tape::data::gather_images(train, std::vector<std::int64_t>(order.begin() + begin, order.begin() + end));
   }
   const QualityReport& score(const std::string& name, const Tensor& set) {
     auto it = reports.find(name);
     if (it == reports.end())
-      it = reports.emplace(name, dcgan::evaluate_quality(dcgan::classify(classifier, set), reference, test_histogram)).first;
+      it = reports.emplace(name, dcgan::evaluate_quality(tape::metrics::classify(classifier, set), reference, test_histogram)).first;
     return it->second;
   }
 };
@@ -82,7 +84,7 @@ Tensor first_classes(const MnistSets& s, int classes) {
   std::vector<std::int64_t> idx;
   for (std::size_t i = kN; i < s.order.size() && static_cast<std::int64_t>(idx.size()) < kN; ++i)
     if (s.train.labels[static_cast<std::size_t>(s.order[i])] < classes) idx.push_back(s.order[i]);
-  return dcgan::gather_images(s.train, idx);
+  return tape::data::gather_images(s.train, idx);
 }
 
 const QualityReport& real() { return sets().score("real", sets().images(kN, 2 * kN)); }
@@ -102,7 +104,7 @@ TEST_CASE("real against real: FID near 0, KID within two standard errors of 0, h
 }
 
 TEST_CASE("one class: score near 1, recall near its share of the reference", "[mnist]") {
-  const QualityReport& one = sets().score("only 1s", dcgan::filter_class(sets().train, 1).images);
+  const QualityReport& one = sets().score("only 1s", tape::data::filter_class(sets().train, 1).images);
   INFO(dcgan::format_quality_table({{"real", real()}, {"only 1s", one}}, "MNIST score"));
   CHECK(one.score < 1.2);
   CHECK(one.recall < 0.15);  // only the reference's own 1s (11%) lie in the balls of a set of 1s
@@ -119,7 +121,7 @@ TEST_CASE("damaged sets land in order: real, then blurred, noisy and repeated, t
   const QualityReport& noisy = s.score("noise 0.5", with_noise(base, 0.5));
   const QualityReport& rep = s.score("100 repeated", repeated(base, 100));
   const QualityReport& half = s.score("classes 0-4", first_classes(s, 5));
-  const QualityReport& one = s.score("only 1s", dcgan::filter_class(s.train, 1).images);
+  const QualityReport& one = s.score("only 1s", tape::data::filter_class(s.train, 1).images);
   const std::string table = dcgan::format_quality_table(
       {{"real", r}, {"blurred 3x3", blur}, {"noise 0.5", noisy}, {"100 repeated", rep}, {"classes 0-4", half}, {"only 1s", one}},
       "MNIST score");

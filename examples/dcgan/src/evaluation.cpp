@@ -8,16 +8,21 @@
 #include <sstream>
 
 #include <nlohmann/json.hpp>
+#include <tape/data/batches.h>
+#include <tape/data/dataset.h>
+#include <tape/io/atomic_file.h>
+#include <tape/io/plot.h>
+#include <tape/metrics/metrics.h>
 
-#include "image_io.h"
 #include "run_files.h"
 
 namespace dcgan {
 
+namespace metrics = tape::metrics;
 namespace nn = tape::nn;
 using tape::Tensor;
 
-QualityReport evaluate_quality(const ClassifierOutputs& set, const ClassifierOutputs& reference,
+QualityReport evaluate_quality(const metrics::ClassifierOutputs& set, const metrics::ClassifierOutputs& reference,
                                const std::vector<double>& test_histogram) {
   QualityReport r;
   r.n = static_cast<std::int64_t>(set.classes.size());
@@ -47,7 +52,7 @@ Tensor generate_images(nn::Sequential& generator, std::int64_t z_dim, std::int64
 // ---------------------------------------------------------------- Evaluator
 namespace {
 
-Tensor first_images(const Dataset& data, std::int64_t n) {
+Tensor first_images(const tape::data::Dataset& data, std::int64_t n) {
   return tape::slice(data.images, {0, 0, 0, 0}, {n, -1, -1, -1});
 }
 
@@ -55,14 +60,16 @@ Tensor first_images(const Dataset& data, std::int64_t n) {
 
 Evaluator::Evaluator(const std::string& classifier_path, const std::string& dataset, const std::string& data_dir,
                      std::int64_t n, bool verify_checksums)
-    : n_(n), score_label_(dataset_title(dataset) + " score"), classifier_(load_mnist_classifier(classifier_path, dataset)) {
+    : n_(n),
+      score_label_(tape::data::dataset_title(dataset) + " score"),
+      classifier_(metrics::load_mnist_classifier(classifier_path, dataset)) {
   if (n < 10 || n > 10000) throw tape::ValueError("eval: --n must be in [10, 10000], got " + std::to_string(n));
-  const Dataset train = load_dataset(dataset, data_dir, true, verify_checksums);
+  const tape::data::Dataset train = tape::data::load_dataset(dataset, data_dir, true, verify_checksums);
   tape::Generator pick(0x5EED5EED);
-  std::vector<std::int64_t> idx = shuffled_indices(train.size(), pick);
+  std::vector<std::int64_t> idx = tape::data::shuffled_indices(train.size(), pick);
   idx.resize(static_cast<std::size_t>(n));
-  reference_ = classify(classifier_, gather_images(train, idx));
-  const Dataset test = load_dataset(dataset, data_dir, false, verify_checksums);
+  reference_ = metrics::classify(classifier_, tape::data::gather_images(train, idx));
+  const tape::data::Dataset test = tape::data::load_dataset(dataset, data_dir, false, verify_checksums);
   test_histogram_ = metrics::class_histogram(std::vector<int>(test.labels.begin(), test.labels.end()), 10);
   test_images_ = first_images(test, n);
 }
@@ -73,7 +80,7 @@ const QualityReport& Evaluator::real_report() {
 }
 
 QualityReport Evaluator::evaluate(const Tensor& images) {
-  return evaluate_quality(classify(classifier_, images), reference_, test_histogram_);
+  return evaluate_quality(metrics::classify(classifier_, images), reference_, test_histogram_);
 }
 
 QualityReport Evaluator::evaluate_generator(nn::Sequential& generator, std::int64_t z_dim, std::uint64_t seed,
@@ -128,7 +135,7 @@ void write_metrics_json(const std::string& path, const std::vector<std::pair<std
                 {"class_histogram", r.histogram}, {"classes_present", r.classes_present},
                 {"kl_to_test", r.kl_to_test}};
   }
-  write_text_atomically(path, j.dump(2) + "\n");
+  tape::io::write_file_atomically(path, j.dump(2) + "\n");
 }
 
 // ---------------------------------------------------------------- MetricsLog
@@ -200,12 +207,12 @@ void MetricsLog::rewrite() const {
     for (double h : r.histogram) os << "," << format("%.5f", h);
     os << "\n";
   }
-  write_text_atomically(csv_path(), os.str());
+  tape::io::write_file_atomically(csv_path(), os.str());
 }
 
 void MetricsLog::write_plot() const {
   if (rows_.empty()) return;
-  Series score{score_label_, {}, {}}, real{"real test set score", {}, {}}, precision{"precision x 10", {}, {}},
+  tape::io::Series score{score_label_, {}, {}}, real{"real test set score", {}, {}}, precision{"precision x 10", {}, {}},
       recall{"recall x 10", {}, {}};
   for (const auto& row : rows_) {
     const double x = static_cast<double>(row.step);
@@ -215,11 +222,11 @@ void MetricsLog::write_plot() const {
   }
   real.x = {score.x.front(), score.x.back()};
   real.y = {real_.score, real_.score};
-  plot_lines(plot_path(), {score, real, precision, recall},
+  tape::io::plot_lines(plot_path(), {score, real, precision, recall},
              {.width = 800, .height = 450, .title = "Sample quality during training", .x_label = "step", .y_label = ""});
-  Series fid{"generated vs training images", score.x, {}}, real_fid{"real test set", real.x, {real_.fid, real_.fid}};
+  tape::io::Series fid{"generated vs training images", score.x, {}}, real_fid{"real test set", real.x, {real_.fid, real_.fid}};
   for (const auto& row : rows_) fid.y.push_back(row.report.fid);
-  plot_lines(fid_plot_path(), {fid, real_fid},
+  tape::io::plot_lines(fid_plot_path(), {fid, real_fid},
              {.width = 800, .height = 450, .title = "Frechet distance (classifier features)", .x_label = "step",
               .y_label = "FID"});
 }

@@ -10,14 +10,12 @@
 #include <utility>
 #include <vector>
 
+#include <tape/metrics/classifier.h>
 #include <tape/nn/nn.h>
-
-#include "classifier.h"
-#include "data.h"
 
 namespace dcgan {
 
-// The metrics of one image set against the reference set (formulas in metrics.h).
+// The metrics of one image set against the reference set (formulas in tape/metrics/metrics.h).
 struct QualityReport {
   std::int64_t n = 0;
   double score = 0, score_std = 0;  // the dataset's score (MNIST score), mean and std over 10 splits
@@ -29,16 +27,17 @@ struct QualityReport {
   double kl_to_test = 0;            // KL(histogram || the test set's label histogram)
 };
 
-QualityReport evaluate_quality(const ClassifierOutputs& set, const ClassifierOutputs& reference,
+QualityReport evaluate_quality(const tape::metrics::ClassifierOutputs& set,
+                               const tape::metrics::ClassifierOutputs& reference,
                                const std::vector<double>& test_histogram);
 
 // The classifier, n reference images from the training set (a seeded random choice) and the test
 // set's label histogram, loaded once; then any number of image sets are scored against them.
 class Evaluator {
  public:
-  // dataset: mnist | fashion-mnist, whose classifier `classifier_path` must hold (load_mnist_classifier
-  // throws tape::ValueError otherwise); data_dir holds its four IDX files (default_data_dir when
-  // empty); n in [10, 10000].
+  // dataset: mnist | fashion-mnist, whose classifier `classifier_path` must hold
+  // (tape::metrics::load_mnist_classifier throws tape::ValueError otherwise); data_dir holds its
+  // four IDX files (tape::data::default_data_dir when empty); n in [10, 10000].
   Evaluator(const std::string& classifier_path, const std::string& dataset, const std::string& data_dir,
             std::int64_t n, bool verify_checksums = true);
 
@@ -58,7 +57,7 @@ class Evaluator {
   std::int64_t n_;
   std::string score_label_;
   tape::nn::Sequential classifier_;
-  ClassifierOutputs reference_;
+  tape::metrics::ClassifierOutputs reference_;
   std::vector<double> test_histogram_;
   tape::Tensor test_images_;  // the first n test images, scored once by real_report()
   std::unique_ptr<QualityReport> real_;

@@ -10,7 +10,9 @@
 
 #include <tape/tape.h>
 
-#include "image_io.h"
+#include <tape/io/atomic_file.h>
+#include <tape/io/image.h>
+#include <tape/io/plot.h>
 
 namespace dcgan {
 
@@ -61,22 +63,6 @@ LossRow parse_csv_line(const std::string& line, const std::string& path) {
 }
 
 }  // namespace
-
-void write_text_atomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    f << text;
-    f.flush();
-    if (!f) throw tape::IOError("cannot write " + tmp);
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    throw tape::IOError("cannot rename " + tmp + " to " + path);
-  }
-}
 
 RunFiles::RunFiles(std::string out_dir) : out_(std::move(out_dir)) {}
 
@@ -140,7 +126,7 @@ void RunFiles::rewrite_csv() const {
   std::ostringstream os;
   os << kCsvHeader << '\n';
   for (const auto& r : rows_) os << csv_line(r) << '\n';
-  write_text_atomically(out_ + "/losses.csv", os.str());
+  tape::io::write_file_atomically(out_ + "/losses.csv", os.str());
 }
 
 void RunFiles::append_losses(LossRow row) {
@@ -157,25 +143,25 @@ void RunFiles::write_gif() const {
   auto files = numbered_files(samples_dir(), std::regex(R"(step_(\d+)\.png)"));
   if (files.empty()) files = numbered_files(samples_dir(), std::regex(R"(epoch_(\d+)\.png)"));
   if (files.empty()) return;
-  std::vector<Image> frames;
-  for (const auto& [epoch, path] : files) frames.push_back(read_png(path));
-  dcgan::write_gif(out_ + "/progress.gif", frames, files.size() > 20 ? 20 : 50);
+  std::vector<tape::io::Image> frames;
+  for (const auto& [epoch, path] : files) frames.push_back(tape::io::read_png(path));
+  tape::io::write_gif(out_ + "/progress.gif", frames, files.size() > 20 ? 20 : 50);
 }
 
 void RunFiles::write_loss_plot() const {
   if (rows_.empty()) return;
-  Series real{"D loss (real)", {}, {}}, fake{"D loss (fake)", {}, {}}, gen{"G loss", {}, {}};
+  tape::io::Series real{"D loss (real)", {}, {}}, fake{"D loss (fake)", {}, {}}, gen{"G loss", {}, {}};
   for (const auto& r : rows_) {
-    for (Series* s : {&real, &fake, &gen}) s->x.push_back(double(r.step));
+    for (tape::io::Series* s : {&real, &fake, &gen}) s->x.push_back(double(r.step));
     real.y.push_back(r.d_loss_real);
     fake.y.push_back(r.d_loss_fake);
     gen.y.push_back(r.g_loss);
   }
-  PlotOptions o;
+  tape::io::PlotOptions o;
   o.title = "DCGAN losses";
   o.x_label = "step";
   o.y_label = "binary cross-entropy";
-  plot_lines(out_ + "/losses.png", {real, fake, gen}, o);
+  tape::io::plot_lines(out_ + "/losses.png", {real, fake, gen}, o);
 }
 
 }  // namespace dcgan

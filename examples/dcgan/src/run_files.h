@@ -53,7 +53,4 @@ class RunFiles {
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
-// Writes text to path via a temporary file and a rename.
-void write_text_atomically(const std::string& path, const std::string& text);
-
 }  // namespace dcgan

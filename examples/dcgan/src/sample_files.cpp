@@ -4,7 +4,8 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "image_io.h"
+#include <tape/io/atomic_file.h>
+#include <tape/io/image.h>
 
 namespace dcgan {
 
@@ -47,9 +48,9 @@ void write_idx_images(const std::string& path, const tape::Tensor& images) {
   const std::vector<std::int64_t> dims = stored_dims(images);
   std::vector<std::uint8_t> bytes{0, 0, 0x08, static_cast<std::uint8_t>(dims.size())};
   for (std::int64_t d : dims) append_be32(bytes, static_cast<std::uint32_t>(d));
-  const std::vector<std::uint8_t> pixels = to_pixels(images);
+  const std::vector<std::uint8_t> pixels = tape::io::to_pixels(images);
   bytes.insert(bytes.end(), pixels.begin(), pixels.end());
-  write_bytes(path, bytes);
+  tape::io::write_file_atomically(path, bytes);
 }
 
 // images [N, H, W, C] -> .npy u8 (N, H, W(, C))
@@ -65,9 +66,9 @@ void write_npy_images(const std::string& path, const tape::Tensor& images) {
   const std::string preamble = std::string("\x93NUMPY\x01\x00", 8) + static_cast<char>(header.size() & 0xFF) +
                                static_cast<char>(header.size() >> 8) + header;
   std::vector<std::uint8_t> bytes(preamble.begin(), preamble.end());
-  const std::vector<std::uint8_t> pixels = to_pixels(images);
+  const std::vector<std::uint8_t> pixels = tape::io::to_pixels(images);
   bytes.insert(bytes.end(), pixels.begin(), pixels.end());
-  write_bytes(path, bytes);
+  tape::io::write_file_atomically(path, bytes);
 }
 
 // images [N, H, W, C] -> one PNG each
@@ -77,15 +78,15 @@ void write_image_folder(const std::string& dir, const tape::Tensor& images, std:
   std::filesystem::create_directories(dir, ec);
   if (ec) throw tape::IOError("write_image_folder: cannot create folder '" + dir + "': " + ec.message());
   const std::int64_t n = images.dim(0), h = images.dim(1), w = images.dim(2), c = images.dim(3);
-  const std::vector<std::uint8_t> pixels = to_pixels(images);
+  const std::vector<std::uint8_t> pixels = tape::io::to_pixels(images);
   const auto per_image = static_cast<std::size_t>(h * w * c);
   for (std::int64_t i = 0; i < n; ++i) {
-    Image img{static_cast<int>(w), static_cast<int>(h), static_cast<int>(c), {}};
+    tape::io::Image img{static_cast<int>(w), static_cast<int>(h), static_cast<int>(c), {}};
     img.pixels.assign(pixels.begin() + static_cast<std::ptrdiff_t>(i * per_image),
                       pixels.begin() + static_cast<std::ptrdiff_t>((i + 1) * per_image));
     char name[32];
     std::snprintf(name, sizeof name, "%05lld.png", static_cast<long long>(first_index + i));
-    write_png((std::filesystem::path(dir) / name).string(), img);
+    tape::io::write_png((std::filesystem::path(dir) / name).string(), img);
   }
 }
 

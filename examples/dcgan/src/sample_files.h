@@ -1,6 +1,6 @@
 // Generated images as files other tools read: `dcgan sample` writes a grid (.png), an IDX file
 // (.idx, MNIST's own format), a NumPy array (.npy) or a folder of one PNG per image (what FID
-// tools such as pytorch-fid take); `dcgan eval --samples` reads an IDX file back (load_idx_images, data.h), so images made
+// tools such as pytorch-fid take); `dcgan eval --samples` reads an IDX file back (tape::data::load_idx_images), so images made
 // elsewhere (a PyTorch twin) are scored by the same classifier.
 #pragma once
 #include <cstdint>

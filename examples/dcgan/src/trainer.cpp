@@ -17,14 +17,17 @@
 #include <sstream>
 
 #include <nlohmann/json.hpp>
+#include <tape/data/batches.h>
+#include <tape/data/dataset.h>
+#include <tape/io/atomic_file.h>
+#include <tape/io/image.h>
+#include <tape/summary/event_writer.h>
 
-#include "data.h"
+#include "classifier_paths.h"
 #include "evaluation.h"
-#include "image_io.h"
 #include "progress.h"
 #include "run_files.h"
 #include "sample_files.h"
-#include "tensorboard.h"
 
 namespace dcgan {
 
@@ -220,9 +223,9 @@ StepOptions step_options(const TrainConfig& c, std::int64_t step, const StepResu
   return o;
 }
 
-Dataset load_training_data(const TrainConfig& c) {
-  Dataset ds = load_dataset(c.dataset, c.data_dir, true, c.verify_checksums);
-  if (c.digit >= 0) ds = filter_class(ds, c.digit);
+tape::data::Dataset load_training_data(const TrainConfig& c) {
+  tape::data::Dataset ds = tape::data::load_dataset(c.dataset, c.data_dir, true, c.verify_checksums);
+  if (c.digit >= 0) ds = tape::data::filter_class(ds, c.digit);
   if (c.max_images > 0 && c.max_images < ds.size()) {
     ds.images = tape::slice(ds.images, {0, 0, 0, 0}, {c.max_images, -1, -1, -1});
     ds.labels.resize(static_cast<std::size_t>(c.max_images));
@@ -238,42 +241,6 @@ std::int64_t batch_of_run_config(const std::string& path, std::int64_t fallback)
   const nlohmann::json j = nlohmann::json::parse(f, nullptr, false);
   return j.is_object() && j.contains("batch") && j["batch"].is_number_integer() ? j["batch"].get<std::int64_t>() : fallback;
 }
-
-// Batches in a per-epoch order drawn from (seed, epoch) alone, so a resumed run can rebuild the
-// order of the epoch it stopped in and continue at the same image. Each batch is the next `batch`
-// images of the order; an epoch ends when the next batch no longer fits in what is left of it.
-class EpochBatches {
- public:
-  EpochBatches(const Dataset& data, std::uint64_t seed) : data_(data), seed_(seed) {}
-  void seek(std::int64_t epoch, std::int64_t image_in_epoch) {
-    if (image_in_epoch < 0 || image_in_epoch >= data_.size()) {
-      throw tape::ValueError("train: image " + std::to_string(image_in_epoch) + " of an epoch of " +
-                             std::to_string(data_.size()) + " images");
-    }
-    epoch_ = epoch;
-    next_ = image_in_epoch;
-    tape::Generator gen(seed_ * 0x9E3779B97F4A7C15ull + 0x5EEDull * static_cast<std::uint64_t>(epoch + 1));
-    order_ = shuffled_indices(data_.size(), gen);
-  }
-  // images[batch, H, W, C]; moves to the next epoch when `next_batch` images no longer fit in it
-  // (checked before drawing too, for a run resumed with a larger batch).
-  Tensor next(std::int64_t batch, std::int64_t next_batch) {
-    if (next_ + batch > data_.size()) seek(epoch_ + 1, 0);
-    std::vector<std::int64_t> idx(order_.begin() + next_, order_.begin() + next_ + batch);
-    Tensor images = gather_images(data_, idx);
-    next_ += batch;
-    if (next_ + next_batch > data_.size()) seek(epoch_ + 1, 0);
-    return images;
-  }
-  std::int64_t epoch() const { return epoch_; }
-  std::int64_t image_in_epoch() const { return next_; }
-
- private:
-  const Dataset& data_;
-  std::uint64_t seed_;
-  std::int64_t epoch_ = 0, next_ = 0;
-  std::vector<std::int64_t> order_;
-};
 
 }  // namespace
 
@@ -436,7 +403,7 @@ int columns_for(int n) {
 
 // The classifier --eval-every uses: --classifier, or the dataset's own ("" for a dataset without one).
 std::string resolved_classifier(const TrainConfig& c) {
-  return has_classifier(c.dataset) || !c.classifier.empty() ? classifier_path(c.dataset, c.classifier) : "";
+  return examples::has_classifier(c.dataset) || !c.classifier.empty() ? examples::classifier_path(c.dataset, c.classifier) : "";
 }
 
 nlohmann::json batch_changes_json(const TrainConfig& c) {
@@ -459,7 +426,7 @@ void write_config(const TrainConfig& c, const std::string& path, std::int64_t st
                       {"keep_checkpoints", c.keep_checkpoints}, {"tensorboard", c.tensorboard},
                       {"samples", c.samples}, {"max_images", c.max_images}, {"eval_every", c.eval_every},
                       {"eval_n", c.eval_n}, {"classifier", resolved_classifier(c)}};
-  write_text_atomically(path, j.dump(2) + "\n");
+  tape::io::write_file_atomically(path, j.dump(2) + "\n");
 }
 
 }  // namespace
@@ -467,7 +434,7 @@ void write_config(const TrainConfig& c, const std::string& path, std::int64_t st
 int train(const TrainConfig& c) {
   if (c.threads > 0) tape::set_num_threads(c.threads);
   if (c.batch < 1) throw tape::ValueError("train: --batch must be >= 1");
-  const Dataset data = load_training_data(c);
+  const tape::data::Dataset data = load_training_data(c);
   const std::int64_t n = data.size();
   const std::int64_t steps_per_epoch = n / c.batch;
   if (steps_per_epoch < 1) {
@@ -528,8 +495,8 @@ int train(const TrainConfig& c) {
   std::cout << "Training " << c.arch << " on " << c.dataset << " (" << n << " images, batch " << c.batch << ", "
             << total << " steps, " << tape::num_threads() << " threads) -> " << c.out << "\n";
 
-  std::unique_ptr<EventWriter> events;
-  if (c.tensorboard) events = std::make_unique<EventWriter>(run.files.tensorboard_dir());
+  std::unique_ptr<tape::summary::EventWriter> events;
+  if (c.tensorboard) events = std::make_unique<tape::summary::EventWriter>(run.files.tensorboard_dir());
   g_interrupted = false;
   auto previous = std::signal(SIGINT, on_sigint);
   Progress progress(total, n, isatty(STDOUT_FILENO) != 0, c.log_every);
@@ -538,19 +505,19 @@ int train(const TrainConfig& c) {
   const int cols = columns_for(c.samples);
   auto save_grid = [&](const std::string& path) {
     tape::NoRecord no_record;
-    Image grid = make_grid(run.samples(), cols, 2, data.images.dim(1) <= 32 ? 4 : 1);
-    write_png(path, grid);
+    tape::io::Image grid = tape::io::make_grid(run.samples(), cols, 2, data.images.dim(1) <= 32 ? 4 : 1);
+    tape::io::write_png(path, grid);
     return grid;
   };
 
   std::unique_ptr<Evaluator> evaluator;
   std::unique_ptr<MetricsLog> metrics_log;
   if (c.eval_every > 0) {
-    if (!has_classifier(c.dataset)) {
+    if (!examples::has_classifier(c.dataset)) {
       throw tape::ValueError("train: --eval-every needs --dataset mnist or fashion-mnist (the datasets with a "
                              "classifier), got --dataset " + c.dataset);
     }
-    evaluator = std::make_unique<Evaluator>(classifier_path(c.dataset, c.classifier), c.dataset, c.data_dir, c.eval_n,
+    evaluator = std::make_unique<Evaluator>(examples::classifier_path(c.dataset, c.classifier), c.dataset, c.data_dir, c.eval_n,
                                             c.verify_checksums);
     metrics_log = std::make_unique<MetricsLog>(c.out, evaluator->real_report(), evaluator->score_label());
     metrics_log->start(c.resume, run.step);
@@ -566,7 +533,7 @@ int train(const TrainConfig& c) {
   if (evaluator && run.step == 0) evaluate_now();
 
   auto epoch_start = std::chrono::steady_clock::now();
-  EpochBatches batches(data, c.seed);
+  tape::data::EpochBatches batches(data, c.seed);
   batches.seek(run.epoch, run.image_in_epoch);
   while (run.step < total && !g_interrupted) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -596,8 +563,8 @@ int train(const TrainConfig& c) {
       events->add_scalar("d_loss_fake", run.step, r.d_loss_fake);
       events->add_scalar("g_loss", run.step, r.g_loss);
       tape::NoRecord no_record;
-      Image grid = make_grid(run.samples(), cols, 2, 1);
-      events->add_image("generated", run.step, encode_png(grid), grid.height, grid.width, grid.channels);
+      tape::io::Image grid = tape::io::make_grid(run.samples(), cols, 2, 1);
+      events->add_image("generated", run.step, tape::io::encode_png(grid), grid.height, grid.width, grid.channels);
     }
     if (c.sample_every > 0 && run.step % c.sample_every == 0) save_grid(run.files.step_sample_path(run.step));
     const bool epoch_done = run.image_in_epoch == 0;
@@ -656,7 +623,7 @@ void sample(const std::string& checkpoint, std::int64_t n, std::uint64_t seed, c
   const Tensor images = generate_images(arch.generator, arch.z_dim, n, seed, batch_statistics);
   switch (sample_format_of(out)) {
     case SampleFormat::grid:
-      write_png(out, make_grid(images, columns_for(static_cast<int>(std::min<std::int64_t>(n, 1 << 20))), 2,
+      tape::io::write_png(out, tape::io::make_grid(images, columns_for(static_cast<int>(std::min<std::int64_t>(n, 1 << 20))), 2,
                                arch.image_shape[0] <= 32 ? 4 : 1));
       break;
     case SampleFormat::idx: write_idx_images(out, images); break;
@@ -673,7 +640,7 @@ void evaluate_checkpoint(const EvalConfig& c) {
   std::string source;
   std::optional<Architecture> arch;
   if (!c.samples.empty()) {
-    images = load_idx_images(c.samples);
+    images = tape::data::load_idx_images(c.samples);
     source = c.samples + ", " + std::to_string(images.dim(0)) + " images";
     if (images.dim(0) < c.n) {
       throw tape::ValueError("eval: " + c.samples + " holds " + std::to_string(images.dim(0)) + " images, --n is " +
@@ -687,10 +654,10 @@ void evaluate_checkpoint(const EvalConfig& c) {
   const tape::Shape shape = images.defined() ? tape::Shape{images.dim(1), images.dim(2), images.dim(3)}
                                               : tape::Shape(arch->image_shape);
   if (shape != tape::Shape{28, 28, 1}) {
-    throw tape::ValueError("eval: the " + dataset_title(c.dataset) + " classifier needs 28x28x1 images; " + source +
+    throw tape::ValueError("eval: the " + tape::data::dataset_title(c.dataset) + " classifier needs 28x28x1 images; " + source +
                            " has " + shape.to_string());
   }
-  Evaluator evaluator(classifier_path(c.dataset, c.classifier), c.dataset, c.data_dir, c.n, c.verify_checksums);
+  Evaluator evaluator(examples::classifier_path(c.dataset, c.classifier), c.dataset, c.data_dir, c.n, c.verify_checksums);
   const QualityReport generated = images.defined() ? evaluator.evaluate(images)
                                                    : evaluator.evaluate_generator(arch->generator, arch->z_dim, c.seed,
                                                                                   c.batch_statistics);

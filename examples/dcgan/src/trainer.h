@@ -72,7 +72,7 @@ struct TrainConfig {
   // metrics.csv, metrics.png, fid.png.
   std::int64_t eval_every = 0;
   std::int64_t eval_n = 10000;
-  std::string classifier;         // default: classifier_path(dataset) (classifier.h)
+  std::string classifier;         // default: examples::classifier_path(dataset)
   // Called after every step with the step number; returning false stops the run the way Ctrl-C
   // does (checkpoint saved, clean exit). For programs embedding the trainer, and for tests.
   std::function<bool(std::int64_t)> keep_going;
@@ -158,8 +158,8 @@ struct EvalConfig {
   std::string samples;  // instead of a checkpoint: an IDX file of images made elsewhere (load_idx_images)
   std::string checkpoint;
   std::string dataset = "mnist";  // mnist | fashion-mnist
-  std::string classifier;         // default: classifier_path(dataset) (classifier.h)
-  std::string data_dir;           // default: default_data_dir(dataset) (data.h)
+  std::string classifier;         // default: examples::classifier_path(dataset)
+  std::string data_dir;           // default: tape::data::default_data_dir(dataset)
   std::int64_t n = 10000;
   std::uint64_t seed = 0;
   bool batch_statistics = false;

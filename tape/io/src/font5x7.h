@@ -1,9 +1,9 @@
-// font5x7: a built-in bitmap font for printable ASCII (32..126), drawn for this project.
+// font5x7: a built-in bitmap font for printable ASCII (32..126), drawn for tape's plots.
 // Each glyph is 5 columns wide; rows 0..6 hold capitals and digits (baseline under row 6) and
 // rows 7..8 hold descenders (g, j, p, q, y, comma, underscore). '#' is ink, '.' is paper.
 #pragma once
 
-namespace dcgan::font {
+namespace tape::io::font {
 
 inline constexpr int kGlyphWidth = 5;
 inline constexpr int kGlyphHeight = 9;   // cell height including the two descender rows
@@ -147,4 +147,4 @@ constexpr bool glyph_pixel(char c, int x, int y) {
   return row != nullptr && row[x] == '#';
 }
 
-}  // namespace dcgan::font
+}  // namespace tape::io::font

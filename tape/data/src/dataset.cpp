@@ -1,7 +1,6 @@
-// Data loading for the DCGAN example: IDX (MNIST, Fashion-MNIST) and CIFAR-10 binary files, raw
-// or gzipped (zlib), SHA-256 verification (OpenSSL libcrypto), datasets by name, and shuffled
-// mini-batches.
-#include "data.h"
+// Dataset files: IDX (MNIST, Fashion-MNIST) and CIFAR-10 binary files, raw or gzipped (zlib),
+// SHA-256 verification (OpenSSL libcrypto), and the datasets by name.
+#include "tape/data/dataset.h"
 
 #include <openssl/evp.h>
 #include <zlib.h>
@@ -16,9 +15,8 @@
 #include <fstream>
 
 #include "tape/error.h"
-#include "tape/random.h"
 
-namespace dcgan {
+namespace tape::data {
 namespace {
 
 namespace fs = std::filesystem;
@@ -277,23 +275,6 @@ void append_cifar_file(const std::string& path, std::vector<float>& pixels, std:
 // ---------------------------------------------------------------------------------------------
 // Datasets in memory
 
-// Number of images, after checking that images is [N, H, W, C] float32 with N == labels.size().
-std::int64_t checked_count(const Dataset& data, const char* op) {
-  if (!data.images.defined() || data.images.rank() != 4 || data.images.dim(0) != data.size())
-    throw tape::ValueError(std::string(op) + ": dataset '" + data.name + "' needs images [N, H, W, C] with N = " +
-                           std::to_string(data.size()) + " labels");
-  return data.size();
-}
-
-// Unbiased uniform integer in [0, bound) (rejection sampling), bound >= 1.
-std::uint64_t uniform_below(std::uint64_t bound, tape::Generator& gen) {
-  const std::uint64_t threshold = (0 - bound) % bound;  // 2^64 mod bound
-  for (;;) {
-    const std::uint64_t r = gen.next_u64();
-    if (r >= threshold) return r % bound;
-  }
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -422,66 +403,4 @@ Dataset load_dataset(const std::string& dataset, const std::string& dir, bool tr
   return load_cifar10(folder, train);
 }
 
-Dataset filter_class(const Dataset& data, int label) {
-  const std::int64_t n = checked_count(data, "filter_class");
-  if (label < 0 || label >= 10)
-    throw tape::ValueError("filter_class: class " + std::to_string(label) + " is not in [0, 10)");
-  std::vector<std::int64_t> keep;
-  for (std::int64_t i = 0; i < n; ++i)
-    if (data.labels[static_cast<std::size_t>(i)] == label) keep.push_back(i);
-  if (keep.empty())
-    throw tape::ValueError("filter_class: no image of class " + std::to_string(label) + " in '" + data.name + "'");
-  Dataset out;
-  out.images = gather_images(data, keep);
-  out.labels.assign(keep.size(), static_cast<std::uint8_t>(label));
-  out.name = data.name + "-class" + std::to_string(label);
-  return out;
-}
-
-std::vector<std::int64_t> shuffled_indices(std::int64_t n, tape::Generator& gen) {
-  std::vector<std::int64_t> order(static_cast<std::size_t>(std::max<std::int64_t>(n, 0)));
-  for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<std::int64_t>(i);
-  for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[uniform_below(i, gen)]);
-  return order;
-}
-
-tape::Tensor gather_images(const Dataset& data, const std::vector<std::int64_t>& indices) {
-  const std::int64_t n = checked_count(data, "gather_images");
-  const tape::Shape& shape = data.images.shape();
-  const std::int64_t per_image = shape[1] * shape[2] * shape[3];
-  const float* src = data.images.data<float>();
-  std::vector<float> out(indices.size() * static_cast<std::size_t>(per_image));
-  float* dst = out.data();
-  for (const std::int64_t i : indices) {
-    if (i < 0 || i >= n)
-      throw tape::ValueError("gather_images: index " + std::to_string(i) + " out of range for " +
-                             std::to_string(n) + " images");
-    dst = std::copy_n(src + i * per_image, per_image, dst);
-  }
-  const auto count = static_cast<std::int64_t>(indices.size());
-  return tape::Tensor::from_vector(out, tape::Shape{count, shape[1], shape[2], shape[3]});
-}
-
-BatchIterator::BatchIterator(const Dataset& data, std::int64_t batch_size, tape::Generator& gen)
-    : data_(data), batch_size_(batch_size), batches_per_epoch_(0), gen_(&gen) {
-  const std::int64_t n = checked_count(data_, "BatchIterator");
-  if (batch_size < 1 || batch_size > n)
-    throw tape::ValueError("BatchIterator: batch size " + std::to_string(batch_size) + " must be in [1, " +
-                           std::to_string(n) + "] for '" + data_.name + "'");
-  batches_per_epoch_ = n / batch_size;
-}
-
-void BatchIterator::new_epoch() {
-  order_ = shuffled_indices(data_.size(), *gen_);
-  next_batch_ = 0;
-}
-
-tape::Tensor BatchIterator::next() {
-  if (order_.empty() || next_batch_ >= batches_per_epoch_) return {};
-  const auto first = order_.begin() + next_batch_ * batch_size_;
-  last_indices_.assign(first, first + batch_size_);
-  ++next_batch_;
-  return gather_images(data_, last_indices_);
-}
-
-}  // namespace dcgan
+}  // namespace tape::data

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-namespace dcgan {
+namespace tape::summary {
 
 // CRC-32C (Castagnoli, reflected polynomial 0x82F63B78); crc32c("123456789") == 0xE3069283.
 std::uint32_t crc32c(std::string_view bytes);
@@ -62,4 +62,4 @@ class EventWriter {
   std::ofstream out_;
 };
 
-}  // namespace dcgan
+}  // namespace tape::summary

@@ -1,4 +1,4 @@
-// Tests for examples/dcgan image_io: make_grid geometry and pixel values, PNG and GIF files
+// Tests for tape::io: make_grid geometry and pixel values, PNG and GIF files
 // decoded with libpng and giflib (and Pillow when installed), line plots, atomic writes.
 #include "support/temp_dir.h"
 #include "support/test_support.h"
@@ -18,10 +18,11 @@
 #include <string>
 #include <vector>
 
-#include "image_io.h"
+#include <tape/io/image.h>
+#include <tape/io/plot.h>
 
 namespace fs = std::filesystem;
-using dcgan::Image;
+using tape::io::Image;
 using Bytes = std::vector<std::uint8_t>;
 
 namespace {
@@ -159,8 +160,8 @@ std::size_t count_color(const Image& image, std::array<std::uint8_t, 3> color) {
   return n;
 }
 
-std::vector<dcgan::Series> three_series(bool labelled) {
-  std::vector<dcgan::Series> series(3);
+std::vector<tape::io::Series> three_series(bool labelled) {
+  std::vector<tape::io::Series> series(3);
   for (int i = 0; i <= 200; ++i) {
     const double x = i * 5.0;
     series[0].x.push_back(x), series[0].y.push_back(0.7 + 0.5 * std::sin(i * 0.05));
@@ -181,25 +182,25 @@ TEST_CASE("make_grid places tiles in rows of `columns` with a dark border", "[im
   // Three 2x3 gray images: all -1, all 1, all 0.
   std::vector<float> values;
   for (float v : {-1.0f, 1.0f, 0.0f}) values.insert(values.end(), 6, v);
-  const Image grid = dcgan::make_grid(tape::Tensor::from_vector(values, {3, 2, 3, 1}), 2, 1);
+  const Image grid = tape::io::make_grid(tape::Tensor::from_vector(values, {3, 2, 3, 1}), 2, 1);
   REQUIRE(grid.width == 2 * (3 + 1) + 1);
   REQUIRE(grid.height == 2 * (2 + 1) + 1);
   REQUIRE(grid.channels == 1);
 
-  Bytes expected(static_cast<std::size_t>(grid.width) * grid.height, dcgan::kGridBorderValue);
+  Bytes expected(static_cast<std::size_t>(grid.width) * grid.height, tape::io::kGridBorderValue);
   const std::uint8_t tile_value[3] = {0, 255, 128};  // -1, 1 and 0 (127.5 rounds up)
   for (int i = 0; i < 3; ++i)
     for (int y = 0; y < 2; ++y)
       for (int x = 0; x < 3; ++x) expected[(1 + (i / 2) * 3 + y) * grid.width + 1 + (i % 2) * 4 + x] = tile_value[i];
   REQUIRE(grid.pixels == expected);
-  REQUIRE(int(grid.pixels[0]) == int(dcgan::kGridBorderValue));
-  REQUIRE(int(grid.pixels[5 * grid.width + 6]) == int(dcgan::kGridBorderValue));  // the empty fourth tile
+  REQUIRE(int(grid.pixels[0]) == int(tape::io::kGridBorderValue));
+  REQUIRE(int(grid.pixels[5 * grid.width + 6]) == int(tape::io::kGridBorderValue));  // the empty fourth tile
 }
 
 TEST_CASE("make_grid rounds and clamps values and keeps RGB interleaved", "[image]") {
   const float nan = std::nanf("");
   const auto images = tape::Tensor::from_vector(std::vector<float>{0.5f, -0.5f, 2.0f, -3.0f, nan, 1.0f / 255.0f}, {1, 1, 2, 3});
-  const Image grid = dcgan::make_grid(images, 4, 0);
+  const Image grid = tape::io::make_grid(images, 4, 0);
   REQUIRE(grid.width == 2);
   REQUIRE(grid.height == 1);
   REQUIRE(grid.channels == 3);
@@ -209,7 +210,7 @@ TEST_CASE("make_grid rounds and clamps values and keeps RGB interleaved", "[imag
 
 TEST_CASE("make_grid upscales tiles by nearest neighbour and accepts float64", "[image]") {
   const auto images = tape::Tensor::from_vector(std::vector<double>{-1.0, 1.0, 1.0, -1.0}, {1, 2, 2, 1});
-  const Image grid = dcgan::make_grid(images, 8, 1, 3);
+  const Image grid = tape::io::make_grid(images, 8, 1, 3);
   REQUIRE(grid.width == 1 + 6 + 1);  // one column: columns is capped at N
   REQUIRE(grid.height == 8);
   for (int y = 0; y < 6; ++y)
@@ -222,17 +223,17 @@ TEST_CASE("make_grid upscales tiles by nearest neighbour and accepts float64", "
 
 TEST_CASE("make_grid rejects bad shapes and arguments", "[image]") {
   const auto rank3 = tape::Tensor::zeros({2, 28, 28});
-  std::string msg = thrown_message<tape::ShapeError>([&] { dcgan::make_grid(rank3, 4); });
+  std::string msg = thrown_message<tape::ShapeError>([&] { tape::io::make_grid(rank3, 4); });
   CHECK_THAT(msg, Catch::Contains("make_grid") && Catch::Contains("[2, 28, 28]"));
-  msg = thrown_message<tape::ShapeError>([&] { dcgan::make_grid(tape::Tensor::zeros({2, 4, 4, 2}), 4); });
+  msg = thrown_message<tape::ShapeError>([&] { tape::io::make_grid(tape::Tensor::zeros({2, 4, 4, 2}), 4); });
   CHECK_THAT(msg, Catch::Contains("make_grid") && Catch::Contains("[2, 4, 4, 2]"));
-  msg = thrown_message<tape::ShapeError>([&] { dcgan::make_grid(tape::Tensor::zeros({0, 4, 4, 1}), 4); });
+  msg = thrown_message<tape::ShapeError>([&] { tape::io::make_grid(tape::Tensor::zeros({0, 4, 4, 1}), 4); });
   CHECK_THAT(msg, Catch::Contains("make_grid"));
   const auto ok = tape::Tensor::zeros({2, 4, 4, 1});
-  CHECK_THROWS_AS(dcgan::make_grid(ok, 0), tape::ValueError);
-  CHECK_THROWS_AS(dcgan::make_grid(ok, 2, -1), tape::ValueError);
-  CHECK_THROWS_AS(dcgan::make_grid(ok, 2, 2, 0), tape::ValueError);
-  CHECK_THROWS_AS(dcgan::make_grid(tape::Tensor(), 2), tape::ValueError);
+  CHECK_THROWS_AS(tape::io::make_grid(ok, 0), tape::ValueError);
+  CHECK_THROWS_AS(tape::io::make_grid(ok, 2, -1), tape::ValueError);
+  CHECK_THROWS_AS(tape::io::make_grid(ok, 2, 2, 0), tape::ValueError);
+  CHECK_THROWS_AS(tape::io::make_grid(tape::Tensor(), 2), tape::ValueError);
 }
 
 // ------------------------------------------------------------------------------ PNG
@@ -241,7 +242,7 @@ TEST_CASE("encode_png round-trips gray and RGB pixels through libpng", "[image]"
   for (int channels : {1, 3}) {
     INFO("channels=" << channels);
     const Image image = noise_image(7, 5, channels, 42u + channels);
-    const Bytes png = dcgan::encode_png(image);
+    const Bytes png = tape::io::encode_png(image);
     const auto [depth, color_type] = png_depth_and_color_type(png);
     CHECK(depth == 8);
     CHECK(color_type == (channels == 1 ? PNG_COLOR_TYPE_GRAY : PNG_COLOR_TYPE_RGB));
@@ -256,30 +257,30 @@ TEST_CASE("encode_png round-trips gray and RGB pixels through libpng", "[image]"
 TEST_CASE("encode_png rejects inconsistent images", "[image]") {
   Image image = noise_image(4, 4, 1, 1u);
   image.pixels.pop_back();
-  CHECK_THAT(thrown_message<tape::ValueError>([&] { dcgan::encode_png(image); }), Catch::Contains("encode_png"));
-  CHECK_THROWS_AS(dcgan::encode_png(Image{4, 4, 2, Bytes(32)}), tape::ValueError);
-  CHECK_THROWS_AS(dcgan::encode_png(Image{0, 4, 1, {}}), tape::ValueError);
+  CHECK_THAT(thrown_message<tape::ValueError>([&] { tape::io::encode_png(image); }), Catch::Contains("encode_png"));
+  CHECK_THROWS_AS(tape::io::encode_png(Image{4, 4, 2, Bytes(32)}), tape::ValueError);
+  CHECK_THROWS_AS(tape::io::encode_png(Image{0, 4, 1, {}}), tape::ValueError);
 }
 
 TEST_CASE("libpng errors become IOError without crossing libpng's frames", "[image]") {
   const Image too_wide{1000001, 1, 1, Bytes(1000001, 7)};  // beyond libpng's default width limit
-  CHECK_THAT(thrown_message<tape::IOError>([&] { dcgan::encode_png(too_wide); }),
+  CHECK_THAT(thrown_message<tape::IOError>([&] { tape::io::encode_png(too_wide); }),
              Catch::Contains("encode_png") && Catch::Contains("libpng"));
   TempDir dir;
   const std::string path = dir.file("wide.png");
-  CHECK_THAT(thrown_message<tape::IOError>([&] { dcgan::write_png(path, too_wide); }),
+  CHECK_THAT(thrown_message<tape::IOError>([&] { tape::io::write_png(path, too_wide); }),
              Catch::Contains("write_png") && Catch::Contains(path) && Catch::Contains("libpng"));
   REQUIRE(dir.entries().empty());
-  REQUIRE(decode_png(dcgan::encode_png(noise_image(2, 2, 1, 1u))).width == 2);  // still usable afterwards
+  REQUIRE(decode_png(tape::io::encode_png(noise_image(2, 2, 1, 1u))).width == 2);  // still usable afterwards
 }
 
 TEST_CASE("write_png writes a decodable file atomically and replaces an old one", "[image]") {
   TempDir dir;
   const std::string path = dir.file("grid.png");
   const Image first = noise_image(9, 6, 3, 7u), second = noise_image(3, 2, 1, 8u);
-  dcgan::write_png(path, first);
+  tape::io::write_png(path, first);
   REQUIRE(decode_png(read_file(path)).pixels == first.pixels);
-  dcgan::write_png(path, second);
+  tape::io::write_png(path, second);
   const Image decoded = decode_png(read_file(path));
   REQUIRE(decoded.width == 3);
   REQUIRE(decoded.pixels == second.pixels);
@@ -290,29 +291,29 @@ TEST_CASE("read_png reads back what write_png wrote and reports bad files", "[im
   TempDir dir;
   for (int channels : {1, 3}) {
     const Image image = noise_image(6, 4, channels, 20u + channels);
-    dcgan::write_png(dir.file("a.png"), image);
-    const Image back = dcgan::read_png(dir.file("a.png"));
+    tape::io::write_png(dir.file("a.png"), image);
+    const Image back = tape::io::read_png(dir.file("a.png"));
     REQUIRE(back.width == 6);
     REQUIRE(back.height == 4);
     REQUIRE(back.channels == channels);
     REQUIRE(back.pixels == image.pixels);
   }
   const std::string missing = dir.file("missing.png"), garbage = dir.file("garbage.png");
-  CHECK_THAT(thrown_message<tape::IOError>([&] { dcgan::read_png(missing); }),
+  CHECK_THAT(thrown_message<tape::IOError>([&] { tape::io::read_png(missing); }),
              Catch::Contains("read_png") && Catch::Contains(missing));
   write_raw(garbage, Bytes{'n', 'o', 't', ' ', 'a', ' ', 'p', 'n', 'g'});
-  CHECK_THAT(thrown_message<tape::IOError>([&] { dcgan::read_png(garbage); }), Catch::Contains(garbage));
-  Bytes truncated = dcgan::encode_png(noise_image(16, 16, 3, 9u));
+  CHECK_THAT(thrown_message<tape::IOError>([&] { tape::io::read_png(garbage); }), Catch::Contains(garbage));
+  Bytes truncated = tape::io::encode_png(noise_image(16, 16, 3, 9u));
   truncated.resize(truncated.size() / 2);
   write_raw(garbage, truncated);
-  CHECK_THAT(thrown_message<tape::IOError>([&] { dcgan::read_png(garbage); }), Catch::Contains(garbage));
+  CHECK_THAT(thrown_message<tape::IOError>([&] { tape::io::read_png(garbage); }), Catch::Contains(garbage));
 }
 
 TEST_CASE("write_png errors name the file and leave no temporary files", "[image]") {
   TempDir dir;
   const Image image = noise_image(4, 4, 1, 3u);
   const std::string missing = dir.file("no/such/dir/out.png");
-  CHECK_THAT(thrown_message<tape::IOError>([&] { dcgan::write_png(missing, image); }),
+  CHECK_THAT(thrown_message<tape::IOError>([&] { tape::io::write_png(missing, image); }),
              Catch::Contains("write_png") && Catch::Contains(missing));
   REQUIRE(dir.entries().empty());
 
@@ -320,7 +321,7 @@ TEST_CASE("write_png errors name the file and leave no temporary files", "[image
   const std::string taken = dir.file("taken");
   fs::create_directory(taken);
   fs::create_directory(dir.file("taken/child"));
-  CHECK_THAT(thrown_message<tape::IOError>([&] { dcgan::write_png(taken, image); }), Catch::Contains(taken));
+  CHECK_THAT(thrown_message<tape::IOError>([&] { tape::io::write_png(taken, image); }), Catch::Contains(taken));
   REQUIRE(dir.entries() == std::vector<std::string>{"taken"});
 }
 
@@ -330,7 +331,7 @@ TEST_CASE("write_gif writes a looping gray animation that giflib decodes", "[ima
   TempDir dir;
   const std::string path = dir.file("progress.gif");
   const std::vector<Image> frames = {noise_image(5, 4, 1, 1u), noise_image(5, 4, 1, 2u), noise_image(5, 4, 1, 3u)};
-  dcgan::write_gif(path, frames, 7);
+  tape::io::write_gif(path, frames, 7);
   const DecodedGif gif = decode_gif(path);
   REQUIRE(gif.width == 5);
   REQUIRE(gif.height == 4);
@@ -347,7 +348,7 @@ TEST_CASE("write_gif writes a looping gray animation that giflib decodes", "[ima
 TEST_CASE("write_gif without loop omits the NETSCAPE2.0 extension", "[image]") {
   TempDir dir;
   const std::string path = dir.file("once.gif");
-  dcgan::write_gif(path, {noise_image(3, 3, 1, 5u)}, 50, false);
+  tape::io::write_gif(path, {noise_image(3, 3, 1, 5u)}, 50, false);
   const DecodedGif gif = decode_gif(path);
   REQUIRE(gif.frames.size() == 1);
   CHECK_FALSE(gif.loops_forever);
@@ -360,7 +361,7 @@ TEST_CASE("write_gif maps RGB frames onto a color cube", "[image]") {
   Image corners{6, 1, 3, {255, 0, 0, 0, 255, 0, 0, 0, 255, 255, 255, 255, 0, 0, 0, 255, 255, 0}};
   const Image noise = noise_image(6, 1, 3, 11u);
   const Image gray = noise_image(6, 1, 1, 12u);  // mixed with color frames: goes through the cube too
-  dcgan::write_gif(path, {corners, noise, gray});
+  tape::io::write_gif(path, {corners, noise, gray});
   const DecodedGif gif = decode_gif(path);
   REQUIRE(gif.frames.size() == 3);
   REQUIRE(gif.frames[0].pixels == corners.pixels);
@@ -376,12 +377,12 @@ TEST_CASE("write_gif maps RGB frames onto a color cube", "[image]") {
 TEST_CASE("write_gif rejects bad frames and reports write errors", "[image]") {
   TempDir dir;
   const Image a = noise_image(4, 4, 1, 1u), b = noise_image(5, 4, 1, 2u);
-  CHECK_THAT(thrown_message<tape::ShapeError>([&] { dcgan::write_gif(dir.file("x.gif"), {a, b}); }),
+  CHECK_THAT(thrown_message<tape::ShapeError>([&] { tape::io::write_gif(dir.file("x.gif"), {a, b}); }),
              Catch::Contains("write_gif"));
-  CHECK_THROWS_AS(dcgan::write_gif(dir.file("x.gif"), {}), tape::ValueError);
-  CHECK_THROWS_AS(dcgan::write_gif(dir.file("x.gif"), {a}, -1), tape::ValueError);
+  CHECK_THROWS_AS(tape::io::write_gif(dir.file("x.gif"), {}), tape::ValueError);
+  CHECK_THROWS_AS(tape::io::write_gif(dir.file("x.gif"), {a}, -1), tape::ValueError);
   const std::string missing = dir.file("missing/x.gif");
-  CHECK_THAT(thrown_message<tape::IOError>([&] { dcgan::write_gif(missing, {a}); }),
+  CHECK_THAT(thrown_message<tape::IOError>([&] { tape::io::write_gif(missing, {a}); }),
              Catch::Contains("write_gif") && Catch::Contains(missing));
   REQUIRE(dir.entries().empty());
 }
@@ -391,55 +392,55 @@ TEST_CASE("write_gif rejects bad frames and reports write errors", "[image]") {
 TEST_CASE("plot_lines writes a PNG of the requested size with every series drawn", "[image]") {
   TempDir dir;
   const std::string path = dir.file("losses.png");
-  dcgan::PlotOptions options;
+  tape::io::PlotOptions options;
   options.width = 640, options.height = 360;
   options.title = "Losses", options.x_label = "step", options.y_label = "loss";
-  dcgan::plot_lines(path, three_series(false), options);  // no labels: no legend, colors come from lines only
+  tape::io::plot_lines(path, three_series(false), options);  // no labels: no legend, colors come from lines only
   const Image plot = decode_png(read_file(path));
   REQUIRE(plot.width == 640);
   REQUIRE(plot.height == 360);
   REQUIRE(plot.channels == 3);
   for (std::size_t i = 0; i < 3; ++i) {
     INFO("series " << i);
-    CHECK(count_color(plot, dcgan::series_color(i)) > 100);
+    CHECK(count_color(plot, tape::io::series_color(i)) > 100);
   }
   CHECK(count_color(plot, {255, 255, 255}) > plot.pixels.size() / 3 / 2);  // mostly white background
   REQUIRE(dir.entries() == std::vector<std::string>{"losses.png"});
 }
 
 TEST_CASE("render_line_plot draws a legend for labelled series", "[image]") {
-  const dcgan::PlotOptions options;
-  const Image plain = dcgan::render_line_plot(three_series(false), options);
-  const Image labelled = dcgan::render_line_plot(three_series(true), options);
+  const tape::io::PlotOptions options;
+  const Image plain = tape::io::render_line_plot(three_series(false), options);
+  const Image labelled = tape::io::render_line_plot(three_series(true), options);
   REQUIRE(labelled.width == 800);
   REQUIRE(labelled.height == 450);
   REQUIRE(plain.pixels != labelled.pixels);
-  for (std::size_t i = 0; i < 3; ++i) CHECK(count_color(labelled, dcgan::series_color(i)) > 100);
-  CHECK(dcgan::series_color(0) != dcgan::series_color(1));
-  CHECK(dcgan::series_color(1) != dcgan::series_color(2));
+  for (std::size_t i = 0; i < 3; ++i) CHECK(count_color(labelled, tape::io::series_color(i)) > 100);
+  CHECK(tape::io::series_color(0) != tape::io::series_color(1));
+  CHECK(tape::io::series_color(1) != tape::io::series_color(2));
 }
 
 TEST_CASE("render_line_plot handles degenerate data", "[image]") {
-  const dcgan::PlotOptions options;
+  const tape::io::PlotOptions options;
   const double inf = std::numeric_limits<double>::infinity(), nan = std::nan("");
-  CHECK_NOTHROW(dcgan::render_line_plot({}, options));
-  CHECK_NOTHROW(dcgan::render_line_plot({{"flat", {0, 1, 2}, {3, 3, 3}}}, options));
-  CHECK_NOTHROW(dcgan::render_line_plot({{"dot", {5}, {-2}}}, options));
-  CHECK_NOTHROW(dcgan::render_line_plot({{"bad", {nan, 1, inf}, {1, nan, 2}}}, options));
-  CHECK_NOTHROW(dcgan::render_line_plot({{"huge", {0, 1e12}, {-1e-9, 1e-9}}}, options));
-  CHECK_NOTHROW(dcgan::render_line_plot({{"extreme", {-1e308, 1e308}, {1e17, 1e17 + 1e5}}}, options));
-  const Image dot = dcgan::render_line_plot({{"", {5}, {-2}}}, options);
-  CHECK(count_color(dot, dcgan::series_color(0)) > 0);  // a lone point is still visible
+  CHECK_NOTHROW(tape::io::render_line_plot({}, options));
+  CHECK_NOTHROW(tape::io::render_line_plot({{"flat", {0, 1, 2}, {3, 3, 3}}}, options));
+  CHECK_NOTHROW(tape::io::render_line_plot({{"dot", {5}, {-2}}}, options));
+  CHECK_NOTHROW(tape::io::render_line_plot({{"bad", {nan, 1, inf}, {1, nan, 2}}}, options));
+  CHECK_NOTHROW(tape::io::render_line_plot({{"huge", {0, 1e12}, {-1e-9, 1e-9}}}, options));
+  CHECK_NOTHROW(tape::io::render_line_plot({{"extreme", {-1e308, 1e308}, {1e17, 1e17 + 1e5}}}, options));
+  const Image dot = tape::io::render_line_plot({{"", {5}, {-2}}}, options);
+  CHECK(count_color(dot, tape::io::series_color(0)) > 0);  // a lone point is still visible
 }
 
 TEST_CASE("plot_lines rejects mismatched series and tiny sizes", "[image]") {
   TempDir dir;
   const std::string path = dir.file("p.png");
-  CHECK_THAT(thrown_message<tape::ValueError>([&] { dcgan::plot_lines(path, {{"g_loss", {1, 2}, {1}}}, {}); }),
+  CHECK_THAT(thrown_message<tape::ValueError>([&] { tape::io::plot_lines(path, {{"g_loss", {1, 2}, {1}}}, {}); }),
              Catch::Contains("plot_lines") && Catch::Contains("g_loss"));
-  dcgan::PlotOptions tiny;
+  tape::io::PlotOptions tiny;
   tiny.width = 20, tiny.height = 10;
-  CHECK_THROWS_AS(dcgan::plot_lines(path, {}, tiny), tape::ValueError);
+  CHECK_THROWS_AS(tape::io::plot_lines(path, {}, tiny), tape::ValueError);
   REQUIRE(dir.entries().empty());
 }
 
@@ -453,14 +454,14 @@ TEST_CASE("Pillow decodes the PNG and GIF files", "[image][python]") {
   TempDir dir;
   std::vector<float> values(2 * 3 * 4);
   for (std::size_t i = 0; i < values.size(); ++i) values[i] = -1.0f + 2.0f * static_cast<float>(i) / values.size();
-  const Image grid = dcgan::make_grid(tape::Tensor::from_vector(values, {2, 3, 4, 1}), 2);
-  dcgan::write_png(dir.file("grid.png"), grid);
+  const Image grid = tape::io::make_grid(tape::Tensor::from_vector(values, {2, 3, 4, 1}), 2);
+  tape::io::write_png(dir.file("grid.png"), grid);
   write_raw(dir.file("grid.raw"), grid.pixels);
   const std::vector<Image> frames = {noise_image(6, 5, 1, 1u), noise_image(6, 5, 1, 2u)};
-  dcgan::write_gif(dir.file("anim.gif"), frames, 20);
+  tape::io::write_gif(dir.file("anim.gif"), frames, 20);
   write_raw(dir.file("frame0.raw"), frames[0].pixels);
   write_raw(dir.file("frame1.raw"), frames[1].pixels);
-  dcgan::plot_lines(dir.file("plot.png"), three_series(true), {});
+  tape::io::plot_lines(dir.file("plot.png"), three_series(true), {});
   std::ofstream(dir.file("check.py")) << R"(import sys
 from PIL import Image
 d = sys.argv[1]

@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-namespace dcgan::metrics {
+namespace tape::metrics {
 
 // Row-major [n][d]: one row per sample.
 using Matrix = std::vector<std::vector<double>>;
@@ -56,4 +56,4 @@ std::vector<double> class_histogram(const std::vector<int>& labels, int num_clas
 // KL(p || q) = sum p_i log(p_i / q_i), natural log, 0 log 0 = 0; +infinity when some q_i = 0 < p_i.
 double kl_divergence(const std::vector<double>& p, const std::vector<double>& q);
 
-}  // namespace dcgan::metrics
+}  // namespace tape::metrics

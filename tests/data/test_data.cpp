@@ -1,4 +1,4 @@
-// Tests of the DCGAN data layer (examples/dcgan/src/data.h): IDX and CIFAR-10 decoding on small
+// Tests of tape::data: IDX and CIFAR-10 decoding on small
 // synthetic files (raw and gzipped), every damaged-file error, checksums, filter_class, batches;
 // plus the real MNIST / Fashion-MNIST when present on this machine.
 #include <unistd.h>
@@ -14,8 +14,10 @@
 #include <string>
 #include <vector>
 
-#include "data.h"
-#include "data_files.h"
+#include <tape/data/batches.h>
+#include <tape/data/dataset.h>
+
+#include "support/data_files.h"
 #include "support/test_support.h"
 
 namespace fs = std::filesystem;
@@ -72,9 +74,9 @@ void require_io_error(F&& f, const std::vector<std::string>& parts) {
   FAIL("no tape::IOError thrown; expected one mentioning " << parts.front());
 }
 
-dcgan::Dataset tiny_dataset(std::int64_t n) {
+tape::data::Dataset tiny_dataset(std::int64_t n) {
   std::vector<float> px;
-  dcgan::Dataset data;
+  tape::data::Dataset data;
   for (std::int64_t i = 0; i < n; ++i) {
     for (int k = 0; k < 4; ++k) px.push_back(static_cast<float>(i));
     data.labels.push_back(static_cast<std::uint8_t>(i % 10));
@@ -85,7 +87,7 @@ dcgan::Dataset tiny_dataset(std::int64_t n) {
 }
 
 // The batches of one epoch, as lists of image indices (read back from the pixel values).
-std::vector<std::vector<std::int64_t>> epoch_batches(dcgan::BatchIterator& it) {
+std::vector<std::vector<std::int64_t>> epoch_batches(tape::data::BatchIterator& it) {
   std::vector<std::vector<std::int64_t>> batches;
   it.new_epoch();
   for (auto x = it.next(); x.defined(); x = it.next()) {
@@ -108,7 +110,7 @@ TEST_CASE("IDX pair decodes to NHWC float32 in [-1, 1], raw and gzipped", "[data
   write(dir.file("img"), images_file(5, 4, 3));
   write(dir.file("lbl"), labels_file(5));
 
-  const dcgan::Dataset data = dcgan::load_idx_pair(dir.file("img"), dir.file("lbl"));
+  const tape::data::Dataset data = tape::data::load_idx_pair(dir.file("img"), dir.file("lbl"));
   REQUIRE(data.images.shape() == tape::Shape{5, 4, 3, 1});
   REQUIRE(data.images.dtype() == tape::DType::f32);
   REQUIRE(data.size() == 5);
@@ -127,8 +129,8 @@ TEST_CASE("read_file_bytes detects gzip by content, not by name", "[data]") {
   const Bytes content = images_file(2);
   write_gzip(dir.file("plain-name"), content);
   write_bytes(dir.file("raw.gz"), content);
-  CHECK(dcgan::read_file_bytes(dir.file("plain-name")) == content);
-  CHECK(dcgan::read_file_bytes(dir.file("raw.gz")) == content);
+  CHECK(tape::data::read_file_bytes(dir.file("plain-name")) == content);
+  CHECK(tape::data::read_file_bytes(dir.file("raw.gz")) == content);
 }
 
 TEST_CASE("damaged IDX files give IOError naming the file", "[data]") {
@@ -137,7 +139,7 @@ TEST_CASE("damaged IDX files give IOError naming the file", "[data]") {
   const std::string lbl = dir.file("labels.idx");
   write_bytes(img, images_file(3));
   write_bytes(lbl, labels_file(3));
-  const auto load = [&] { return dcgan::load_idx_pair(img, lbl); };
+  const auto load = [&] { return tape::data::load_idx_pair(img, lbl); };
 
   SECTION("missing image file") {
     fs::remove(img);
@@ -160,7 +162,7 @@ TEST_CASE("damaged IDX files give IOError naming the file", "[data]") {
     require_io_error(load, {img, "wrong number of dims: 4, expected 3"});
   }
   SECTION("images and labels swapped") {
-    require_io_error([&] { return dcgan::load_idx_pair(lbl, img); }, {img, "wrong number of dims: 3, expected 1"});
+    require_io_error([&] { return tape::data::load_idx_pair(lbl, img); }, {img, "wrong number of dims: 3, expected 1"});
   }
   SECTION("header cut short") {
     write_bytes(img, Bytes{0, 0, 8, 3, 0, 0, 0, 3, 0});
@@ -209,7 +211,7 @@ TEST_CASE("damaged gzip streams give IOError naming the file", "[data]") {
   write_gzip(img, images_file(50, 8, 8));
   const Bytes good = read_all(img);
   REQUIRE(good.size() > 40);
-  const auto load = [&] { return dcgan::load_idx_pair(img, lbl); };
+  const auto load = [&] { return tape::data::load_idx_pair(img, lbl); };
   REQUIRE(load().size() == 50);
 
   SECTION("bytes flipped inside the deflate data") {
@@ -243,17 +245,17 @@ TEST_CASE("damaged gzip streams give IOError naming the file", "[data]") {
     const Bytes second = read_all(dir.file("b"));
     both.insert(both.end(), second.begin(), second.end());
     write_bytes(img, both);
-    CHECK(dcgan::read_file_bytes(img) == content);
+    CHECK(tape::data::read_file_bytes(img) == content);
     CHECK(load().size() == 50);
   }
 }
 
 TEST_CASE("sha256_hex matches known digests", "[data]") {
-  CHECK(dcgan::sha256_hex({}) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-  CHECK(dcgan::sha256_hex({'a', 'b', 'c'}) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-  CHECK(dcgan::mnist_sha256("t10k-labels-idx1-ubyte") ==
+  CHECK(tape::data::sha256_hex({}) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  CHECK(tape::data::sha256_hex({'a', 'b', 'c'}) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  CHECK(tape::data::mnist_sha256("t10k-labels-idx1-ubyte") ==
         "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2");
-  CHECK(dcgan::mnist_sha256("other").empty());
+  CHECK(tape::data::mnist_sha256("other").empty());
 }
 
 TEST_CASE("checksum verification rejects a well-formed file with different bytes", "[data]") {
@@ -263,30 +265,30 @@ TEST_CASE("checksum verification rejects a well-formed file with different bytes
   const auto write = gz ? write_gzip : write_bytes;
   const Bytes images = images_file(4);
   const Bytes labels = labels_file(4);
-  const std::string images_hash = dcgan::sha256_hex(images);
-  const std::string labels_hash = dcgan::sha256_hex(labels);
+  const std::string images_hash = tape::data::sha256_hex(images);
+  const std::string labels_hash = tape::data::sha256_hex(labels);
   write(dir.file("img"), images);
   write(dir.file("lbl"), labels);
 
   // The hash is of the decompressed content, so raw and gzipped verify alike (upper case is fine).
   std::string upper = images_hash;
   std::transform(upper.begin(), upper.end(), upper.begin(), ::toupper);
-  CHECK(dcgan::load_idx_pair(dir.file("img"), dir.file("lbl"), upper, labels_hash).size() == 4);
+  CHECK(tape::data::load_idx_pair(dir.file("img"), dir.file("lbl"), upper, labels_hash).size() == 4);
 
   Bytes changed = images;
   changed.back() ^= 1;  // still a valid IDX file
   write(dir.file("img"), changed);
-  CHECK(dcgan::load_idx_pair(dir.file("img"), dir.file("lbl")).size() == 4);
-  require_io_error([&] { return dcgan::load_idx_pair(dir.file("img"), dir.file("lbl"), images_hash, labels_hash); },
+  CHECK(tape::data::load_idx_pair(dir.file("img"), dir.file("lbl")).size() == 4);
+  require_io_error([&] { return tape::data::load_idx_pair(dir.file("img"), dir.file("lbl"), images_hash, labels_hash); },
                    {dir.file("img"), "checksum mismatch", images_hash});
-  require_io_error([&] { return dcgan::load_idx_pair(dir.file("img"), dir.file("lbl"), "", images_hash); },
+  require_io_error([&] { return tape::data::load_idx_pair(dir.file("img"), dir.file("lbl"), "", images_hash); },
                    {dir.file("lbl"), "checksum mismatch"});
 }
 
 TEST_CASE("load_mnist finds raw or .gz files and verifies checksums when asked", "[data]") {
   TempDir dir;
   SECTION("missing files name the file and say how to get them") {
-    require_io_error([&] { return dcgan::load_mnist(dir.str(), true); },
+    require_io_error([&] { return tape::data::load_mnist(dir.str(), true); },
                      {dir.file("train-images-idx3-ubyte"), "not found", "scripts/fetch-mnist.sh", "--data DIR"});
   }
   SECTION("synthetic files load without verification, fail with it") {
@@ -294,29 +296,29 @@ TEST_CASE("load_mnist finds raw or .gz files and verifies checksums when asked",
       INFO("gzipped: " << gz);
       TempDir sub;
       write_mnist_pair(sub, "t10k", 7, gz);
-      const dcgan::Dataset test = dcgan::load_mnist(sub.str(), false, false);
+      const tape::data::Dataset test = tape::data::load_mnist(sub.str(), false, false);
       CHECK(test.size() == 7);
       CHECK(test.name == "mnist-test");
       CHECK(test.images.shape() == tape::Shape{7, 4, 3, 1});
-      require_io_error([&] { return dcgan::load_mnist(sub.str(), false, true); }, {"checksum mismatch"});
-      require_io_error([&] { return dcgan::load_mnist(sub.str(), true, false); },
+      require_io_error([&] { return tape::data::load_mnist(sub.str(), false, true); }, {"checksum mismatch"});
+      require_io_error([&] { return tape::data::load_mnist(sub.str(), true, false); },
                        {"train-images-idx3-ubyte", "scripts/fetch-mnist.sh"});
     }
   }
   SECTION("the raw file wins over the .gz one") {
     write_mnist_pair(dir, "train", 3, false);
     write_bytes(dir.file("train-images-idx3-ubyte.gz"), Bytes{1, 2, 3});
-    CHECK(dcgan::load_mnist(dir.str(), true, false).size() == 3);
+    CHECK(tape::data::load_mnist(dir.str(), true, false).size() == 3);
   }
 }
 
 TEST_CASE("load_fashion_mnist reads the same layout without checksums", "[data]") {
   TempDir dir;
   write_mnist_pair(dir, "train", 6, true);
-  const dcgan::Dataset data = dcgan::load_fashion_mnist(dir.str(), true);
+  const tape::data::Dataset data = tape::data::load_fashion_mnist(dir.str(), true);
   CHECK(data.size() == 6);
   CHECK(data.name == "fashion-mnist-train");
-  require_io_error([&] { return dcgan::load_fashion_mnist(dir.str(), false); },
+  require_io_error([&] { return tape::data::load_fashion_mnist(dir.str(), false); },
                    {dir.file("t10k-images-idx3-ubyte"), "dataset-fashion-mnist"});
 }
 
@@ -324,7 +326,7 @@ TEST_CASE("CIFAR-10 records decode to [N, 32, 32, 3] in [-1, 1]", "[data]") {
   TempDir dir;
   const Bytes records = cifar_records(3);
   write_bytes(dir.file("test_batch.bin"), records);
-  const dcgan::Dataset data = dcgan::load_cifar10(dir.str(), false);
+  const tape::data::Dataset data = tape::data::load_cifar10(dir.str(), false);
   REQUIRE(data.images.shape() == tape::Shape{3, 32, 32, 3});
   CHECK(data.labels == Bytes{0, 1, 2});
   CHECK(data.name == "cifar10-test");
@@ -343,7 +345,7 @@ TEST_CASE("CIFAR-10 records decode to [N, 32, 32, 3] in [-1, 1]", "[data]") {
 TEST_CASE("CIFAR-10 train concatenates data_batch_1..5", "[data]") {
   TempDir dir;
   for (int i = 1; i <= 5; ++i) write_bytes(dir.file("data_batch_" + std::to_string(i) + ".bin"), cifar_records(i));
-  const dcgan::Dataset data = dcgan::load_cifar10(dir.str(), true);
+  const tape::data::Dataset data = tape::data::load_cifar10(dir.str(), true);
   CHECK(data.size() == 15);
   CHECK(data.images.dim(0) == 15);
   CHECK(data.labels[1] == 0);  // first record of data_batch_2
@@ -353,7 +355,7 @@ TEST_CASE("CIFAR-10 train concatenates data_batch_1..5", "[data]") {
 TEST_CASE("damaged CIFAR-10 files give IOError naming the file", "[data]") {
   TempDir dir;
   const std::string path = dir.file("test_batch.bin");
-  const auto load = [&] { return dcgan::load_cifar10(dir.str(), false); };
+  const auto load = [&] { return tape::data::load_cifar10(dir.str(), false); };
   SECTION("missing") { require_io_error(load, {path, "not found", "cifar-10-binary"}); }
   SECTION("size not a multiple of 3073") {
     Bytes bytes = cifar_records(2);
@@ -373,40 +375,40 @@ TEST_CASE("damaged CIFAR-10 files give IOError naming the file", "[data]") {
   }
   SECTION("one of the train files missing") {
     for (int i : {1, 2, 4, 5}) write_bytes(dir.file("data_batch_" + std::to_string(i) + ".bin"), cifar_records(1));
-    require_io_error([&] { return dcgan::load_cifar10(dir.str(), true); }, {dir.file("data_batch_3.bin"), "not found"});
+    require_io_error([&] { return tape::data::load_cifar10(dir.str(), true); }, {dir.file("data_batch_3.bin"), "not found"});
   }
 }
 
 TEST_CASE("filter_class keeps one class, in order", "[data]") {
-  const dcgan::Dataset data = tiny_dataset(25);
-  const dcgan::Dataset threes = dcgan::filter_class(data, 3);
+  const tape::data::Dataset data = tiny_dataset(25);
+  const tape::data::Dataset threes = tape::data::filter_class(data, 3);
   REQUIRE(threes.images.shape() == tape::Shape{3, 2, 2, 1});
   CHECK(threes.labels == Bytes{3, 3, 3});
   CHECK(threes.images.at({0, 0, 0, 0}) == 3.0);
   CHECK(threes.images.at({1, 1, 1, 0}) == 13.0);
   CHECK(threes.images.at({2, 0, 1, 0}) == 23.0);
-  CHECK_THROWS_AS(dcgan::filter_class(data, 10), tape::ValueError);
-  CHECK_THROWS_AS(dcgan::filter_class(data, -1), tape::ValueError);
-  CHECK_THROWS_AS(dcgan::filter_class(tiny_dataset(5), 7), tape::ValueError);  // no 7 among 0..4
+  CHECK_THROWS_AS(tape::data::filter_class(data, 10), tape::ValueError);
+  CHECK_THROWS_AS(tape::data::filter_class(data, -1), tape::ValueError);
+  CHECK_THROWS_AS(tape::data::filter_class(tiny_dataset(5), 7), tape::ValueError);  // no 7 among 0..4
 }
 
 TEST_CASE("shuffled_indices is a seeded permutation", "[data]") {
   tape::Generator a(42), b(42), c(43);
-  const auto pa = dcgan::shuffled_indices(1000, a);
-  CHECK(pa == dcgan::shuffled_indices(1000, b));
-  CHECK(pa != dcgan::shuffled_indices(1000, c));
+  const auto pa = tape::data::shuffled_indices(1000, a);
+  CHECK(pa == tape::data::shuffled_indices(1000, b));
+  CHECK(pa != tape::data::shuffled_indices(1000, c));
   auto sorted = pa;
   std::sort(sorted.begin(), sorted.end());
   for (std::int64_t i = 0; i < 1000; ++i) REQUIRE(sorted[static_cast<std::size_t>(i)] == i);
   CHECK(pa != sorted);
-  CHECK(dcgan::shuffled_indices(0, a).empty());
-  CHECK(dcgan::shuffled_indices(1, a) == std::vector<std::int64_t>{0});
+  CHECK(tape::data::shuffled_indices(0, a).empty());
+  CHECK(tape::data::shuffled_indices(1, a) == std::vector<std::int64_t>{0});
 
   // Every position gets every value about equally often (an unbiased shuffle): 3 items, 6000 draws.
   tape::Generator g(7);
   int counts[3][3] = {};
   for (int t = 0; t < 6000; ++t) {
-    const auto p = dcgan::shuffled_indices(3, g);
+    const auto p = tape::data::shuffled_indices(3, g);
     for (int i = 0; i < 3; ++i) ++counts[i][p[static_cast<std::size_t>(i)]];
   }
   for (auto& row : counts)
@@ -414,9 +416,9 @@ TEST_CASE("shuffled_indices is a seeded permutation", "[data]") {
 }
 
 TEST_CASE("BatchIterator: deterministic shuffled batches, remainder dropped", "[data]") {
-  const dcgan::Dataset data = tiny_dataset(23);
+  const tape::data::Dataset data = tiny_dataset(23);
   tape::Generator g1(5), g2(5), g3(6);
-  dcgan::BatchIterator it1(data, 4, g1), it2(data, 4, g2), it3(data, 4, g3);
+  tape::data::BatchIterator it1(data, 4, g1), it2(data, 4, g2), it3(data, 4, g3);
   CHECK(it1.batches_per_epoch() == 5);
   CHECK_FALSE(it1.next().defined());  // no epoch started yet
 
@@ -445,15 +447,15 @@ TEST_CASE("BatchIterator: deterministic shuffled batches, remainder dropped", "[
 
   // With a batch size dividing N, each epoch covers every index exactly once.
   tape::Generator g4(9);
-  dcgan::BatchIterator exact(data, 23, g4);
+  tape::data::BatchIterator exact(data, 23, g4);
   const auto one = epoch_batches(exact);
   REQUIRE(one.size() == 1);
   auto sorted = one[0];
   std::sort(sorted.begin(), sorted.end());
   for (std::int64_t i = 0; i < 23; ++i) CHECK(sorted[static_cast<std::size_t>(i)] == i);
 
-  CHECK_THROWS_AS(dcgan::BatchIterator(data, 0, g4), tape::ValueError);
-  CHECK_THROWS_AS(dcgan::BatchIterator(data, 24, g4), tape::ValueError);
+  CHECK_THROWS_AS(tape::data::BatchIterator(data, 0, g4), tape::ValueError);
+  CHECK_THROWS_AS(tape::data::BatchIterator(data, 24, g4), tape::ValueError);
 }
 
 TEST_CASE("real MNIST from data/mnist, sha256 verified", "[mnist]") {
@@ -466,8 +468,8 @@ TEST_CASE("real MNIST from data/mnist, sha256 verified", "[mnist]") {
       return;
     }
   }
-  const dcgan::Dataset train = dcgan::load_mnist(dir, true);
-  const dcgan::Dataset test = dcgan::load_mnist(dir, false);
+  const tape::data::Dataset train = tape::data::load_mnist(dir, true);
+  const tape::data::Dataset test = tape::data::load_mnist(dir, false);
   CHECK(train.images.shape() == tape::Shape{60000, 28, 28, 1});
   CHECK(test.images.shape() == tape::Shape{10000, 28, 28, 1});
   REQUIRE(train.size() == 60000);
@@ -480,25 +482,25 @@ TEST_CASE("real MNIST from data/mnist, sha256 verified", "[mnist]") {
   for (int d = 0; d < 10; ++d)
     CHECK(std::count(test.labels.begin(), test.labels.end(), d) == expected[d]);
   CHECK(test.labels[0] == 7);  // the famous first test image
-  CHECK(dcgan::filter_class(train, 0).size() == 5923);
+  CHECK(tape::data::filter_class(train, 0).size() == 5923);
 
   // Gzipped copies verify against the same checksums (of the decompressed content).
   TempDir gz;
   for (const char* name : {"t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"})
-    write_gzip(gz.file(std::string(name) + ".gz"), dcgan::read_file_bytes((fs::path(dir) / name).string()));
-  const dcgan::Dataset test_gz = dcgan::load_mnist(gz.str(), false);
+    write_gzip(gz.file(std::string(name) + ".gz"), tape::data::read_file_bytes((fs::path(dir) / name).string()));
+  const tape::data::Dataset test_gz = tape::data::load_mnist(gz.str(), false);
   CHECK(test_gz.labels == test.labels);
   CHECK(test_gz.images.to_vector<float>() == v);
 }
 
 TEST_CASE("real Fashion-MNIST from Debian's dataset-fashion-mnist", "[fashion]") {
-  const std::string dir = dcgan::kFashionMnistDir;
+  const std::string dir = tape::data::kFashionMnistDir;
   if (!fs::exists(fs::path(dir) / "train-images-idx3-ubyte.gz")) {
     WARN("Fashion-MNIST not found in " << dir << " (apt-get install dataset-fashion-mnist); test not run");
     return;
   }
-  const dcgan::Dataset train = dcgan::load_fashion_mnist(dir, true);
-  const dcgan::Dataset test = dcgan::load_fashion_mnist(dir, false);
+  const tape::data::Dataset train = tape::data::load_fashion_mnist(dir, true);
+  const tape::data::Dataset test = tape::data::load_fashion_mnist(dir, false);
   CHECK(train.images.shape() == tape::Shape{60000, 28, 28, 1});
   CHECK(test.images.shape() == tape::Shape{10000, 28, 28, 1});
   for (int d = 0; d < 10; ++d) CHECK(std::count(train.labels.begin(), train.labels.end(), d) == 6000);

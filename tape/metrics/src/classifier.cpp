@@ -1,11 +1,12 @@
-// The sample-quality classifier: architecture, checkpoint paths, saving and loading (with the
+// The sample-quality classifier: architecture, saving and loading (with the
 // dataset it was trained on), and batched inference to classes, probabilities and features.
-#include "classifier.h"
+#include "tape/metrics/classifier.h"
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 
-namespace dcgan {
+namespace tape::metrics {
 
 namespace nn = tape::nn;
 using tape::Tensor;
@@ -15,23 +16,6 @@ nn::Sequential make_mnist_classifier() {
       "classifier", nn::Conv2D(32, 5, {.padding = "same", .activation = nn::Activation::relu}), nn::MaxPool2D(),
       nn::Conv2D(64, 5, {.padding = "same", .activation = nn::Activation::relu}), nn::MaxPool2D(), nn::Flatten(),
       nn::Dense(128, {.activation = nn::Activation::relu}), nn::Dropout(0.3), nn::Dense(10));
-}
-
-const std::vector<std::string>& classifier_datasets() {
-  static const std::vector<std::string> names{"mnist", "fashion-mnist"};
-  return names;
-}
-
-bool has_classifier(const std::string& dataset) {
-  const auto& names = classifier_datasets();
-  return std::find(names.begin(), names.end(), dataset) != names.end();
-}
-
-std::string classifier_path(const std::string& dataset, const std::string& given) {
-  if (!given.empty()) return given;
-  if (dataset == "mnist") return "runs/mnist_classifier/classifier.safetensors";
-  if (dataset == "fashion-mnist") return "runs/fashion_classifier/classifier.safetensors";
-  throw tape::ValueError("--dataset: no classifier for '" + dataset + "' (mnist, fashion-mnist)");
 }
 
 void save_classifier(const std::string& path, const nn::Sequential& model, const std::string& dataset,
@@ -58,7 +42,7 @@ nn::Sequential load_mnist_classifier(const std::string& path, const std::string&
 namespace {
 
 // Rows of a [n, d] tensor as float64 vectors, appended to `out`.
-void append_rows(const Tensor& t, metrics::Matrix& out) {
+void append_rows(const Tensor& t, Matrix& out) {
   const auto values = t.to(tape::DType::f64).to_vector<double>();
   const std::size_t d = static_cast<std::size_t>(t.dim(1));
   for (std::size_t i = 0; i < values.size(); i += d) out.emplace_back(values.begin() + i, values.begin() + i + d);
@@ -86,11 +70,11 @@ ClassifierOutputs classify(nn::Sequential& model, const Tensor& images) {
   return out;
 }
 
-std::vector<int> predict_classes(nn::Sequential& model, const Dataset& data) {
+std::vector<int> predict_classes(nn::Sequential& model, const tape::data::Dataset& data) {
   return classify(model, data.images).classes;
 }
 
-double accuracy(const std::vector<int>& predicted, const Dataset& data) {
+double accuracy(const std::vector<int>& predicted, const tape::data::Dataset& data) {
   if (predicted.empty() || predicted.size() != data.labels.size()) {
     throw tape::ValueError("accuracy: " + std::to_string(predicted.size()) + " predictions for " +
                            std::to_string(data.labels.size()) + " labels");
@@ -100,4 +84,4 @@ double accuracy(const std::vector<int>& predicted, const Dataset& data) {
   return double(correct) / double(predicted.size());
 }
 
-}  // namespace dcgan
+}  // namespace tape::metrics

@@ -1,7 +1,7 @@
 // Sample-quality metrics (see metrics.h): std::vector<double> linear algebra with a cyclic Jacobi
 // symmetric eigen-solver for the matrix square roots of the Fréchet distance, and float64 GEMMs
 // through tape for the pairwise kernels and distances.
-#include "metrics.h"
+#include "tape/metrics/metrics.h"
 
 #include <algorithm>
 #include <cmath>
@@ -11,7 +11,7 @@
 
 #include <tape/tape.h>
 
-namespace dcgan::metrics {
+namespace tape::metrics {
 namespace {
 
 using std::size_t;
@@ -376,4 +376,4 @@ double kl_divergence(const std::vector<double>& p, const std::vector<double>& q)
   return kl;
 }
 
-}  // namespace dcgan::metrics
+}  // namespace tape::metrics

@@ -1,7 +1,7 @@
 // TensorBoard event-file tests: CRC-32C check values, protobuf wire bytes, TFRecord framing read
 // back by an independent reader here (both CRCs of every record, corruption detected), flushing
 // after every record, errors, and every record decoded by `protoc --decode=tensorflow.Event`
-// against tests/dcgan/event.proto (skipped with a warning when protoc is not installed).
+// against tests/summary/event.proto (skipped with a warning when protoc is not installed).
 #include <unistd.h>
 
 #include <chrono>
@@ -16,7 +16,7 @@
 #include "support/temp_dir.h"
 #include "support/test_support.h"
 #include "tape/error.h"
-#include "tensorboard.h"
+#include "tape/summary/event_writer.h"
 
 namespace fs = std::filesystem;
 using Catch::Contains;
@@ -28,9 +28,9 @@ using test::TempDir;
 // The directory holding event.proto (this file's directory).
 fs::path event_proto_dir() {
 #if defined(TAPE_TESTS_DIR)
-  return fs::path(TAPE_TESTS_DIR) / "dcgan";
+  return fs::path(TAPE_TESTS_DIR) / "summary";
 #elif defined(TAPE_SOURCE_DIR)
-  return fs::path(TAPE_SOURCE_DIR) / "tests" / "dcgan";
+  return fs::path(TAPE_SOURCE_DIR) / "tests" / "summary";
 #else
   return fs::path(__FILE__).parent_path();
 #endif
@@ -75,12 +75,12 @@ RecordScan scan_tfrecords(const std::string& file) {
     const std::string where = "record " + std::to_string(scan.payloads.size()) + " at byte " + std::to_string(pos);
     if (file.size() - pos < 12) return scan.error = where + ": truncated header", scan;
     const std::string length_bytes = file.substr(pos, 8);
-    if (read_le(file, pos + 8, 4) != dcgan::mask_crc32c(dcgan::crc32c(length_bytes)))
+    if (read_le(file, pos + 8, 4) != tape::summary::mask_crc32c(tape::summary::crc32c(length_bytes)))
       return scan.error = where + ": length CRC mismatch", scan;
     const std::uint64_t length = read_le(file, pos, 8);
     if (file.size() - pos - 12 < length + 4) return scan.error = where + ": truncated data", scan;
     std::string payload = file.substr(pos + 12, length);
-    if (read_le(file, pos + 12 + length, 4) != dcgan::mask_crc32c(dcgan::crc32c(payload)))
+    if (read_le(file, pos + 12 + length, 4) != tape::summary::mask_crc32c(tape::summary::crc32c(payload)))
       return scan.error = where + ": data CRC mismatch", scan;
     scan.payloads.push_back(std::move(payload));
     pos += 12 + length + 4;
@@ -128,7 +128,7 @@ const std::vector<std::uint8_t> kPng3x2 = {
 
 // Three losses at two steps and one image: what a short DCGAN run writes. Returns the file path.
 std::string write_sample_events(const fs::path& log_dir) {
-  dcgan::EventWriter writer(log_dir.string());
+  tape::summary::EventWriter writer(log_dir.string());
   writer.add_scalar("loss/discriminator", 1, 0.5);
   writer.add_scalar("loss/generator", 1, 1.25);
   writer.add_scalar("loss/discriminator", 2, -2.0);
@@ -140,23 +140,23 @@ std::string write_sample_events(const fs::path& log_dir) {
 }  // namespace
 
 TEST_CASE("crc32c matches the Castagnoli check values", "[tensorboard]") {
-  CHECK(dcgan::crc32c("123456789") == 0xE3069283u);
-  CHECK(dcgan::crc32c("") == 0u);
+  CHECK(tape::summary::crc32c("123456789") == 0xE3069283u);
+  CHECK(tape::summary::crc32c("") == 0u);
   // RFC 3720, appendix B.4.
-  CHECK(dcgan::crc32c(std::string(32, '\0')) == 0x8A9136AAu);
-  CHECK(dcgan::crc32c(std::string(32, '\xff')) == 0x62A8AB43u);
+  CHECK(tape::summary::crc32c(std::string(32, '\0')) == 0x8A9136AAu);
+  CHECK(tape::summary::crc32c(std::string(32, '\xff')) == 0x62A8AB43u);
   std::string ascending;
   for (int i = 0; i < 32; ++i) ascending.push_back(static_cast<char>(i));
-  CHECK(dcgan::crc32c(ascending) == 0x46DD794Eu);
+  CHECK(tape::summary::crc32c(ascending) == 0x46DD794Eu);
 }
 
 TEST_CASE("masked crc32c rotates right by 15 and adds 0xa282ead8", "[tensorboard]") {
-  CHECK(dcgan::mask_crc32c(0xE3069283u) == 0xC78AB0E5u);
-  CHECK(dcgan::mask_crc32c(0u) == 0xa282ead8u);
+  CHECK(tape::summary::mask_crc32c(0xE3069283u) == 0xC78AB0E5u);
+  CHECK(tape::summary::mask_crc32c(0u) == 0xa282ead8u);
 }
 
 TEST_CASE("protobuf wire encoding matches the specification's bytes", "[tensorboard]") {
-  using namespace dcgan::protobuf;
+  using namespace tape::summary::protobuf;
   auto varint = [](std::uint64_t v) {
     std::string out;
     append_varint(out, v);
@@ -189,13 +189,13 @@ TEST_CASE("protobuf wire encoding matches the specification's bytes", "[tensorbo
 }
 
 TEST_CASE("frame_tfrecord lays out length, masked CRCs and data", "[tensorboard]") {
-  const std::string record = dcgan::frame_tfrecord("abc");
+  const std::string record = tape::summary::frame_tfrecord("abc");
   REQUIRE(record.size() == 8 + 4 + 3 + 4);
   CHECK(record.substr(0, 8) == bytes_of({3, 0, 0, 0, 0, 0, 0, 0}));
-  CHECK(read_le(record, 8, 4) == dcgan::mask_crc32c(dcgan::crc32c(record.substr(0, 8))));
+  CHECK(read_le(record, 8, 4) == tape::summary::mask_crc32c(tape::summary::crc32c(record.substr(0, 8))));
   CHECK(record.substr(12, 3) == "abc");
-  CHECK(read_le(record, 15, 4) == dcgan::mask_crc32c(dcgan::crc32c("abc")));
-  const RecordScan scan = scan_tfrecords(record + dcgan::frame_tfrecord(""));
+  CHECK(read_le(record, 15, 4) == tape::summary::mask_crc32c(tape::summary::crc32c("abc")));
+  const RecordScan scan = scan_tfrecords(record + tape::summary::frame_tfrecord(""));
   CHECK(scan.error.empty());
   REQUIRE(scan.payloads.size() == 2);
   CHECK(scan.payloads[0] == "abc");
@@ -222,7 +222,7 @@ TEST_CASE("EventWriter names its file like TensorBoard and frames every record",
 
 TEST_CASE("EventWriter flushes each record as it is added", "[tensorboard]") {
   TempDir tmp;
-  dcgan::EventWriter writer(tmp.path().string());
+  tape::summary::EventWriter writer(tmp.path().string());
   CHECK(scan_tfrecords(read_file(writer.path())).payloads.size() == 1);
   writer.add_scalar("loss/generator", 7, 0.25);
   RecordScan scan = scan_tfrecords(read_file(writer.path()));
@@ -236,8 +236,8 @@ TEST_CASE("EventWriter flushes each record as it is added", "[tensorboard]") {
 
 TEST_CASE("two EventWriters in one directory write two files", "[tensorboard]") {
   TempDir tmp;
-  dcgan::EventWriter first(tmp.path().string());
-  dcgan::EventWriter second(tmp.path().string());
+  tape::summary::EventWriter first(tmp.path().string());
+  tape::summary::EventWriter second(tmp.path().string());
   CHECK(first.path() != second.path());
   CHECK(scan_tfrecords(read_file(first.path())).payloads.size() == 1);
 }
@@ -321,10 +321,10 @@ TEST_CASE("EventWriter errors name the file or the bad argument", "[tensorboard]
   const fs::path blocker = tmp.path() / "not_a_dir";
   write_file(blocker, "x");
   const std::string log_dir = (blocker / "log").string();
-  CHECK_THROWS_AS(dcgan::EventWriter(log_dir), tape::IOError);
-  CHECK_THROWS_WITH(dcgan::EventWriter(log_dir), Contains(log_dir));
+  CHECK_THROWS_AS(tape::summary::EventWriter(log_dir), tape::IOError);
+  CHECK_THROWS_WITH(tape::summary::EventWriter(log_dir), Contains(log_dir));
 
-  dcgan::EventWriter writer(tmp.path().string());
+  tape::summary::EventWriter writer(tmp.path().string());
   CHECK_THROWS_AS(writer.add_image("samples", 1, kPng3x2, 0, 3, 3), tape::ValueError);
   CHECK_THROWS_AS(writer.add_image("samples", 1, kPng3x2, 2, 3, 5), tape::ValueError);
   CHECK_THROWS_AS(writer.add_image("samples", 1, {}, 2, 3, 3), tape::ValueError);

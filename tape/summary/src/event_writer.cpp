@@ -1,6 +1,6 @@
 // TensorBoard event writer: CRC-32C, TFRecord framing, hand-written protobuf encoding of
 // tensorflow.Event, and the file that holds them.
-#include "tensorboard.h"
+#include "tape/summary/event_writer.h"
 
 #include <unistd.h>
 
@@ -14,7 +14,7 @@
 
 #include "tape/error.h"
 
-namespace dcgan {
+namespace tape::summary {
 
 namespace {
 
@@ -219,4 +219,4 @@ void EventWriter::write_record(std::string_view payload) {
   if (!out_) throw tape::IOError("EventWriter: cannot write to event file '" + path_ + "'");
 }
 
-}  // namespace dcgan
+}  // namespace tape::summary

@@ -1,6 +1,5 @@
-// Training data for the DCGAN example: MNIST / Fashion-MNIST (IDX, raw or gzipped) and CIFAR-10
-// (binary version) loaded as NHWC float32 images in [-1, 1], by name (--dataset) or by reader,
-// plus shuffled mini-batches.
+// Image datasets: MNIST / Fashion-MNIST (IDX, raw or gzipped) and CIFAR-10 (binary version)
+// loaded as NHWC float32 images in [-1, 1], by name ("mnist", ...) or by reader.
 // Every failure to read or validate a file throws tape::IOError naming the file.
 #pragma once
 #include <cstdint>
@@ -9,7 +8,7 @@
 
 #include "tape/tensor.h"
 
-namespace dcgan {
+namespace tape::data {
 
 // A labelled image set.
 struct Dataset {
@@ -35,7 +34,7 @@ Dataset load_idx_pair(const std::string& images_path, const std::string& labels_
                       const std::string& images_sha256 = "", const std::string& labels_sha256 = "");
 
 // An IDX image file alone (magic 2051: u8 [N, H, W], raw or gzipped), e.g. generated images
-// written by `dcgan sample --out x.idx` or by another program: [N, H, W, 1] in [-1, 1].
+// written by the DCGAN example's `dcgan sample --out x.idx` or by another program: [N, H, W, 1] in [-1, 1].
 tape::Tensor load_idx_images(const std::string& path);
 
 // MNIST from `dir`: train-{images-idx3,labels-idx1}-ubyte (or t10k-* when !train), each raw or
@@ -70,50 +69,4 @@ std::string dataset_title(const std::string& dataset);
 // verify_checksums applies to MNIST only.
 Dataset load_dataset(const std::string& dataset, const std::string& dir, bool train, bool verify_checksums = true);
 
-// The images of class `label` only (for --digit). Throws tape::ValueError when `label` is not in
-// [0, 10) or no image has it.
-Dataset filter_class(const Dataset& data, int label);
-
-// A uniformly random permutation of 0..n-1 (Fisher-Yates driven by `gen`).
-std::vector<std::int64_t> shuffled_indices(std::int64_t n, tape::Generator& gen);
-
-// The images at `indices`, copied contiguous: [indices.size(), H, W, C].
-tape::Tensor gather_images(const Dataset& data, const std::vector<std::int64_t>& indices);
-
-// Shuffled mini-batches, epoch after epoch. Each new_epoch() draws a fresh permutation from the
-// generator (the same seed gives the same batches); the last incomplete batch is dropped (as
-// tf.data's drop_remainder). Usage:
-//   BatchIterator it(data, 128, gen);
-//   for (int e = 0; e < epochs; ++e) {
-//     it.new_epoch();
-//     for (tape::Tensor x = it.next(); x.defined(); x = it.next()) { ... }
-//   }
-class BatchIterator {
- public:
-  // Throws tape::ValueError when batch_size < 1 or the dataset has fewer than batch_size images.
-  // Keeps a reference to `gen` (it must outlive the iterator) and an aliasing copy of `data`.
-  BatchIterator(const Dataset& data, std::int64_t batch_size, tape::Generator& gen);
-
-  // Reshuffles and rewinds to the first batch.
-  void new_epoch();
-  // The next batch of this epoch, [B, H, W, C]; an undefined Tensor once the epoch is done (and
-  // before the first new_epoch()).
-  tape::Tensor next();
-
-  // Full batches per epoch: N / batch_size.
-  std::int64_t batches_per_epoch() const { return batches_per_epoch_; }
-  std::int64_t batch_size() const { return batch_size_; }
-  // Dataset indices of the batch next() returned last (empty before the first batch).
-  const std::vector<std::int64_t>& last_indices() const { return last_indices_; }
-
- private:
-  Dataset data_;
-  std::int64_t batch_size_;
-  std::int64_t batches_per_epoch_;
-  tape::Generator* gen_;
-  std::vector<std::int64_t> order_;   // this epoch's permutation
-  std::int64_t next_batch_ = 0;       // index of the next batch in order_
-  std::vector<std::int64_t> last_indices_;
-};
-
-}  // namespace dcgan
+}  // namespace tape::data

@@ -1,8 +1,7 @@
-// Pictures for the DCGAN example: sample grids, PNG and animated GIF files, and line plots.
-// Files are written atomically (a temporary file beside the target, then rename); failures throw
-// tape::IOError naming the file, bad arguments tape::ShapeError or tape::ValueError.
+// 8-bit pictures: sample grids of image tensors, PNG files (libpng) and animated GIFs (giflib).
+// Files are written with write_file_atomically (atomic_file.h); failures throw tape::IOError naming
+// the file, bad arguments tape::ShapeError or tape::ValueError.
 #pragma once
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -10,7 +9,7 @@
 
 #include "tape/tensor.h"
 
-namespace dcgan {
+namespace tape::io {
 
 // An 8-bit picture: channels = 1 (gray) or 3 (RGB); pixels are row-major and interleaved,
 // width * height * channels bytes.
@@ -30,8 +29,6 @@ Image make_grid(const tape::Tensor& images, int columns, int padding = 2, int sc
 
 // images [N, H, W, C] in [-1, 1] -> N * H * W * C bytes, make_grid's pixel rule, in order.
 std::vector<std::uint8_t> to_pixels(const tape::Tensor& images);
-// Writes `bytes` to `path` atomically (a temporary file beside it, then rename).
-void write_bytes(const std::string& path, const std::vector<std::uint8_t>& bytes);
 
 // PNG bytes (8-bit gray or RGB) of `image`. Throws ValueError for an inconsistent Image.
 std::vector<std::uint8_t> encode_png(const Image& image);
@@ -47,24 +44,4 @@ Image read_png(const std::string& path);
 void write_gif(const std::string& path, const std::vector<Image>& frames, int delay_centiseconds = 50,
                bool loop = true);
 
-// One line of a plot; x and y have equal lengths. Non-finite points are skipped and break the line.
-struct Series {
-  std::string label;
-  std::vector<double> x, y;
-};
-
-struct PlotOptions {
-  int width = 800, height = 450;
-  std::string title, x_label, y_label;
-};
-
-// The color of the series at `index` in plots (10 distinct colors, then repeating).
-std::array<std::uint8_t, 3> series_color(std::size_t index);
-
-// Draws a line plot (RGB): axes with round-valued ticks, grid, title, axis labels, and a legend of
-// the series with non-empty labels. Throws ValueError for mismatched x/y or a too small size.
-Image render_line_plot(const std::vector<Series>& series, const PlotOptions& options);
-// Writes render_line_plot(series, options) as a PNG file.
-void plot_lines(const std::string& path, const std::vector<Series>& series, const PlotOptions& options);
-
-}  // namespace dcgan
+}  // namespace tape::io

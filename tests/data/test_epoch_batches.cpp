@@ -1,0 +1,58 @@
+// Tests of tape::data::EpochBatches: each epoch's order comes from (seed, epoch) alone, so that
+// seek() resumes at the same image, and an epoch ends where the next batch no longer fits.
+#include <tape/data/batches.h>
+
+#include <cstdint>
+#include <set>
+#include <vector>
+
+#include "support/test_support.h"
+
+namespace {
+
+// n images of 1x1x1 whose single pixel is the image's index, labels i % 10.
+tape::data::Dataset indexed_dataset(std::int64_t n) {
+  std::vector<float> pixels;
+  tape::data::Dataset data;
+  for (std::int64_t i = 0; i < n; ++i) {
+    pixels.push_back(static_cast<float>(i));
+    data.labels.push_back(static_cast<std::uint8_t>(i % 10));
+  }
+  data.images = tape::Tensor::from_vector(pixels, tape::Shape{n, 1, 1, 1});
+  data.name = "indexed";
+  return data;
+}
+
+std::vector<std::int64_t> indices_of(const tape::Tensor& batch) {
+  std::vector<std::int64_t> out;
+  for (float v : batch.to_vector<float>()) out.push_back(static_cast<std::int64_t>(v));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("EpochBatches: seeded epochs, resumable with seek", "[data]") {
+  const tape::data::Dataset data = indexed_dataset(10);
+  tape::data::EpochBatches a(data, 3), b(data, 3), other(data, 4);
+  a.seek(0, 0);
+  b.seek(0, 0);
+  other.seek(0, 0);
+  std::vector<std::vector<std::int64_t>> first;
+  for (int i = 0; i < 3; ++i) first.push_back(indices_of(a.next(3, 3)));
+  // three batches of 3 fill the epoch of 10 as far as they fit; the next call starts epoch 1
+  CHECK(a.epoch() == 1);
+  CHECK(a.image_in_epoch() == 0);
+  std::set<std::int64_t> seen;
+  for (const auto& batch : first) seen.insert(batch.begin(), batch.end());
+  CHECK(seen.size() == 9);
+  for (int i = 0; i < 3; ++i) CHECK(indices_of(b.next(3, 3)) == first[static_cast<std::size_t>(i)]);
+  CHECK(indices_of(other.next(3, 3)) != first[0]);
+
+  // A fresh iterator sought to epoch 0, image 3 continues with the second batch.
+  tape::data::EpochBatches resumed(data, 3);
+  resumed.seek(0, 3);
+  CHECK(indices_of(resumed.next(3, 3)) == first[1]);
+
+  CHECK_THROWS_AS(resumed.seek(0, 10), tape::ValueError);
+  CHECK_THROWS_AS(resumed.seek(0, -1), tape::ValueError);
+}
