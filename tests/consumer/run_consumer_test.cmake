@@ -2,9 +2,12 @@
 #   cmake -DSOURCE_DIR=<tape source> -DBUILD_DIR=<tape build> -DWORK_DIR=<scratch dir>
 #         [-DGENERATOR=<cmake generator>] [-DCOMPILER=<c++ compiler>] -P run_consumer_test.cmake
 # 1. find_package: `cmake --install BUILD_DIR --prefix WORK_DIR/prefix`, checks the installed files
-#    and the exported target, then configures, builds and runs tests/consumer against the prefix.
+#    and the exported targets, then configures, builds and runs tests/consumer against the prefix:
+#    app (the core) and modules_app (tape::nn and the modules io, data, summary, metrics), whose
+#    PNG grid, TensorBoard event file and checkpoint are checked here.
 # 2. add_subdirectory: configures a copy of tests/consumer with TAPE_CONSUMER_USE_SUBDIR=ON, which
-#    pulls in SOURCE_DIR with add_subdirectory(... EXCLUDE_FROM_ALL), then builds and runs it.
+#    pulls in SOURCE_DIR with add_subdirectory(... EXCLUDE_FROM_ALL) (every module's CMake code and
+#    targets), then builds and runs its app.
 # Any failing step stops the script with message(FATAL_ERROR) showing the step's output.
 cmake_minimum_required(VERSION 3.20)
 
@@ -55,15 +58,19 @@ file(REMOVE_RECURSE "${WORK_DIR}")
 file(MAKE_DIRECTORY "${WORK_DIR}")
 set(prefix "${WORK_DIR}/prefix")
 
-# Finds the consumer's executable (single- or multi-config generators).
+# Finds a consumer executable (single- or multi-config generators); `name` defaults to app.
 function(find_app build_dir out_var)
-  foreach(candidate "${build_dir}/app" "${build_dir}/Release/app")
+  set(name app)
+  if(ARGC GREATER 2)
+    set(name "${ARGV2}")
+  endif()
+  foreach(candidate "${build_dir}/${name}" "${build_dir}/Release/${name}")
     if(EXISTS "${candidate}")
       set(${out_var} "${candidate}" PARENT_SCOPE)
       return()
     endif()
   endforeach()
-  message(FATAL_ERROR "consumer test: no app executable under ${build_dir}")
+  message(FATAL_ERROR "consumer test: no ${name} executable under ${build_dir}")
 endfunction()
 
 # ---------------------------------------------------------------------------------------------
@@ -84,6 +91,22 @@ set(expected_files
 foreach(header IN LISTS source_headers)
   list(APPEND expected_files "${includedir}/tape/${header}")
 endforeach()
+# tape::nn and the modules: a library and the headers of each.
+set(module_include_dirs nn "nn/include/tape/nn" io "tape/io/include/tape/io" data "tape/data/include/tape/data"
+    summary "tape/summary/include/tape/summary" metrics "tape/metrics/include/tape/metrics")
+set(modules "")
+while(module_include_dirs)
+  list(POP_FRONT module_include_dirs module dir)
+  list(APPEND modules ${module})
+  file(GLOB module_headers RELATIVE "${SOURCE_DIR}/${dir}" "${SOURCE_DIR}/${dir}/*.h")
+  if(NOT module_headers)
+    message(FATAL_ERROR "consumer test: no headers found in ${SOURCE_DIR}/${dir}")
+  endif()
+  list(APPEND expected_files "${libdir}/libtape_${module}.a")
+  foreach(header IN LISTS module_headers)
+    list(APPEND expected_files "${includedir}/tape/${module}/${header}")
+  endforeach()
+endwhile()
 foreach(file IN LISTS expected_files)
   if(NOT EXISTS "${prefix}/${file}")
     message(FATAL_ERROR "consumer test: cmake --install did not install ${file} into ${prefix}")
@@ -95,9 +118,11 @@ message(STATUS "consumer test: installed ${libdir}/libtape.a, ${header_count} he
 # The package: OpenMP comes in through find_dependency, the target links OpenMP::OpenMP_CXX, and
 # nothing refers to the build or source tree (Eigen is a private, build-only dependency).
 file(READ "${prefix}/${libdir}/cmake/tape/tapeConfig.cmake" config_text)
-if(NOT config_text MATCHES "find_dependency\\(OpenMP")
-  message(FATAL_ERROR "consumer test: tapeConfig.cmake does not find_dependency(OpenMP):\n${config_text}")
-endif()
+foreach(dependency OpenMP PNG GIF ZLIB OpenSSL)
+  if(NOT config_text MATCHES "find_dependency\\(${dependency}")
+    message(FATAL_ERROR "consumer test: tapeConfig.cmake does not find_dependency(${dependency}):\n${config_text}")
+  endif()
+endforeach()
 file(GLOB target_files "${prefix}/${libdir}/cmake/tape/tapeTargets*.cmake")
 set(targets_text "")
 foreach(file IN LISTS target_files)
@@ -107,6 +132,11 @@ endforeach()
 if(NOT targets_text MATCHES "INTERFACE_LINK_LIBRARIES \"[^\"]*OpenMP::OpenMP_CXX")
   message(FATAL_ERROR "consumer test: the exported tape::tape does not link OpenMP::OpenMP_CXX")
 endif()
+foreach(module IN LISTS modules)
+  if(NOT targets_text MATCHES "add_library\\(tape::${module} STATIC IMPORTED\\)")
+    message(FATAL_ERROR "consumer test: the package does not export tape::${module}")
+  endif()
+endforeach()
 if(targets_text MATCHES "Eigen3::")
   message(FATAL_ERROR "consumer test: the exported tape::tape refers to Eigen3 (it is a private, build-only dependency)")
 endif()
@@ -138,6 +168,17 @@ run_step("build the find_package consumer" "${CMAKE_COMMAND}" --build "${fp_buil
 find_app("${fp_build}" fp_app)
 run_step("run the find_package consumer" "${fp_app}")
 message(STATUS "consumer test: find_package consumer says: ${step_output}")
+find_app("${fp_build}" fp_modules_app modules_app)
+set(modules_out "${WORK_DIR}/modules_out")
+run_step("run the find_package modules consumer" "${fp_modules_app}" "${modules_out}")
+message(STATUS "consumer test: find_package modules consumer says: ${step_output}")
+file(GLOB event_files "${modules_out}/tensorboard/events.out.tfevents.*")
+file(GLOB temporary_files "${modules_out}/*.tmp-*")
+if(NOT EXISTS "${modules_out}/grid.png" OR NOT EXISTS "${modules_out}/model.safetensors" OR NOT event_files
+   OR temporary_files)
+  message(FATAL_ERROR "consumer test: modules_app did not leave grid.png, model.safetensors and a "
+                      "tensorboard/events.out.tfevents.* file (and no temporary file) in ${modules_out}")
+endif()
 
 # ---------------------------------------------------------------------------------------------
 # 2. add_subdirectory(<tape source>) from a copy of tests/consumer outside the source tree
@@ -158,7 +199,9 @@ if(SUB_TAPE_BUILD_TESTS OR SUB_TAPE_BUILD_EXAMPLES)
   message(FATAL_ERROR "consumer test: tape as a subproject turned on TAPE_BUILD_TESTS='${SUB_TAPE_BUILD_TESTS}' "
                       "TAPE_BUILD_EXAMPLES='${SUB_TAPE_BUILD_EXAMPLES}' (both should default to OFF)")
 endif()
-run_step("build the add_subdirectory consumer" "${CMAKE_COMMAND}" --build "${sub_build}" --config Release)
+# Only app is built: building modules_app here would compile tape::nn and every module a second
+# time; the configure step above has already checked their CMake code and targets as a subproject.
+run_step("build the add_subdirectory consumer" "${CMAKE_COMMAND}" --build "${sub_build}" --config Release --target app)
 find_app("${sub_build}" sub_app)
 run_step("run the add_subdirectory consumer" "${sub_app}")
 message(STATUS "consumer test: add_subdirectory consumer says: ${step_output}")
