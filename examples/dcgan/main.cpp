@@ -115,6 +115,15 @@ void add_train_options(CLI::App& cmd, dcgan::TrainConfig& c) {
 
 // argv without the program name, with `train`'s preset expanded (presets.h), in the reversed
 // order CLI::App::parse takes.
+// sample and eval: how the noise is drawn.
+void add_noise_options(CLI::App& cmd, dcgan::NoiseOptions& noise) {
+  cmd.add_option("--seed", noise.seed, "noise seed")->capture_default_str();
+  cmd.add_flag("--batch-stats", noise.batch_statistics, "BatchNorm with the batch's statistics instead of the moving averages");
+  cmd.add_option("--truncation", noise.truncation,
+                 "redraw each noise value until |z| <= T (the truncation trick: fewer, cleaner modes); 0: plain N(0, 1)")
+      ->check(CLI::Range(0.0, 100.0))->capture_default_str();
+}
+
 std::vector<std::string> command_words(int argc, char** argv) {
   std::vector<std::string> words(argv + 1, argv + argc);
   if (!words.empty() && words.front() == "train") {
@@ -146,18 +155,16 @@ int main(int argc, char** argv) {
 
   std::string checkpoint, out = "samples.png";
   std::int64_t n = 64;
-  std::uint64_t seed = 0;
+  dcgan::NoiseOptions sample_noise;
   auto* sample = app.add_subcommand("sample", "write images generated from a checkpoint: a grid, an IDX or NumPy file, "
                                               "or a folder of PNGs");
   sample->add_option("--checkpoint", checkpoint, "a checkpoint written by dcgan train")->required()->check(CLI::ExistingFile);
   sample->add_option("--n", n, "how many images")->check(CLI::Range(std::int64_t{1}, std::int64_t{200000}))
       ->capture_default_str();
-  sample->add_option("--seed", seed, "noise seed")->capture_default_str();
+  add_noise_options(*sample, sample_noise);
   sample->add_option("--out", out, "x.png: one grid; x.idx: IDX (MNIST's format); x.npy: NumPy uint8; "
                                    "anything else: a folder of one PNG per image")->capture_default_str();
-  bool batch_statistics = false, raw = false;
-  sample->add_flag("--batch-stats", batch_statistics,
-                   "BatchNorm with the batch's statistics instead of the moving averages");
+  bool raw = false;
   sample->add_flag("--raw", raw, "the trained generator, not its weight average (runs with --ema)");
 
   std::string arch = "tf-tutorial";
@@ -187,9 +194,7 @@ int main(int argc, char** argv) {
   eval->add_flag("!--no-checksum", eval_config.verify_checksums, "skip MNIST's checksum check");
   eval->add_option("--n", eval_config.n, "generated, test and training images per set")->check(CLI::Range(10, 10000))
       ->capture_default_str();
-  eval->add_option("--seed", eval_config.seed, "noise seed")->capture_default_str();
-  eval->add_flag("--batch-stats", eval_config.batch_statistics,
-                 "BatchNorm with the batch's statistics instead of the moving averages");
+  add_noise_options(*eval, eval_config.noise);
   eval->add_flag("--raw", eval_config.raw, "the trained generator, not its weight average (runs with --ema)");
   eval->add_option("--json", eval_config.json, "where to write the metrics (default: metrics.json in the run folder)");
 
@@ -224,7 +229,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (*sample) {
-      dcgan::sample(checkpoint, n, seed, out, batch_statistics, raw);
+      dcgan::sample(checkpoint, n, sample_noise, out, raw);
       std::cout << "Wrote " << out << "\n";
       return 0;
     }

@@ -138,10 +138,12 @@ Tensor Tensor::normal(const Shape& shape, Generator& gen, double mean, double st
   return drawn(shape, dtype, [&] { return mean + stddev * gen.normal(); });
 }
 
-Tensor Tensor::truncated_normal(const Shape& shape, Generator& gen, double mean, double stddev, DType dtype) {
+Tensor Tensor::truncated_normal(const Shape& shape, Generator& gen, double mean, double stddev, DType dtype,
+                                double bound) {
+  if (!(bound > 0.0)) throw ValueError("truncated_normal: bound must be > 0, got " + std::to_string(bound));
   return drawn(shape, dtype, [&] {
     double z = gen.normal();
-    while (std::abs(z) > 2.0) z = gen.normal();
+    while (std::abs(z) > bound) z = gen.normal();
     return mean + stddev * z;
   });
 }

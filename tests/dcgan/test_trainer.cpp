@@ -289,13 +289,13 @@ TEST_CASE("dcgan sample writes a grid from a checkpoint", "[dcgan][sample]") {
   two_step_checkpoint(data, out);
   const std::string png = out.file("grid.png");
   nn::clear_session();
-  dcgan::sample(out.file("run") + "/checkpoints/ckpt-00000002.safetensors", 9, 3, png);
+  dcgan::sample(out.file("run") + "/checkpoints/ckpt-00000002.safetensors", 9, {.seed = 3}, png);
   const tape::io::Image grid = tape::io::read_png(png);
   REQUIRE(grid.channels == 1);
   REQUIRE(grid.width == 3 * 28 * 4 + 4 * 2);  // 3 columns of 4x-scaled tiles and 2-pixel borders
-  REQUIRE_THROWS_AS(dcgan::sample(out.file("missing.safetensors"), 4, 0, png), tape::IOError);
+  REQUIRE_THROWS_AS(dcgan::sample(out.file("missing.safetensors"), 4, {}, png), tape::IOError);
   nn::clear_session();
-  dcgan::sample(out.file("run") + "/checkpoints/ckpt-00000002.safetensors", 4, 3, png, /*batch_statistics=*/true);
+  dcgan::sample(out.file("run") + "/checkpoints/ckpt-00000002.safetensors", 4, {.seed = 3, .batch_statistics = true}, png);
   REQUIRE(tape::io::read_png(png).width == 2 * 28 * 4 + 3 * 2);
 }
 
@@ -309,7 +309,7 @@ TEST_CASE("dcgan sample writes IDX, NumPy and PNG-folder files that read back as
   REQUIRE(dcgan::sample_format_of("folder") == dcgan::SampleFormat::folder);
   for (const char* name : {"s.idx", "s.npy", "s-folder"}) {
     nn::clear_session();
-    dcgan::sample(ckpt, 1203, 5, out.file(name));  // more than the old cap's tile count and not a multiple of 500
+    dcgan::sample(ckpt, 1203, {.seed = 5}, out.file(name));  // more than the old cap's tile count and not a multiple of 500
   }
   // the same noise seed gives the same images in every format
   const tape::Tensor idx = tape::data::load_idx_images(out.file("s.idx"));
@@ -328,8 +328,26 @@ TEST_CASE("dcgan sample writes IDX, NumPy and PNG-folder files that read back as
   const tape::io::Image last = tape::io::read_png(out.file("s-folder") + "/01202.png");
   REQUIRE(last.width == 28);
   REQUIRE(last.pixels == Bytes(idx_pixels.end() - 28 * 28, idx_pixels.end()));
-  REQUIRE_THROWS_AS(dcgan::sample(ckpt, 0, 5, out.file("zero.idx")), tape::ValueError);
+  REQUIRE_THROWS_AS(dcgan::sample(ckpt, 0, {.seed = 5}, out.file("zero.idx")), tape::ValueError);
   REQUIRE_THROWS_AS(tape::data::load_idx_images(out.file("s.npy")), tape::IOError);
+}
+
+TEST_CASE("dcgan sample --truncation draws every noise value within the bound, and 0 means plain N(0, 1)",
+          "[dcgan][sample]") {
+  TempDir data, out;
+  const std::string ckpt = two_step_checkpoint(data, out);
+  auto pixels = [&](const dcgan::NoiseOptions& noise, const std::string& name) {
+    nn::clear_session();
+    dcgan::sample(ckpt, 40, noise, out.file(name));
+    return tape::io::to_pixels(tape::data::load_idx_images(out.file(name)));
+  };
+  const Bytes plain = pixels({.seed = 5}, "plain.idx");
+  REQUIRE(pixels({.seed = 5, .truncation = 0.0}, "zero.idx") == plain);
+  const Bytes truncated = pixels({.seed = 5, .truncation = 0.5}, "half.idx");
+  REQUIRE(truncated != plain);
+  REQUIRE(pixels({.seed = 5, .truncation = 0.5}, "again.idx") == truncated);
+  nn::clear_session();
+  REQUIRE_THROWS_AS(dcgan::sample(ckpt, 4, {.truncation = -1.0}, out.file("negative.idx")), tape::ValueError);
 }
 
 TEST_CASE("presets expand before the user's words, and the default applies without --preset or --arch", "[dcgan][preset]") {

@@ -134,6 +134,12 @@ TEST_CASE("random distributions have the right moments and ranges", "[random]") 
   REQUIRE(*std::min_element(t.begin(), t.end()) >= -1.0);
   // Truncated at 2 sigma, the std shrinks to about 0.8796 sigma.
   REQUIRE(std::sqrt(mean(square(Tensor::from_vector(t))).item()) == Approx(0.5 * 0.8796).margin(0.005));
+  // At 1 sigma: variance 1 - 2 phi(1) / (2 Phi(1) - 1) = 0.29112, std 0.53955.
+  auto t1 = Tensor::truncated_normal({n}, gen, 0.0, 1.0, DType::f64, 1.0).to_vector<double>();
+  REQUIRE(*std::max_element(t1.begin(), t1.end()) <= 1.0);
+  REQUIRE(*std::min_element(t1.begin(), t1.end()) >= -1.0);
+  REQUIRE(std::sqrt(mean(square(Tensor::from_vector(t1))).item()) == Approx(0.53955).margin(0.004));
+  REQUIRE_THROWS_AS(Tensor::truncated_normal({2}, gen, 0.0, 1.0, DType::f64, 0.0), ValueError);
 }
 
 TEST_CASE("Tensor::uniform gives exactly the numbers of successive Generator::uniform() calls", "[random]") {

@@ -36,15 +36,20 @@ QualityReport evaluate_quality(const metrics::ClassifierOutputs& set, const metr
   return r;
 }
 
-Tensor generate_images(nn::Sequential& generator, std::int64_t z_dim, std::int64_t n, std::uint64_t seed,
-                       bool batch_statistics) {
+Tensor generate_images(nn::Sequential& generator, std::int64_t z_dim, std::int64_t n, const NoiseOptions& noise) {
   // z [n, z_dim] -> images [n, H, W, C], 500 at a time
+  if (noise.truncation < 0) {
+    throw tape::ValueError("generate_images: the truncation must be >= 0, got " + std::to_string(noise.truncation));
+  }
   tape::NoRecord no_record;
-  tape::Generator gen(seed);
+  tape::Generator gen(noise.seed);
   std::vector<Tensor> parts;
   for (std::int64_t done = 0; done < n; done += 500) {
     const std::int64_t b = std::min<std::int64_t>(500, n - done);
-    parts.push_back(generator(Tensor::normal({b, z_dim}, gen), batch_statistics));
+    const Tensor z = noise.truncation > 0
+                         ? Tensor::truncated_normal({b, z_dim}, gen, 0.0, 1.0, tape::DType::f32, noise.truncation)
+                         : Tensor::normal({b, z_dim}, gen);
+    parts.push_back(generator(z, noise.batch_statistics));
   }
   return parts.size() == 1 ? parts[0] : tape::concat(parts, 0);
 }
@@ -83,9 +88,8 @@ QualityReport Evaluator::evaluate(const Tensor& images) {
   return evaluate_quality(metrics::classify(classifier_, images), reference_, test_histogram_);
 }
 
-QualityReport Evaluator::evaluate_generator(nn::Sequential& generator, std::int64_t z_dim, std::uint64_t seed,
-                                            bool batch_statistics) {
-  return evaluate(generate_images(generator, z_dim, n_, seed, batch_statistics));
+QualityReport Evaluator::evaluate_generator(nn::Sequential& generator, std::int64_t z_dim, const NoiseOptions& noise) {
+  return evaluate(generate_images(generator, z_dim, n_, noise));
 }
 
 // ---------------------------------------------------------------- table and JSON

@@ -16,6 +16,13 @@
 namespace dcgan {
 
 // The metrics of one image set against the reference set (formulas in tape/metrics/metrics.h).
+// How images are drawn from a generator.
+struct NoiseOptions {
+  std::uint64_t seed = 0;
+  bool batch_statistics = false;  // BatchNorm with the batch's statistics instead of the moving averages
+  double truncation = 0;          // 0: z ~ N(0, 1); t > 0: each z redrawn until |z| <= t (the truncation trick)
+};
+
 struct QualityReport {
   std::int64_t n = 0;
   double score = 0, score_std = 0;  // the dataset's score (MNIST score), mean and std over 10 splits
@@ -48,9 +55,8 @@ class Evaluator {
   const QualityReport& real_report();
   // images [M, 28, 28, 1] in [-1, 1], M >= 10.
   QualityReport evaluate(const tape::Tensor& images);
-  // n images from `generator` (inference mode unless batch_statistics) on noise seeded by `seed`.
-  QualityReport evaluate_generator(tape::nn::Sequential& generator, std::int64_t z_dim, std::uint64_t seed,
-                                   bool batch_statistics = false);
+  // n images from `generator`, drawn as `noise` says.
+  QualityReport evaluate_generator(tape::nn::Sequential& generator, std::int64_t z_dim, const NoiseOptions& noise);
   tape::nn::Sequential& classifier() { return classifier_; }
 
  private:
@@ -63,9 +69,9 @@ class Evaluator {
   std::unique_ptr<QualityReport> real_;
 };
 
-// n images from `generator` in batches of 500, noise N(0, 1) from `seed`.
-tape::Tensor generate_images(tape::nn::Sequential& generator, std::int64_t z_dim, std::int64_t n, std::uint64_t seed,
-                             bool batch_statistics = false);
+// n images from `generator` in batches of 500, noise drawn as `noise` says.
+tape::Tensor generate_images(tape::nn::Sequential& generator, std::int64_t z_dim, std::int64_t n,
+                             const NoiseOptions& noise);
 
 // A fixed-width table, one row per (label, report), the classes line under it; the score's
 // column is headed score_label (Evaluator::score_label).

@@ -523,7 +523,7 @@ int train(const TrainConfig& c) {
     metrics_log->start(c.resume, run.step);
   }
   auto evaluate_now = [&] {
-    const QualityReport r = evaluator->evaluate_generator(run.shown_generator(), c.z_dim, c.seed + 0xE7A1);
+    const QualityReport r = evaluator->evaluate_generator(run.shown_generator(), c.z_dim, NoiseOptions{.seed = c.seed + 0xE7A1});
     metrics_log->append(run.step, run.files.history().empty() ? 0.0 : run.files.history().back().wall_time, r);
     std::printf("step %lld: %s %.3f (real %.3f), FID %.2f, precision %.3f, recall %.3f, %d classes\n",
                 static_cast<long long>(run.step), evaluator->score_label().c_str(), r.score,
@@ -616,11 +616,10 @@ Architecture load_generator(const std::string& checkpoint, bool raw) {
   return arch;
 }
 
-void sample(const std::string& checkpoint, std::int64_t n, std::uint64_t seed, const std::string& out,
-            bool batch_statistics, bool raw) {
+void sample(const std::string& checkpoint, std::int64_t n, const NoiseOptions& noise, const std::string& out, bool raw) {
   if (n < 1) throw tape::ValueError("sample: --n must be >= 1, got " + std::to_string(n));
   Architecture arch = load_generator(checkpoint, raw);
-  const Tensor images = generate_images(arch.generator, arch.z_dim, n, seed, batch_statistics);
+  const Tensor images = generate_images(arch.generator, arch.z_dim, n, noise);
   switch (sample_format_of(out)) {
     case SampleFormat::grid:
       tape::io::write_png(out, tape::io::make_grid(images, columns_for(static_cast<int>(std::min<std::int64_t>(n, 1 << 20))), 2,
@@ -659,8 +658,7 @@ void evaluate_checkpoint(const EvalConfig& c) {
   }
   Evaluator evaluator(examples::classifier_path(c.dataset, c.classifier), c.dataset, c.data_dir, c.n, c.verify_checksums);
   const QualityReport generated = images.defined() ? evaluator.evaluate(images)
-                                                   : evaluator.evaluate_generator(arch->generator, arch->z_dim, c.seed,
-                                                                                  c.batch_statistics);
+                                                   : evaluator.evaluate_generator(arch->generator, arch->z_dim, c.noise);
   const std::vector<std::pair<std::string, QualityReport>> rows{{"real test", evaluator.real_report()},
                                                                 {"generated", generated}};
   std::cout << "Each set against " << c.n << " training images (" << source << ")\n"

@@ -9,6 +9,7 @@
 #include <tape/nn/nn.h>
 
 #include "architectures.h"
+#include "evaluation.h"
 
 namespace dcgan {
 
@@ -161,8 +162,7 @@ struct EvalConfig {
   std::string classifier;         // default: examples::classifier_path(dataset)
   std::string data_dir;           // default: tape::data::default_data_dir(dataset)
   std::int64_t n = 10000;
-  std::uint64_t seed = 0;
-  bool batch_statistics = false;
+  NoiseOptions noise;
   bool raw = false;  // the trained generator even when the checkpoint has a weight average
   bool verify_checksums = true;
   std::string json;  // default: metrics.json in the run folder of the checkpoint
@@ -173,7 +173,7 @@ void evaluate_checkpoint(const EvalConfig& config);
 // (sample_files.h): a grid (.png), IDX (.idx), NumPy (.npy) or a folder of PNGs.
 // batch_statistics: BatchNorm normalizes with the batch's own statistics instead of the moving
 // averages (the generator run as in training, without updating anything).
-void sample(const std::string& checkpoint, std::int64_t n, std::uint64_t seed, const std::string& out,
-            bool batch_statistics = false, bool raw = false);
+void sample(const std::string& checkpoint, std::int64_t n, const NoiseOptions& noise, const std::string& out,
+            bool raw = false);
 
 }  // namespace dcgan

@@ -51,9 +51,10 @@ class Tensor {
                         DType dtype = DType::f32);
   static Tensor normal(const Shape& shape, Generator& gen, double mean = 0.0, double stddev = 1.0,
                        DType dtype = DType::f32);
-  // Normal redrawn outside two standard deviations (TensorFlow's truncated_normal).
+  // Normal redrawn outside `bound` standard deviations (bound 2: TensorFlow's truncated_normal;
+  // smaller bounds: BigGAN's truncation trick). ValueError unless bound > 0.
   static Tensor truncated_normal(const Shape& shape, Generator& gen, double mean = 0.0,
-                                 double stddev = 1.0, DType dtype = DType::f32);
+                                 double stddev = 1.0, DType dtype = DType::f32, double bound = 2.0);
 
   // ---- properties ----
   bool defined() const { return impl_ != nullptr; }
