@@ -48,7 +48,7 @@ void add_train_options(CLI::App& cmd, dcgan::TrainConfig& c) {
       "--batch-from",
       [&c](const std::string& text) {
         try {
-          c.batch_changes = dcgan::parse_batch_changes(text);
+          c.batch_from = dcgan::parse_batch_changes(text);
         } catch (const tape::ValueError& e) {
           throw CLI::ValidationError("--batch-from", e.what());
         }

@@ -174,7 +174,7 @@ TEST_CASE("resuming after an interruption matches an uninterrupted run bit for b
     c.balance = mode == "balance";
     if (mode == "wgan-gp") c.loss = "wgan-gp", c.n_critic = 3;
     if (mode == "ema") c.ema = 0.9, c.ema_start = 2;
-    if (mode == "batch-from") c.batch_changes = {{2, 16}, {5, 12}};  // the interruption after step 3 falls between
+    if (mode == "batch-from") c.batch_from = {{2, 16}, {5, 12}};  // the interruption after step 3 falls between
     if (mode == "schedule-hinge-alternating") {
       c.loss = "hinge", c.updates = "alternating", c.lr_schedule = "cosine", c.lr_decay_start = 0.25;
       c.g_lr = 1e-4, c.d_lr = 4e-4, c.r1_gamma = 0.5, c.r1_every = 3;  // R1 at steps 3 and 6 (lazy)
@@ -240,7 +240,7 @@ TEST_CASE("batch changes (--batch-from) parse from STEP:BATCH lists and the trai
   }
   dcgan::TrainConfig schedule;
   schedule.batch = 64;
-  schedule.batch_changes = two;
+  schedule.batch_from = two;
   REQUIRE(dcgan::images_in_steps(schedule, 0) == 0);
   REQUIRE(dcgan::images_in_steps(schedule, 5000) == 5000 * 64);
   REQUIRE(dcgan::images_in_steps(schedule, 5001) == 5000 * 64 + 128);
@@ -249,7 +249,7 @@ TEST_CASE("batch changes (--batch-from) parse from STEP:BATCH lists and the trai
   write_tiny_mnist(data, 40);
   for (const Changes& wrong : {Changes{{3, 16}, {2, 8}}, Changes{{2, 41}}}) {
     dcgan::TrainConfig c = tiny_config(data, out.file("run"));
-    c.batch_changes = wrong;
+    c.batch_from = wrong;
     nn::clear_session();
     REQUIRE_THROWS_WITH(dcgan::train(c), Catch::Contains("--batch-from"));
   }
@@ -260,7 +260,7 @@ TEST_CASE("batch changes (--batch-from) train the later steps on larger batches"
   write_tiny_mnist(data, 40);
   dcgan::TrainConfig c = tiny_config(data, out.file("run"));
   c.steps = 5;
-  c.batch_changes = {{2, 16}};
+  c.batch_from = {{2, 16}};
   nn::clear_session();
   REQUIRE(dcgan::train(c) == 0);
   std::ifstream config(out.file("run") + "/config.json");

@@ -1,6 +1,7 @@
 // Unit tests of the sample-quality metrics (tape::metrics) on synthetic data with known answers:
 // MNIST score of one-hot sets, Fréchet distance of Gaussians, matrix square roots, KID,
 // improved precision/recall, class histograms, KL divergence and input validation.
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -80,6 +81,7 @@ TEST_CASE("symmetric_eigen and sqrt_psd reconstruct SPD matrices", "[metrics]") 
       for (std::size_t j = 0; j < d; ++j)
         for (std::size_t k = 0; k < d; ++k) rebuilt[i][j] += e.vectors[i][k] * e.values[k] * e.vectors[j][k];
     CHECK(max_abs_diff(rebuilt, a) < 1e-9 * d);
+    CHECK(std::is_sorted(e.values.begin(), e.values.end()));
     const Matrix root = tape::metrics::sqrt_psd(a);
     CHECK(max_abs_diff(multiply(root, root), a) < 1e-9 * d);
     for (std::size_t i = 0; i < d; ++i)

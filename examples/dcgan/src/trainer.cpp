@@ -31,6 +31,21 @@
 
 namespace dcgan {
 
+// config.json: every TrainConfig field under its own name (nlohmann's type macros; a --batch-from
+// change as [step, batch]); missing keys keep their defaults when read back.
+void to_json(nlohmann::json& j, const TrainConfig::BatchChange& change) { j = {change.step, change.batch}; }
+void from_json(const nlohmann::json& j, TrainConfig::BatchChange& change) {
+  change.step = j.at(0).get<std::int64_t>();
+  change.batch = j.at(1).get<std::int64_t>();
+}
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, preset, dataset, data_dir, verify_checksums, arch, epochs,
+                                                steps, batch, lr, g_lr, d_lr, lr_schedule, batch_from, lr_decay_start,
+                                                lr_final, beta1, beta2, loss, updates, n_critic, gp_weight, r1_gamma,
+                                                r1_every, ema, ema_start, z_dim, seed, out, resume, threads, real_label,
+                                                balance, digit, sample_every, checkpoint_every, keep_checkpoints,
+                                                tensorboard, tensorboard_every, samples, log_every, max_images,
+                                                eval_every, eval_n, classifier)
+
 namespace nn = tape::nn;
 namespace fs = std::filesystem;
 using tape::Tensor;
@@ -234,12 +249,17 @@ tape::data::Dataset load_training_data(const TrainConfig& c) {
 }
 
 // The batch size in a run folder's config.json (checkpoints written before 2026-11-29 do not record it), or
-// `fallback` when the file is missing or has none.
+// `fallback` when the file is missing, not a config or has none.
 std::int64_t batch_of_run_config(const std::string& path, std::int64_t fallback) {
   std::ifstream f(path);
   if (!f) return fallback;
   const nlohmann::json j = nlohmann::json::parse(f, nullptr, false);
-  return j.is_object() && j.contains("batch") && j["batch"].is_number_integer() ? j["batch"].get<std::int64_t>() : fallback;
+  if (!j.is_object() || !j.contains("batch")) return fallback;
+  try {
+    return j.get<TrainConfig>().batch;
+  } catch (const nlohmann::json::exception&) {
+    return fallback;
+  }
 }
 
 }  // namespace
@@ -265,7 +285,7 @@ std::vector<TrainConfig::BatchChange> parse_batch_changes(const std::string& tex
 // Images drawn by the first `steps` steps under the batch schedule.
 std::int64_t images_in_steps(const TrainConfig& c, std::int64_t steps) {
   std::int64_t images = 0, from = 0, batch = c.batch;
-  for (const auto& change : c.batch_changes) {
+  for (const auto& change : c.batch_from) {
     if (change.step >= steps) break;
     images += (change.step - from) * batch;
     from = change.step;
@@ -279,7 +299,7 @@ namespace {
 // --batch-from: steps in increasing order, each batch between 1 and the data set's size.
 void check_batch_changes(const TrainConfig& c, std::int64_t images) {
   std::int64_t previous = 0;
-  for (const auto& change : c.batch_changes) {
+  for (const auto& change : c.batch_from) {
     const std::string what = "train: --batch-from " + std::to_string(change.step) + ":" + std::to_string(change.batch);
     if (change.step <= previous) throw tape::ValueError(what + ": steps must be > 0 and increasing");
     if (change.batch < 1 || change.batch > images) {
@@ -292,7 +312,7 @@ void check_batch_changes(const TrainConfig& c, std::int64_t images) {
 // The batch size of the step taken after `steps_done` steps (--batch, then --batch-from).
 std::int64_t batch_at(const TrainConfig& c, std::int64_t steps_done) {
   std::int64_t batch = c.batch;
-  for (const auto& change : c.batch_changes)
+  for (const auto& change : c.batch_from)
     if (steps_done >= change.step) batch = change.batch;
   return batch;
 }
@@ -406,26 +426,11 @@ std::string resolved_classifier(const TrainConfig& c) {
   return examples::has_classifier(c.dataset) || !c.classifier.empty() ? examples::classifier_path(c.dataset, c.classifier) : "";
 }
 
-nlohmann::json batch_changes_json(const TrainConfig& c) {
-  nlohmann::json changes = nlohmann::json::array();
-  for (const auto& change : c.batch_changes) changes.push_back({change.step, change.batch});
-  return changes;
-}
-
 void write_config(const TrainConfig& c, const std::string& path, std::int64_t steps_per_epoch, std::int64_t total) {
-  nlohmann::json j = {{"program", "tape dcgan"}, {"version", TAPE_DCGAN_VERSION}, {"preset", c.preset}, {"dataset", c.dataset},
-                      {"data_dir", c.data_dir}, {"arch", c.arch}, {"epochs", c.epochs}, {"steps", c.steps},
-                      {"total_steps", total}, {"steps_per_epoch", steps_per_epoch}, {"batch", c.batch},
-                      {"batch_from", batch_changes_json(c)},
-                      {"lr", c.lr}, {"g_lr", generator_lr(c)}, {"d_lr", discriminator_lr(c)},
-                      {"lr_schedule", c.lr_schedule}, {"lr_decay_start", c.lr_decay_start}, {"lr_final", c.lr_final},
-                      {"beta1", c.beta1}, {"beta2", c.beta2}, {"loss", c.loss}, {"updates", c.updates},
-                      {"n_critic", c.n_critic}, {"gp_weight", c.gp_weight}, {"r1_gamma", c.r1_gamma}, {"r1_every", c.r1_every}, {"ema", c.ema}, {"ema_start", c.ema_start}, {"z_dim", c.z_dim}, {"seed", c.seed}, {"out", c.out},
-                      {"threads", tape::num_threads()}, {"real_label", c.real_label}, {"balance", c.balance},
-                      {"digit", c.digit}, {"sample_every", c.sample_every}, {"checkpoint_every", c.checkpoint_every},
-                      {"keep_checkpoints", c.keep_checkpoints}, {"tensorboard", c.tensorboard},
-                      {"samples", c.samples}, {"max_images", c.max_images}, {"eval_every", c.eval_every},
-                      {"eval_n", c.eval_n}, {"classifier", resolved_classifier(c)}};
+  nlohmann::json j = c;  // every option, then what the run resolved them to
+  j.update({{"program", "tape dcgan"}, {"version", TAPE_DCGAN_VERSION}, {"total_steps", total},
+            {"steps_per_epoch", steps_per_epoch}, {"g_lr", generator_lr(c)}, {"d_lr", discriminator_lr(c)},
+            {"threads", tape::num_threads()}, {"classifier", resolved_classifier(c)}});
   tape::io::write_file_atomically(path, j.dump(2) + "\n");
 }
 

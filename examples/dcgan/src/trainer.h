@@ -33,7 +33,7 @@ struct TrainConfig {
   struct BatchChange {
     std::int64_t step = 0, batch = 0;
   };
-  std::vector<BatchChange> batch_changes;
+  std::vector<BatchChange> batch_from;
   double lr_decay_start = 0.0;
   double lr_final = 0.0;
   double beta1 = 0.5;

@@ -1,6 +1,6 @@
-// Sample-quality metrics (see metrics.h): std::vector<double> linear algebra with a cyclic Jacobi
-// symmetric eigen-solver for the matrix square roots of the Fréchet distance, and float64 GEMMs
-// through tape for the pairwise kernels and distances.
+// Sample-quality metrics (see metrics.h): Eigen's self-adjoint eigen-solver for the matrix square
+// roots of the Fréchet distance, and float64 GEMMs through tape for the pairwise kernels and
+// distances.
 #include "tape/metrics/metrics.h"
 
 #include <algorithm>
@@ -9,6 +9,7 @@
 #include <limits>
 #include <string>
 
+#include <Eigen/Dense>
 #include <tape/tape.h>
 
 namespace tape::metrics {
@@ -48,61 +49,31 @@ void check_square(const std::string& op, const Matrix& a) {
     if (row.size() != a.size()) fail(op, "matrix is not square", "a=" + dims(a));
 }
 
-Matrix identity(size_t n) {
-  Matrix m(n, std::vector<double>(n, 0.0));
-  for (size_t i = 0; i < n; ++i) m[i][i] = 1.0;
+Eigen::MatrixXd to_eigen(const Matrix& a) {
+  Eigen::MatrixXd m(static_cast<Eigen::Index>(a.size()), static_cast<Eigen::Index>(a.front().size()));
+  for (size_t i = 0; i < a.size(); ++i)
+    for (size_t j = 0; j < a[i].size(); ++j) m(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j)) = a[i][j];
   return m;
 }
 
-Matrix matmul(const Matrix& a, const Matrix& b) {
-  const size_t n = a.size(), k = b.size(), m = b.front().size();
-  Matrix c(n, std::vector<double>(m, 0.0));
-  for (size_t i = 0; i < n; ++i)
-    for (size_t p = 0; p < k; ++p) {
-      const double aip = a[i][p];
-      for (size_t j = 0; j < m; ++j) c[i][j] += aip * b[p][j];
-    }
-  return c;
+Matrix from_eigen(const Eigen::MatrixXd& m) {
+  Matrix a(static_cast<size_t>(m.rows()), std::vector<double>(static_cast<size_t>(m.cols())));
+  for (Eigen::Index i = 0; i < m.rows(); ++i)
+    for (Eigen::Index j = 0; j < m.cols(); ++j) a[static_cast<size_t>(i)][static_cast<size_t>(j)] = m(i, j);
+  return a;
 }
 
-double off_diagonal_norm2(const Matrix& a) {
-  double s = 0.0;
-  for (size_t i = 0; i < a.size(); ++i)
-    for (size_t j = 0; j < a.size(); ++j)
-      if (i != j) s += a[i][j] * a[i][j];
-  return s;
+// Eigen's solver on the symmetric part of `a` [n][n].
+Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solve_symmetric(const Eigen::MatrixXd& a, int options) {
+  const Eigen::MatrixXd symmetric = 0.5 * (a + a.transpose());
+  return Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(symmetric, options);
 }
 
-// One Jacobi rotation zeroing a[p][q] (a symmetric), accumulated into v.
-void jacobi_rotate(Matrix& a, Matrix& v, size_t p, size_t q) {
-  const double apq = a[p][q];
-  if (apq == 0.0) return;
-  const double theta = (a[q][q] - a[p][p]) / (2.0 * apq);
-  const double t = (theta >= 0 ? 1.0 : -1.0) / (std::abs(theta) + std::sqrt(theta * theta + 1.0));
-  const double c = 1.0 / std::sqrt(t * t + 1.0), s = t * c;
-  const size_t n = a.size();
-  for (size_t k = 0; k < n; ++k) {  // columns p, q
-    const double akp = a[k][p], akq = a[k][q];
-    a[k][p] = c * akp - s * akq;
-    a[k][q] = s * akp + c * akq;
-  }
-  for (size_t k = 0; k < n; ++k) {  // rows p, q
-    const double apk = a[p][k], aqk = a[q][k];
-    a[p][k] = c * apk - s * aqk;
-    a[q][k] = s * apk + c * aqk;
-  }
-  for (size_t k = 0; k < n; ++k) {
-    const double vkp = v[k][p], vkq = v[k][q];
-    v[k][p] = c * vkp - s * vkq;
-    v[k][q] = s * vkp + c * vkq;
-  }
-}
-
-Matrix symmetrized(const Matrix& a) {
-  Matrix s = a;
-  for (size_t i = 0; i < a.size(); ++i)
-    for (size_t j = 0; j < a.size(); ++j) s[i][j] = 0.5 * (a[i][j] + a[j][i]);
-  return s;
+// V diag(sqrt(max(lambda, 0))) V^T of a symmetric matrix.
+Eigen::MatrixXd sqrt_psd_eigen(const Eigen::MatrixXd& a) {
+  const auto e = solve_symmetric(a, Eigen::ComputeEigenvectors);
+  const Eigen::VectorXd root = e.eigenvalues().cwiseMax(0.0).cwiseSqrt();
+  return e.eigenvectors() * root.asDiagonal() * e.eigenvectors().transpose();
 }
 
 double trace(const Matrix& a) {
@@ -222,35 +193,14 @@ double coverage(const Matrix& points, const Matrix& centres, const std::vector<d
 
 SymmetricEigen symmetric_eigen(const Matrix& a) {
   check_square("symmetric_eigen", a);
-  Matrix m = symmetrized(a);
-  const size_t n = m.size();
-  Matrix v = identity(n);
-  double scale = 0.0;
-  for (const auto& row : m)
-    for (double x : row) scale += x * x;
-  const double tol = 1e-30 * std::max(scale, std::numeric_limits<double>::min());
-  for (int sweep = 0; sweep < 100 && off_diagonal_norm2(m) > tol; ++sweep)
-    for (size_t p = 0; p + 1 < n; ++p)
-      for (size_t q = p + 1; q < n; ++q) jacobi_rotate(m, v, p, q);
-  SymmetricEigen result{std::vector<double>(n), std::move(v)};
-  for (size_t i = 0; i < n; ++i) result.values[i] = m[i][i];
-  return result;
+  const auto e = solve_symmetric(to_eigen(a), Eigen::ComputeEigenvectors);
+  const Eigen::VectorXd& values = e.eigenvalues();
+  return SymmetricEigen{std::vector<double>(values.data(), values.data() + values.size()), from_eigen(e.eigenvectors())};
 }
 
 Matrix sqrt_psd(const Matrix& a) {
   check_square("sqrt_psd", a);
-  const SymmetricEigen e = symmetric_eigen(a);
-  const size_t n = a.size();
-  std::vector<double> root(n);
-  for (size_t i = 0; i < n; ++i) root[i] = std::sqrt(std::max(e.values[i], 0.0));
-  Matrix r(n, std::vector<double>(n, 0.0));
-  for (size_t i = 0; i < n; ++i)
-    for (size_t j = 0; j < n; ++j) {
-      double s = 0.0;
-      for (size_t k = 0; k < n; ++k) s += e.vectors[i][k] * root[k] * e.vectors[j][k];
-      r[i][j] = s;
-    }
-  return r;
+  return from_eigen(sqrt_psd_eigen(to_eigen(a)));
 }
 
 std::vector<double> column_mean(const Matrix& x) {
@@ -307,10 +257,9 @@ double frechet_distance(const Matrix& features_a, const Matrix& features_b) {
   check_same_width("frechet_distance", features_a, features_b);
   const std::vector<double> mu_a = column_mean(features_a), mu_b = column_mean(features_b);
   const Matrix sa = covariance(features_a), sb = covariance(features_b);
-  const Matrix root_a = sqrt_psd(sa);
-  const SymmetricEigen e = symmetric_eigen(matmul(matmul(root_a, sb), root_a));
-  double tr_cross = 0.0;
-  for (double v : e.values) tr_cross += std::sqrt(std::max(v, 0.0));
+  const Eigen::MatrixXd root_a = sqrt_psd_eigen(to_eigen(sa));
+  const auto e = solve_symmetric(root_a * to_eigen(sb) * root_a, Eigen::EigenvaluesOnly);
+  const double tr_cross = e.eigenvalues().cwiseMax(0.0).cwiseSqrt().sum();
   return squared_distance(mu_a, mu_b) + trace(sa) + trace(sb) - 2.0 * tr_cross;
 }
 

@@ -13,13 +13,13 @@ namespace tape::metrics {
 using Matrix = std::vector<std::vector<double>>;
 
 // Eigen-decomposition of a symmetric matrix: a = vectors * diag(values) * vectors^T, with the
-// eigenvectors in the columns of `vectors`.
+// eigenvectors in the columns of `vectors` and the values in ascending order.
 struct SymmetricEigen {
   std::vector<double> values;
   Matrix vectors;
 };
 
-// Cyclic Jacobi eigen-solver for a square symmetric matrix (only the symmetric part is used).
+// Eigen's SelfAdjointEigenSolver on a square symmetric matrix (only the symmetric part is used).
 SymmetricEigen symmetric_eigen(const Matrix& a);
 
 // Principal square root of a symmetric positive semi-definite matrix; eigenvalues below zero
