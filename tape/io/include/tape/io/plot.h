@@ -1,5 +1,5 @@
-// Line plots (losses, metrics over steps) rendered into an RGB Image or a PNG file, with a
-// built-in bitmap font: no other dependency than libpng for the file.
+// Line plots (losses, metrics over steps) rendered with cairo into an RGB Image or a PNG file;
+// text in DejaVu Sans (Debian fonts-dejavu-core) found through fontconfig.
 #pragma once
 #include <array>
 #include <cstddef>
