@@ -1,6 +1,6 @@
 // Consumer check of tape's modules, the way a user links them: tape::data reads a tiny IDX pair
 // (written with tape::io) and batches it, tape::nn trains a small autoencoder on it and saves a
-// checkpoint, tape::io writes a PNG grid, tape::summary a TensorBoard event file, and
+// checkpoint, tape::io writes a PNG grid and a plot of the losses, tape::summary a TensorBoard event file, and
 // tape::metrics computes Fréchet distances between two small sets. Usage: modules_app OUT_DIR.
 // Exit 0 only if every step did what it should.
 #include <cmath>
@@ -14,6 +14,7 @@
 #include <tape/data/dataset.h>
 #include <tape/io/atomic_file.h>
 #include <tape/io/image.h>
+#include <tape/io/plot.h>
 #include <tape/metrics/metrics.h>
 #include <tape/nn/nn.h>
 #include <tape/summary/event_writer.h>
@@ -79,13 +80,17 @@ int main(int argc, char** argv) {
   const double loss_before = loss_on(data.images, false).item();
   nn::Adam opt({.learning_rate = 0.02});
   tape::summary::EventWriter events((out / "tensorboard").string());
+  tape::io::Series losses{"loss", {}, {}};
   for (int step = 0; step < 60; ++step) {
     const tape::Tensor x = batches.next(8, 8);
     tape::GradientTape tape;
     const tape::Tensor loss = loss_on(x, true);
     opt.apply_gradients(tape.gradient(loss, model.trainable_variables()), model.trainable_variables());
     events.add_scalar("loss", step, loss.item());
+    losses.x.push_back(step), losses.y.push_back(loss.item());
   }
+  tape::io::plot_lines((out / "losses.png").string(), {losses}, {.width = 400, .height = 240, .title = "loss"});
+  ok &= check(tape::io::read_png((out / "losses.png").string()).width == 400, "losses.png: wrong width");
   const double loss_after = loss_on(data.images, false).item();
   ok &= check(std::isfinite(loss_after) && loss_after < 0.8 * loss_before, "training did not lower the loss");
   const std::string checkpoint = (out / "model.safetensors").string();
