@@ -1,5 +1,4 @@
-// Sample-quality evaluation per dataset: the table names the dataset's score, dcgan eval and
-// train --eval-every find the dataset's classifier (and refuse one trained on another dataset
+// Sample-quality evaluation per dataset: dcgan eval and train --eval-every find the dataset's classifier (and refuse one trained on another dataset
 // before reading any data), and a Fashion-MNIST run keeps metrics.csv with MNIST's column names
 // (that test only where the Debian package dataset-fashion-mnist is installed).
 #include <filesystem>
@@ -59,21 +58,6 @@ std::vector<std::string> lines_of(const std::string& path) {
 }
 
 }  // namespace
-
-TEST_CASE("the quality table heads the score column with the dataset's name, columns aligned", "[eval]") {
-  dcgan::QualityReport r;
-  r.n = 10, r.score = 1.0, r.fid = 2.5, r.histogram.assign(10, 0.1);
-  for (const auto& [label, fid_column] : {std::pair<std::string, std::size_t>{"MNIST score", 37},
-                                          std::pair<std::string, std::size_t>{"Fashion-MNIST score", 42}}) {
-    INFO(label);
-    const std::string table = dcgan::format_quality_table({{"real test", r}}, label);
-    const std::string header = table.substr(0, table.find('\n'));
-    const std::string row = table.substr(header.size() + 1, table.find('\n', header.size() + 1) - header.size() - 1);
-    CHECK(header.find(label) == 21);
-    CHECK(header.find("FID") == fid_column);
-    CHECK(row.find("2.500") == fid_column);
-  }
-}
 
 TEST_CASE("dcgan eval refuses a classifier of another dataset before reading data, naming both", "[eval]") {
   TempDir dir;

@@ -13,10 +13,10 @@
 #include <tape/metrics/classifier.h>
 #include <tape/data/dataset.h>
 
-#include "evaluation.h"
+#include <tape/metrics/report.h>
 
 namespace nn = tape::nn;
-using dcgan::QualityReport;
+using tape::metrics::QualityReport;
 using tape::Tensor;
 
 namespace {
@@ -51,7 +51,7 @@ struct MnistSets {
   const QualityReport& score(const std::string& name, const Tensor& set) {
     auto it = reports.find(name);
     if (it == reports.end())
-      it = reports.emplace(name, dcgan::evaluate_quality(tape::metrics::classify(classifier, set), reference, test_histogram)).first;
+      it = reports.emplace(name, tape::metrics::evaluate_quality(tape::metrics::classify(classifier, set), reference, test_histogram)).first;
     return it->second;
   }
 };
@@ -93,7 +93,7 @@ const QualityReport& real() { return sets().score("real", sets().images(kN, 2 * 
 
 TEST_CASE("real against real: FID near 0, KID within two standard errors of 0, high score and recall", "[mnist]") {
   const QualityReport& r = real();
-  INFO(dcgan::format_quality_table({{"real", r}}, "MNIST score"));
+  INFO(tape::metrics::format_quality_table({{"real", r}}, "MNIST score"));
   CHECK(r.fid < 1.5);
   CHECK(std::abs(r.kid) <= 2.0 * r.kid_se);
   CHECK(r.score > 9.3);
@@ -105,7 +105,7 @@ TEST_CASE("real against real: FID near 0, KID within two standard errors of 0, h
 
 TEST_CASE("one class: score near 1, recall near its share of the reference", "[mnist]") {
   const QualityReport& one = sets().score("only 1s", tape::data::filter_class(sets().train, 1).images);
-  INFO(dcgan::format_quality_table({{"real", real()}, {"only 1s", one}}, "MNIST score"));
+  INFO(tape::metrics::format_quality_table({{"real", real()}, {"only 1s", one}}, "MNIST score"));
   CHECK(one.score < 1.2);
   CHECK(one.recall < 0.15);  // only the reference's own 1s (11%) lie in the balls of a set of 1s
   CHECK(one.classes_present == 1);
@@ -122,7 +122,7 @@ TEST_CASE("damaged sets land in order: real, then blurred, noisy and repeated, t
   const QualityReport& rep = s.score("100 repeated", repeated(base, 100));
   const QualityReport& half = s.score("classes 0-4", first_classes(s, 5));
   const QualityReport& one = s.score("only 1s", tape::data::filter_class(s.train, 1).images);
-  const std::string table = dcgan::format_quality_table(
+  const std::string table = tape::metrics::format_quality_table(
       {{"real", r}, {"blurred 3x3", blur}, {"noise 0.5", noisy}, {"100 repeated", rep}, {"classes 0-4", half}, {"only 1s", one}},
       "MNIST score");
   std::cout << table;

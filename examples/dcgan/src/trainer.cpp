@@ -528,7 +528,7 @@ int train(const TrainConfig& c) {
     metrics_log->start(c.resume, run.step);
   }
   auto evaluate_now = [&] {
-    const QualityReport r = evaluator->evaluate_generator(run.shown_generator(), c.z_dim, NoiseOptions{.seed = c.seed + 0xE7A1});
+    const QualityReport r = evaluate_generator(*evaluator, run.shown_generator(), c.z_dim, {.seed = c.seed + 0xE7A1});
     metrics_log->append(run.step, run.files.history().empty() ? 0.0 : run.files.history().back().wall_time, r);
     std::printf("step %lld: %s %.3f (real %.3f), FID %.2f, precision %.3f, recall %.3f, %d classes\n",
                 static_cast<long long>(run.step), evaluator->score_label().c_str(), r.score,
@@ -663,7 +663,7 @@ void evaluate_checkpoint(const EvalConfig& c) {
   }
   Evaluator evaluator(examples::classifier_path(c.dataset, c.classifier), c.dataset, c.data_dir, c.n, c.verify_checksums);
   const QualityReport generated = images.defined() ? evaluator.evaluate(images)
-                                                   : evaluator.evaluate_generator(arch->generator, arch->z_dim, c.noise);
+                                                   : evaluate_generator(evaluator, arch->generator, arch->z_dim, c.noise);
   const std::vector<std::pair<std::string, QualityReport>> rows{{"real test", evaluator.real_report()},
                                                                 {"generated", generated}};
   std::cout << "Each set against " << c.n << " training images (" << source << ")\n"

@@ -1,0 +1,214 @@
+// Sample-quality reports (see report.h): classifier outputs -> metric reports, the table,
+// metrics.json and the metrics-over-time log of a training run.
+#include "tape/metrics/report.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+#include <tape/data/batches.h>
+#include <tape/data/dataset.h>
+#include <tape/io/atomic_file.h>
+#include <tape/io/plot.h>
+
+#include "tape/metrics/metrics.h"
+
+namespace tape::metrics {
+
+using tape::Tensor;
+
+QualityReport evaluate_quality(const ClassifierOutputs& set, const ClassifierOutputs& reference,
+                               const std::vector<double>& test_histogram) {
+  QualityReport r;
+  r.n = static_cast<std::int64_t>(set.classes.size());
+  std::tie(r.score, r.score_std) = mnist_score(set.probabilities, 10);
+  r.fid = frechet_distance(reference.features, set.features);
+  std::tie(r.kid, r.kid_se) = kid(reference.features, set.features, 1000);
+  std::tie(r.precision, r.recall) = precision_recall(reference.features, set.features, 3);
+  r.histogram = class_histogram(set.classes, static_cast<int>(test_histogram.size()));
+  r.classes_present = static_cast<int>(std::count_if(r.histogram.begin(), r.histogram.end(), [](double h) { return h >= 0.01; }));
+  r.kl_to_test = kl_divergence(r.histogram, test_histogram);
+  return r;
+}
+
+// ---------------------------------------------------------------- Evaluator
+namespace {
+
+Tensor first_images(const tape::data::Dataset& data, std::int64_t n) {
+  return tape::slice(data.images, {0, 0, 0, 0}, {n, -1, -1, -1});
+}
+
+}  // namespace
+
+Evaluator::Evaluator(const std::string& classifier_path, const std::string& dataset, const std::string& data_dir,
+                     std::int64_t n, bool verify_checksums)
+    : n_(n),
+      score_label_(tape::data::dataset_title(dataset) + " score"),
+      classifier_(load_mnist_classifier(classifier_path, dataset)) {
+  if (n < 10 || n > 10000) throw tape::ValueError("eval: --n must be in [10, 10000], got " + std::to_string(n));
+  const tape::data::Dataset train = tape::data::load_dataset(dataset, data_dir, true, verify_checksums);
+  tape::Generator pick(0x5EED5EED);
+  std::vector<std::int64_t> idx = tape::data::shuffled_indices(train.size(), pick);
+  idx.resize(static_cast<std::size_t>(n));
+  reference_ = classify(classifier_, tape::data::gather_images(train, idx));
+  const tape::data::Dataset test = tape::data::load_dataset(dataset, data_dir, false, verify_checksums);
+  test_histogram_ = class_histogram(std::vector<int>(test.labels.begin(), test.labels.end()), 10);
+  test_images_ = first_images(test, n);
+}
+
+const QualityReport& Evaluator::real_report() {
+  if (!real_) real_ = std::make_unique<QualityReport>(evaluate(test_images_));
+  return *real_;
+}
+
+QualityReport Evaluator::evaluate(const Tensor& images) {
+  return evaluate_quality(classify(classifier_, images), reference_, test_histogram_);
+}
+
+
+// ---------------------------------------------------------------- table and JSON
+namespace {
+
+std::string format(const char* fmt, double a, double b = 0) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, fmt, a, b);
+  return buf;
+}
+
+std::string pad(const std::string& s, std::size_t width) {
+  return s.size() >= width ? s + " " : s + std::string(width - s.size(), ' ');
+}
+
+}  // namespace
+
+std::string format_quality_table(const std::vector<std::pair<std::string, QualityReport>>& rows,
+                                 const std::string& score_label) {
+  std::ostringstream os;
+  const std::size_t score_width = std::max<std::size_t>(16, score_label.size() + 2);
+  const std::vector<std::pair<std::string, std::size_t>> header{
+      {"set", 14}, {"n", 7}, {score_label, score_width}, {"FID", 10}, {"KID x 1e3", 17}, {"precision", 10},
+      {"recall", 8}, {"classes>=1%", 12}, {"KL to test", 10}};
+  for (const auto& [title, width] : header) os << pad(title, width);
+  os << "\n";
+  for (const auto& [label, r] : rows) {
+    os << pad(label, 14) << pad(std::to_string(r.n), 7) << pad(format("%.3f ± %.3f", r.score, r.score_std), score_width)
+       << pad(format("%.3f", r.fid), 10) << pad(format("%.3f ± %.3f", r.kid * 1e3, r.kid_se * 1e3), 17)
+       << pad(format("%.3f", r.precision), 10) << pad(format("%.3f", r.recall), 8)
+       << pad(std::to_string(r.classes_present), 12) << format("%.4f", r.kl_to_test) << "\n";
+  }
+  os << "class histograms (% of each set predicted as 0..9):\n";
+  for (const auto& [label, r] : rows) {
+    os << "  " << pad(label, 12);
+    for (double h : r.histogram) os << pad(format("%.1f", 100.0 * h), 6);
+    os << "\n";
+  }
+  return os.str();
+}
+
+void write_metrics_json(const std::string& path, const std::vector<std::pair<std::string, QualityReport>>& rows) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [label, r] : rows) {
+    j[label] = {{"n", r.n}, {"mnist_score", r.score}, {"mnist_score_std", r.score_std}, {"fid", r.fid},
+                {"kid", r.kid}, {"kid_se", r.kid_se}, {"precision", r.precision}, {"recall", r.recall},
+                {"class_histogram", r.histogram}, {"classes_present", r.classes_present},
+                {"kl_to_test", r.kl_to_test}};
+  }
+  tape::io::write_file_atomically(path, j.dump(2) + "\n");
+}
+
+// ---------------------------------------------------------------- MetricsLog
+namespace {
+
+constexpr const char* kMetricsHeader =
+    "step,wall_time,mnist_score,mnist_score_std,fid,kid,kid_se,precision,recall,classes_present,kl_to_test,"
+    "h0,h1,h2,h3,h4,h5,h6,h7,h8,h9";
+
+std::vector<double> parse_numbers(const std::string& line, const std::string& path) {
+  std::vector<double> values;
+  std::stringstream ss(line);
+  std::string cell;
+  while (std::getline(ss, cell, ',')) {
+    try {
+      values.push_back(std::stod(cell));
+    } catch (const std::exception&) {
+      throw tape::IOError("metrics.csv: cannot parse '" + cell + "' in line '" + line + "' of " + path);
+    }
+  }
+  if (values.size() != 21) throw tape::IOError("metrics.csv: expected 21 columns in line '" + line + "' of " + path);
+  return values;
+}
+
+QualityReport report_from(const std::vector<double>& v) {
+  QualityReport r;
+  r.score = v[2], r.score_std = v[3], r.fid = v[4], r.kid = v[5], r.kid_se = v[6];
+  r.precision = v[7], r.recall = v[8], r.classes_present = static_cast<int>(v[9]), r.kl_to_test = v[10];
+  r.histogram.assign(v.begin() + 11, v.end());
+  return r;
+}
+
+}  // namespace
+
+MetricsLog::MetricsLog(std::string run_dir, QualityReport real, std::string score_label)
+    : dir_(std::move(run_dir)), real_(std::move(real)), score_label_(std::move(score_label)) {}
+
+void MetricsLog::start(bool resume, std::int64_t step) {
+  rows_.clear();
+  std::ifstream f(csv_path());
+  if (resume && f) {
+    std::string line;
+    std::getline(f, line);  // header
+    while (std::getline(f, line)) {
+      if (line.empty()) continue;
+      const std::vector<double> v = parse_numbers(line, csv_path());
+      if (static_cast<std::int64_t>(v[0]) <= step) rows_.push_back({static_cast<std::int64_t>(v[0]), v[1], report_from(v)});
+    }
+  }
+  rewrite();
+}
+
+void MetricsLog::append(std::int64_t step, double wall_time, const QualityReport& report) {
+  rows_.push_back({step, wall_time, report});
+  rewrite();
+  write_plot();
+}
+
+void MetricsLog::rewrite() const {
+  std::ostringstream os;
+  os << kMetricsHeader << "\n";
+  for (const auto& row : rows_) {
+    const QualityReport& r = row.report;
+    char buf[256];
+    std::snprintf(buf, sizeof buf, "%lld,%.3f,%.5f,%.5f,%.5f,%.7f,%.7f,%.5f,%.5f,%d,%.6f", static_cast<long long>(row.step),
+                  row.wall_time, r.score, r.score_std, r.fid, r.kid, r.kid_se, r.precision, r.recall, r.classes_present,
+                  r.kl_to_test);
+    os << buf;
+    for (double h : r.histogram) os << "," << format("%.5f", h);
+    os << "\n";
+  }
+  tape::io::write_file_atomically(csv_path(), os.str());
+}
+
+void MetricsLog::write_plot() const {
+  if (rows_.empty()) return;
+  tape::io::Series score{score_label_, {}, {}}, real{"real test set score", {}, {}}, precision{"precision x 10", {}, {}},
+      recall{"recall x 10", {}, {}};
+  for (const auto& row : rows_) {
+    const double x = static_cast<double>(row.step);
+    score.x.push_back(x), score.y.push_back(row.report.score);
+    precision.x.push_back(x), precision.y.push_back(10.0 * row.report.precision);
+    recall.x.push_back(x), recall.y.push_back(10.0 * row.report.recall);
+  }
+  real.x = {score.x.front(), score.x.back()};
+  real.y = {real_.score, real_.score};
+  tape::io::plot_lines(plot_path(), {score, real, precision, recall},
+             {.width = 800, .height = 450, .title = "Sample quality during training", .x_label = "step", .y_label = ""});
+  tape::io::Series fid{"generated vs training images", score.x, {}}, real_fid{"real test set", real.x, {real_.fid, real_.fid}};
+  for (const auto& row : rows_) fid.y.push_back(row.report.fid);
+  tape::io::plot_lines(fid_plot_path(), {fid, real_fid},
+             {.width = 800, .height = 450, .title = "Frechet distance (classifier features)", .x_label = "step",
+              .y_label = "FID"});
+}
+
+}  // namespace tape::metrics
