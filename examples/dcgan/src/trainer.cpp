@@ -21,6 +21,7 @@
 #include <tape/data/dataset.h>
 #include <tape/io/atomic_file.h>
 #include <tape/io/image.h>
+#include <tape/io/image_files.h>
 #include <tape/summary/event_writer.h>
 
 #include "classifier_paths.h"
@@ -630,9 +631,9 @@ void sample(const std::string& checkpoint, std::int64_t n, const NoiseOptions& n
       tape::io::write_png(out, tape::io::make_grid(images, columns_for(static_cast<int>(std::min<std::int64_t>(n, 1 << 20))), 2,
                                arch.image_shape[0] <= 32 ? 4 : 1));
       break;
-    case SampleFormat::idx: write_idx_images(out, images); break;
-    case SampleFormat::npy: write_npy_images(out, images); break;
-    case SampleFormat::folder: write_image_folder(out, images); break;
+    case SampleFormat::idx: tape::io::write_idx_images(out, images); break;
+    case SampleFormat::npy: tape::io::write_npy_images(out, images); break;
+    case SampleFormat::folder: tape::io::write_image_folder(out, images); break;
   }
 }
 
