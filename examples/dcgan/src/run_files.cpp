@@ -4,13 +4,10 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <regex>
-#include <sstream>
 
 #include <tape/tape.h>
 
-#include <tape/io/atomic_file.h>
 #include <tape/io/image.h>
 #include <tape/io/plot.h>
 
@@ -20,7 +17,21 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kCsvHeader = "step,epoch,d_loss_real,d_loss_fake,g_loss,d_x,d_g_z,images_per_sec,wall_time";
+// losses.csv's columns.
+std::vector<tape::io::CsvLog::Column> loss_columns() {
+  return {{"step", "%.0f"},          {"epoch", "%.0f"}, {"d_loss_real", "%.6f"},    {"d_loss_fake", "%.6f"},
+          {"g_loss", "%.6f"},        {"d_x", "%.6f"},   {"d_g_z", "%.6f"},          {"images_per_sec", "%.1f"},
+          {"wall_time", "%.3f"}};
+}
+
+std::vector<double> values_of(const LossRow& r) {
+  return {static_cast<double>(r.step), static_cast<double>(r.epoch), r.d_loss_real, r.d_loss_fake, r.g_loss,
+          r.d_real, r.d_fake, r.images_per_second, r.wall_time};
+}
+
+LossRow row_of(const std::vector<double>& v) {
+  return {static_cast<std::int64_t>(v[0]), static_cast<std::int64_t>(v[1]), v[2], v[3], v[4], v[5], v[6], v[7], v[8]};
+}
 
 std::string numbered(const std::string& dir, const char* prefix, std::int64_t n, const char* suffix, int width) {
   char buf[64];
@@ -42,29 +53,9 @@ std::vector<std::pair<std::int64_t, std::string>> numbered_files(const std::stri
   return out;
 }
 
-std::string csv_line(const LossRow& r) {
-  char buf[256];
-  std::snprintf(buf, sizeof buf, "%lld,%lld,%.6f,%.6f,%.6f,%.6f,%.6f,%.1f,%.3f", static_cast<long long>(r.step),
-                static_cast<long long>(r.epoch), r.d_loss_real, r.d_loss_fake, r.g_loss, r.d_real, r.d_fake,
-                r.images_per_second, r.wall_time);
-  return buf;
-}
-
-LossRow parse_csv_line(const std::string& line, const std::string& path) {
-  LossRow r;
-  long long step = 0, epoch = 0;
-  if (std::sscanf(line.c_str(), "%lld,%lld,%lf,%lf,%lf,%lf,%lf,%lf,%lf", &step, &epoch, &r.d_loss_real, &r.d_loss_fake,
-                  &r.g_loss, &r.d_real, &r.d_fake, &r.images_per_second, &r.wall_time) != 9) {
-    throw tape::IOError("losses.csv: cannot parse line '" + line + "' in " + path);
-  }
-  r.step = step;
-  r.epoch = epoch;
-  return r;
-}
-
 }  // namespace
 
-RunFiles::RunFiles(std::string out_dir) : out_(std::move(out_dir)) {}
+RunFiles::RunFiles(std::string out_dir) : out_(std::move(out_dir)), csv_(out_ + "/losses.csv", loss_columns()) {}
 
 void RunFiles::create() const {
   for (const auto& d : {out_, samples_dir(), checkpoint_dir()}) {
@@ -102,40 +93,21 @@ void RunFiles::start_history() {
   rows_.clear();
   wall_offset_ = 0;
   start_ = std::chrono::steady_clock::now();
-  rewrite_csv();
+  csv_.start();
 }
 
 void RunFiles::load_history(std::int64_t step) {
-  const std::string path = out_ + "/losses.csv";
-  std::ifstream f(path);
-  if (!f) throw tape::IOError("cannot read " + path + " to resume");
-  std::string line;
-  std::getline(f, line);  // header
+  if (!csv_.resume(static_cast<double>(step))) throw tape::IOError("cannot read " + csv_.path() + " to resume");
   rows_.clear();
-  while (std::getline(f, line)) {
-    if (line.empty()) continue;
-    LossRow r = parse_csv_line(line, path);
-    if (r.step <= step) rows_.push_back(r);
-  }
+  for (const auto& values : csv_.rows()) rows_.push_back(row_of(values));
   wall_offset_ = rows_.empty() ? 0 : rows_.back().wall_time;
   start_ = std::chrono::steady_clock::now();
-  rewrite_csv();
-}
-
-void RunFiles::rewrite_csv() const {
-  std::ostringstream os;
-  os << kCsvHeader << '\n';
-  for (const auto& r : rows_) os << csv_line(r) << '\n';
-  tape::io::write_file_atomically(out_ + "/losses.csv", os.str());
 }
 
 void RunFiles::append_losses(LossRow row) {
   row.wall_time = wall_offset_ + std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  csv_.append(values_of(row));
   rows_.push_back(row);
-  std::ofstream f(out_ + "/losses.csv", std::ios::app);
-  f << csv_line(row) << '\n';
-  f.flush();
-  if (!f) throw tape::IOError("cannot append to " + out_ + "/losses.csv");
 }
 
 void RunFiles::write_gif() const {

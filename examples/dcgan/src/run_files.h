@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <tape/io/csv_log.h>
+
 namespace dcgan {
 
 struct LossRow {
@@ -46,8 +48,8 @@ class RunFiles {
   void write_loss_plot() const;
 
  private:
-  void rewrite_csv() const;
   std::string out_;
+  tape::io::CsvLog csv_;
   std::vector<LossRow> rows_;
   double wall_offset_ = 0;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();

@@ -121,23 +121,22 @@ void write_metrics_json(const std::string& path, const std::vector<std::pair<std
 // ---------------------------------------------------------------- MetricsLog
 namespace {
 
-constexpr const char* kMetricsHeader =
-    "step,wall_time,mnist_score,mnist_score_std,fid,kid,kid_se,precision,recall,classes_present,kl_to_test,"
-    "h0,h1,h2,h3,h4,h5,h6,h7,h8,h9";
+// metrics.csv's columns: step, wall time, every field of the report, the class histogram.
+std::vector<tape::io::CsvLog::Column> metrics_columns() {
+  std::vector<tape::io::CsvLog::Column> c{{"step", "%.0f"},      {"wall_time", "%.3f"},   {"mnist_score", "%.5f"},
+                                         {"mnist_score_std", "%.5f"}, {"fid", "%.5f"},   {"kid", "%.7f"},
+                                         {"kid_se", "%.7f"},    {"precision", "%.5f"},   {"recall", "%.5f"},
+                                         {"classes_present", "%.0f"}, {"kl_to_test", "%.6f"}};
+  for (int k = 0; k < 10; ++k) c.push_back({"h" + std::to_string(k), "%.5f"});
+  return c;
+}
 
-std::vector<double> parse_numbers(const std::string& line, const std::string& path) {
-  std::vector<double> values;
-  std::stringstream ss(line);
-  std::string cell;
-  while (std::getline(ss, cell, ',')) {
-    try {
-      values.push_back(std::stod(cell));
-    } catch (const std::exception&) {
-      throw tape::IOError("metrics.csv: cannot parse '" + cell + "' in line '" + line + "' of " + path);
-    }
-  }
-  if (values.size() != 21) throw tape::IOError("metrics.csv: expected 21 columns in line '" + line + "' of " + path);
-  return values;
+std::vector<double> values_of(std::int64_t step, double wall_time, const QualityReport& r) {
+  std::vector<double> v{static_cast<double>(step), wall_time, r.score, r.score_std, r.fid, r.kid, r.kid_se,
+                        r.precision, r.recall, static_cast<double>(r.classes_present), r.kl_to_test};
+  v.insert(v.end(), r.histogram.begin(), r.histogram.end());
+  v.resize(21, 0.0);
+  return v;
 }
 
 QualityReport report_from(const std::vector<double>& v) {
@@ -151,43 +150,21 @@ QualityReport report_from(const std::vector<double>& v) {
 }  // namespace
 
 MetricsLog::MetricsLog(std::string run_dir, QualityReport real, std::string score_label)
-    : dir_(std::move(run_dir)), real_(std::move(real)), score_label_(std::move(score_label)) {}
+    : dir_(std::move(run_dir)),
+      real_(std::move(real)),
+      score_label_(std::move(score_label)),
+      csv_(dir_ + "/metrics.csv", metrics_columns()) {}
 
 void MetricsLog::start(bool resume, std::int64_t step) {
+  if (!resume || !csv_.resume(static_cast<double>(step))) csv_.start();
   rows_.clear();
-  std::ifstream f(csv_path());
-  if (resume && f) {
-    std::string line;
-    std::getline(f, line);  // header
-    while (std::getline(f, line)) {
-      if (line.empty()) continue;
-      const std::vector<double> v = parse_numbers(line, csv_path());
-      if (static_cast<std::int64_t>(v[0]) <= step) rows_.push_back({static_cast<std::int64_t>(v[0]), v[1], report_from(v)});
-    }
-  }
-  rewrite();
+  for (const auto& v : csv_.rows()) rows_.push_back({static_cast<std::int64_t>(v[0]), v[1], report_from(v)});
 }
 
 void MetricsLog::append(std::int64_t step, double wall_time, const QualityReport& report) {
+  csv_.append(values_of(step, wall_time, report));
   rows_.push_back({step, wall_time, report});
-  rewrite();
   write_plot();
-}
-
-void MetricsLog::rewrite() const {
-  std::ostringstream os;
-  os << kMetricsHeader << "\n";
-  for (const auto& row : rows_) {
-    const QualityReport& r = row.report;
-    char buf[256];
-    std::snprintf(buf, sizeof buf, "%lld,%.3f,%.5f,%.5f,%.5f,%.7f,%.7f,%.5f,%.5f,%d,%.6f", static_cast<long long>(row.step),
-                  row.wall_time, r.score, r.score_std, r.fid, r.kid, r.kid_se, r.precision, r.recall, r.classes_present,
-                  r.kl_to_test);
-    os << buf;
-    for (double h : r.histogram) os << "," << format("%.5f", h);
-    os << "\n";
-  }
-  tape::io::write_file_atomically(csv_path(), os.str());
 }
 
 void MetricsLog::write_plot() const {

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include <tape/io/csv_log.h>
 #include <tape/nn/nn.h>
 
 #include "tape/metrics/classifier.h"
@@ -90,10 +91,10 @@ class MetricsLog {
     double wall_time;
     QualityReport report;
   };
-  void rewrite() const;
   std::string dir_;
   QualityReport real_;
   std::string score_label_;
+  tape::io::CsvLog csv_;
   std::vector<Row> rows_;
 };
 
