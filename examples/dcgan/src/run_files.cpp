@@ -1,4 +1,4 @@
-// RunFiles: paths, losses.csv bookkeeping, checkpoint rotation, the GIF and the loss plot.
+// RunFiles: paths, losses.csv bookkeeping, the GIF and the loss plot.
 #include "run_files.h"
 
 #include <algorithm>
@@ -71,24 +71,6 @@ std::string RunFiles::epoch_sample_path(std::int64_t epoch) const {
 std::string RunFiles::step_sample_path(std::int64_t step) const {
   return numbered(samples_dir(), "step_", step, ".png", 8);
 }
-std::string RunFiles::checkpoint_path(std::int64_t step) const {
-  return numbered(checkpoint_dir(), "ckpt-", step, ".safetensors", 8);
-}
-
-std::optional<std::string> RunFiles::latest_checkpoint() const {
-  const auto files = numbered_files(checkpoint_dir(), std::regex(R"(ckpt-(\d+)\.safetensors)"));
-  if (files.empty()) return std::nullopt;
-  return files.back().second;
-}
-
-void RunFiles::prune_checkpoints(int keep) const {
-  const auto files = numbered_files(checkpoint_dir(), std::regex(R"(ckpt-(\d+)\.safetensors)"));
-  for (std::size_t i = 0; i + static_cast<std::size_t>(std::max(keep, 1)) < files.size(); ++i) {
-    std::error_code ec;
-    fs::remove(files[i].second, ec);
-  }
-}
-
 void RunFiles::start_history() {
   rows_.clear();
   wall_offset_ = 0;

@@ -1,9 +1,8 @@
 // RunFiles: the layout of a training run's output folder and the files in it — config.json,
-// samples/, progress.gif, losses.csv, losses.png, checkpoints/ (last K kept), tensorboard/.
+// samples/, progress.gif, losses.csv, losses.png, checkpoints/ (tape::nn::CheckpointManager's), tensorboard/.
 #pragma once
 #include <chrono>
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,12 +27,6 @@ class RunFiles {
   std::string tensorboard_dir() const { return out_ + "/tensorboard"; }
   std::string epoch_sample_path(std::int64_t epoch) const;
   std::string step_sample_path(std::int64_t step) const;
-  std::string checkpoint_path(std::int64_t step) const;
-
-  // The checkpoint with the highest step, if any.
-  std::optional<std::string> latest_checkpoint() const;
-  // Deletes all but the newest `keep` checkpoints.
-  void prune_checkpoints(int keep) const;
 
   // losses.csv: a new file with its header, or (resuming) the rows up to `step` kept.
   void start_history();

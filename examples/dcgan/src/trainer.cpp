@@ -20,6 +20,7 @@
 #include <tape/data/batches.h>
 #include <tape/data/dataset.h>
 #include <tape/io/atomic_file.h>
+#include <tape/nn/checkpoint_manager.h>
 #include <tape/io/image.h>
 #include <tape/io/image_files.h>
 #include <tape/summary/event_writer.h>
@@ -339,6 +340,7 @@ nn::LearningRateSchedule schedule_for(const TrainConfig& c, double lr, std::int6
 struct Run {
   TrainConfig config;
   RunFiles files;
+  nn::CheckpointManager checkpoints;
   Architecture arch;
   nn::Adam g_opt, d_opt;
   tape::Generator noise_gen;
@@ -348,7 +350,7 @@ struct Run {
   std::optional<nn::Sequential> g_ema;  // the moving average of G's weights (--ema)
 
   Run(const TrainConfig& c, Architecture a, std::optional<nn::Sequential> average)
-      : config(c), files(c.out), arch(std::move(a)),
+      : config(c), files(c.out), checkpoints(files.checkpoint_dir(), std::max(c.keep_checkpoints, 1)), arch(std::move(a)),
         g_opt({.learning_rate = generator_lr(c), .beta1 = c.beta1, .beta2 = c.beta2}),
         d_opt({.learning_rate = discriminator_lr(c), .beta1 = c.beta1, .beta2 = c.beta2}),
         noise_gen(c.seed * 0x9E3779B97F4A7C15ull + 1), g_ema(std::move(average)) {
@@ -382,12 +384,10 @@ struct Run {
   }
 
   void save_checkpoint() {
-    const std::string path = files.checkpoint_path(step);
     std::vector<nn::CheckpointEntry> entries{{"generator", &arch.generator, &g_opt},
                                              {"discriminator", &arch.discriminator, &d_opt}};
     if (g_ema) entries.push_back({"generator_ema", &*g_ema, nullptr});
-    nn::save_checkpoint(path, entries, {metadata(), generators()});
-    files.prune_checkpoints(config.keep_checkpoints);
+    checkpoints.save(step, entries, {metadata(), generators()});
   }
 
   void restore(const std::string& path) {
@@ -487,7 +487,7 @@ int train(const TrainConfig& c) {
   }
   run.files.create();
   if (c.resume) {
-    const auto latest = run.files.latest_checkpoint();
+    const auto latest = run.checkpoints.latest();
     if (!latest) throw tape::IOError("train --resume: no checkpoint in " + run.files.checkpoint_dir());
     run.restore(*latest);
     run.files.load_history(run.step);
@@ -589,7 +589,7 @@ int train(const TrainConfig& c) {
   progress.finish();
   // A run that stops mid-epoch still shows where it got to, as the grid of the epoch under way.
   if (run.image_in_epoch != 0) save_grid(run.files.epoch_sample_path(run.epoch + 1));
-  if (g_interrupted && run.files.latest_checkpoint() != run.files.checkpoint_path(run.step)) run.save_checkpoint();
+  if (g_interrupted && run.checkpoints.latest() != run.checkpoints.path(run.step)) run.save_checkpoint();
   run.files.write_gif();
   run.files.write_loss_plot();
   if (g_interrupted) {

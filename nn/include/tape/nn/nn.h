@@ -2,6 +2,7 @@
 // and checkpoints.
 #pragma once
 #include "tape/nn/checkpoint.h"
+#include "tape/nn/checkpoint_manager.h"
 #include "tape/nn/init.h"
 #include "tape/nn/layers.h"
 #include "tape/nn/losses.h"
