@@ -57,35 +57,12 @@ namespace {
 
 double mean_probability(const Tensor& logits) { return tape::mean(tape::sigmoid(logits)).item(); }
 
-Tensor bce(const Tensor& labels, const Tensor& logits) {
-  return nn::binary_cross_entropy(labels, logits, {.from_logits = true});
-}
-
-struct GanLosses {
-  Tensor d_real, d_fake, g;  // scalars
-};
-
-// fake_logits [B, 1] -> the generator's loss: non-saturating BCE, or -mean D(G(z)) for hinge
-Tensor generator_loss(GanLoss loss, const Tensor& fake_logits) {
-  return loss == GanLoss::hinge ? -tape::mean(fake_logits) : bce(Tensor::ones(fake_logits.shape()), fake_logits);
-}
-
-// logits [B, 1] -> the discriminator's two terms and the generator's loss
-GanLosses gan_losses(GanLoss loss, const Tensor& real_logits, const Tensor& fake_logits, double real_label) {
-  if (loss == GanLoss::hinge) {
-    return {nn::hinge(Tensor::ones(real_logits.shape()), real_logits),
-            nn::hinge(Tensor::full(fake_logits.shape(), -1.0), fake_logits), generator_loss(loss, fake_logits)};
-  }
-  return {bce(Tensor::full(real_logits.shape(), real_label), real_logits),
-          bce(Tensor::zeros(fake_logits.shape()), fake_logits), generator_loss(loss, fake_logits)};
-}
-
 // D's update from its two loss terms (as far as the options allow), with R1 on the real images.
-void update_discriminator(Architecture& arch, nn::Adam& d_opt, tape::GradientTape& d_tape, const GanLosses& losses,
+void update_discriminator(Architecture& arch, nn::Adam& d_opt, tape::GradientTape& d_tape, const nn::GanLossTerms& losses,
                           const Tensor& real, bool use_real, bool use_fake, double r1_gamma) {
   const auto d_vars = arch.discriminator.trainable_variables();
   Tensor d_loss = use_real && use_fake ? losses.d_real + losses.d_fake : use_real ? losses.d_real : losses.d_fake;
-  if (r1_gamma > 0 && use_real) d_loss = d_loss + r1_gamma * r1_penalty(arch.discriminator, real);
+  if (r1_gamma > 0 && use_real) d_loss = d_loss + r1_gamma * nn::r1_penalty(arch.discriminator, real);
   d_opt.apply_gradients(d_tape.gradient(d_loss, d_vars), d_vars);
 }
 
@@ -99,14 +76,14 @@ StepResult alternating_step(Architecture& arch, nn::Adam& g_opt, nn::Adam& d_opt
     tape::GradientTape d_tape;                      // begins after G: fake is a constant to it
     const Tensor real_logits = arch.discriminator(real, true);
     const Tensor fake_logits = arch.discriminator(fake, true);
-    const GanLosses losses = gan_losses(o.loss, real_logits, fake_logits, o.real_label);
+    const nn::GanLossTerms losses = nn::gan_losses(o.loss, real_logits, fake_logits, o.real_label);
     r.d_loss_real = losses.d_real.item();
     r.d_loss_fake = losses.d_fake.item();
     r.d_real = mean_probability(real_logits);
     update_discriminator(arch, d_opt, d_tape, losses, real, true, true, o.r1_gamma);
   }
   const Tensor fake_logits = arch.discriminator(fake, true);  // through the updated D
-  const Tensor g_loss = generator_loss(o.loss, fake_logits);
+  const Tensor g_loss = nn::generator_loss(o.loss, fake_logits);
   r.g_loss = g_loss.item();
   r.d_fake = mean_probability(fake_logits);
   const auto g_vars = arch.generator.trainable_variables();
@@ -128,7 +105,7 @@ StepResult train_step(Architecture& arch, nn::Adam& g_opt, nn::Adam& d_opt, cons
   const Tensor fake = arch.generator(z, true);
   const Tensor real_logits = arch.discriminator(real, true);
   const Tensor fake_logits = arch.discriminator(fake, true);
-  const GanLosses losses = gan_losses(o.loss, real_logits, fake_logits, o.real_label);
+  const nn::GanLossTerms losses = nn::gan_losses(o.loss, real_logits, fake_logits, o.real_label);
 
   StepResult r;
   r.d_loss_real = losses.d_real.item();
@@ -151,28 +128,7 @@ StepResult train_step(Architecture& arch, nn::Adam& g_opt, nn::Adam& d_opt, cons
   return r;
 }
 
-// ---------------------------------------------------------------- WGAN-GP and R1
-Tensor squared_input_gradient_norms(nn::Module& critic, const Tensor& x, bool training) {
-  // x [B, H, W, C] -> [B]
-  tape::GradientTape inner;
-  inner.watch(x);
-  const Tensor out = critic(x, training);
-  const Tensor g = inner.gradient(tape::sum(out), x);
-  return tape::sum(tape::square(g), {1, 2, 3});
-}
-
-Tensor gradient_penalty(nn::Module& critic, const Tensor& real, const Tensor& fake, const Tensor& eps, bool training) {
-  // real, fake [B, H, W, C], eps [B, 1, 1, 1] -> scalar
-  const Tensor x_hat = eps * real + (1.0 - eps) * fake;
-  const Tensor norms = tape::sqrt(squared_input_gradient_norms(critic, x_hat, training) + 1e-12);
-  return tape::mean(tape::square(norms - 1.0));
-}
-
-Tensor r1_penalty(nn::Module& critic, const Tensor& real, bool training) {
-  // real [B, H, W, C] -> scalar
-  return 0.5 * tape::mean(squared_input_gradient_norms(critic, real, training));
-}
-
+// ---------------------------------------------------------------- WGAN-GP
 void check_critic(nn::Module& critic, const std::string& arch_name) {
   for (nn::Module* layer : critic.children()) {
     if (dynamic_cast<nn::BatchNorm*>(layer) != nullptr) {
@@ -197,7 +153,7 @@ StepResult wgan_gp_step(Architecture& arch, nn::Adam& g_opt, nn::Adam& d_opt, co
     tape::GradientTape d_tape;
     const Tensor real_mean = tape::mean(arch.discriminator(real, true));
     const Tensor fake_mean = tape::mean(arch.discriminator(fake, true));
-    const Tensor penalty = gradient_penalty(arch.discriminator, real, fake, eps);
+    const Tensor penalty = nn::gradient_penalty(arch.discriminator, real, fake, eps);
     const Tensor d_loss = fake_mean - real_mean + o.gp_weight * penalty;
     d_opt.apply_gradients(d_tape.gradient(d_loss, d_vars), d_vars);
     r.d_real = real_mean.item();

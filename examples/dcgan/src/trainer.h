@@ -93,7 +93,7 @@ struct StepResult {
   bool d_updated = true, g_updated = true;
 };
 
-enum class GanLoss { bce, hinge };
+using tape::nn::GanLoss;
 
 struct StepOptions {
   GanLoss loss = GanLoss::bce;
@@ -125,16 +125,6 @@ struct WganOptions {
 };
 StepResult wgan_gp_step(Architecture& arch, tape::nn::Adam& g_opt, tape::nn::Adam& d_opt, const tape::Tensor& real,
                         tape::Generator& noise_gen, const WganOptions& options);
-
-// ||grad_x sum D(x)||^2 for each image of x [B, H, W, C] -> [B], computed under a nested tape so that
-// tapes already recording can differentiate it again (w.r.t. the critic's weights).
-tape::Tensor squared_input_gradient_norms(tape::nn::Module& critic, const tape::Tensor& x, bool training = true);
-// WGAN-GP's penalty mean_i (||grad D(x_hat_i)|| - 1)^2 at x_hat = eps * real + (1 - eps) * fake,
-// eps [B, 1, 1, 1] in [0, 1] (one per image). The norm is sqrt(s + 1e-12), smooth at 0.
-tape::Tensor gradient_penalty(tape::nn::Module& critic, const tape::Tensor& real, const tape::Tensor& fake,
-                              const tape::Tensor& eps, bool training = true);
-// R1 (Mescheder et al. 2018) without its weight: mean_i ||grad D(x_i)||^2 / 2 on real images.
-tape::Tensor r1_penalty(tape::nn::Module& critic, const tape::Tensor& real, bool training = true);
 
 // Throws tape::ValueError when a network meant as a WGAN critic has BatchNorm layers (the
 // gradient penalty is per image; batch statistics couple the images).

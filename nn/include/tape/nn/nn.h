@@ -3,6 +3,7 @@
 #pragma once
 #include "tape/nn/checkpoint.h"
 #include "tape/nn/checkpoint_manager.h"
+#include "tape/nn/gan_losses.h"
 #include "tape/nn/init.h"
 #include "tape/nn/layers.h"
 #include "tape/nn/losses.h"
