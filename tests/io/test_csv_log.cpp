@@ -55,6 +55,18 @@ TEST_CASE("CsvLog::resume keeps the rows up to a step and goes on from there", "
   CHECK(dir.entries() == std::vector<std::string>{"losses.csv"});
 }
 
+TEST_CASE("CsvLog::resume drops a last row cut short by a crash", "[csv]") {
+  TempDir dir;
+  const std::string path = dir.file("losses.csv");
+  std::ofstream(path) << "step,loss\n1,0.100\n2,0.2";
+  tape::io::CsvLog log = log_at(path);
+  REQUIRE(log.resume(10));
+  CHECK(log.rows() == std::vector<std::vector<double>>{{1, 0.1}});
+  CHECK(text_of(path) == "step,loss\n1,0.100\n");
+  std::ofstream(path) << "step,lo";  // even the header cut short
+  CHECK_THROWS_WITH(log.resume(10), Catch::Contains("the header is ''"));
+}
+
 TEST_CASE("CsvLog::resume refuses a file it did not write, naming the file and the line", "[csv]") {
   TempDir dir;
   const std::string path = dir.file("losses.csv");

@@ -68,12 +68,18 @@ void CsvLog::start() {
 }
 
 bool CsvLog::resume(double max_first) {
-  std::ifstream f(path_);
+  std::ifstream f(path_, std::ios::binary);
   if (!f) return false;
+  std::stringstream whole;
+  whole << f.rdbuf();
+  std::string content = whole.str();
+  // An append cut short (the process killed mid-write) leaves a last line without its newline.
+  content.erase(content.rfind('\n') == std::string::npos ? 0 : content.rfind('\n') + 1);
+  std::stringstream lines(content);
   std::string text;
-  if (!std::getline(f, text) || text != header()) io_fail(path_, "the header is '" + text + "', expected '" + header() + "'");
+  if (!std::getline(lines, text) || text != header()) io_fail(path_, "the header is '" + text + "', expected '" + header() + "'");
   rows_.clear();
-  for (std::size_t number = 2; std::getline(f, text); ++number) {
+  for (std::size_t number = 2; std::getline(lines, text); ++number) {
     if (text.empty()) continue;
     std::vector<double> row = parse_row(text, number, columns_.size(), path_);
     if (row.front() <= max_first) rows_.push_back(std::move(row));

@@ -20,7 +20,8 @@ class CsvLog {
   // A new file holding only the header (atomically replacing any old one).
   void start();
   // Reads the existing file and keeps its rows whose first value is <= max_first, rewritten
-  // atomically. Returns false (and writes nothing) when there is no file. Throws tape::IOError
+  // atomically; a last line without its newline (an append cut short by a crash) is dropped.
+  // Returns false (and writes nothing) when there is no file. Throws tape::IOError
   // naming the file and line for another header, a row of the wrong width or a cell that is not
   // a number.
   bool resume(double max_first);
