@@ -56,3 +56,15 @@ TEST_CASE("atomic write errors name the operation and the path", "[io]") {
   CHECK_THROWS_WITH(tape::io::write_file_atomically(taken, std::string("x")), Catch::Contains("cannot rename"));
   REQUIRE(dir.entries() == std::vector<std::string>{"taken"});
 }
+
+TEST_CASE("remove_stale_temporaries deletes what a killed writer left, and nothing else", "[io]") {
+  TempDir dir;
+  for (const char* name : {"ckpt-1.safetensors.tmp-Ab3xY9", "grid.png.tmp-000000", "ckpt-1.safetensors", "notes.tmp-ab",
+                           "x.tmp-abcdef7", ".tmp-abcdef", "losses.csv"})
+    std::ofstream(dir.file(name)) << "x";
+  std::filesystem::create_directory(dir.file("sub.tmp-ABCDEF"));
+  CHECK(tape::io::remove_stale_temporaries(dir.path().string()) == 2);
+  CHECK(dir.entries() == std::vector<std::string>{".tmp-abcdef", "ckpt-1.safetensors", "losses.csv", "notes.tmp-ab",
+                                                  "sub.tmp-ABCDEF", "x.tmp-abcdef7"});
+  CHECK(tape::io::remove_stale_temporaries(dir.file("missing")) == 0);
+}

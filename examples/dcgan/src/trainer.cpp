@@ -443,6 +443,8 @@ int train(const TrainConfig& c) {
   }
   run.files.create();
   if (c.resume) {
+    for (const std::string& dir : {c.out, run.files.samples_dir(), run.files.checkpoint_dir(), run.files.tensorboard_dir()})
+      tape::io::remove_stale_temporaries(dir);  // left by a run that was killed while writing
     const auto latest = run.checkpoints.latest();
     if (!latest) throw tape::IOError("train --resume: no checkpoint in " + run.files.checkpoint_dir());
     run.restore(*latest);

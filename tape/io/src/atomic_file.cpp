@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -123,6 +125,22 @@ void write_file_atomically(const std::string& path, const std::vector<std::uint8
   AtomicFile file(path, op);
   file.write(bytes.data(), bytes.size());
   file.commit();
+}
+
+int remove_stale_temporaries(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  int removed = 0;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    const std::size_t at = name.rfind(".tmp-");
+    const bool temporary = at != std::string::npos && at > 0 && name.size() == at + 11 &&
+                           std::all_of(name.begin() + static_cast<std::ptrdiff_t>(at) + 5, name.end(),
+                                       [](unsigned char c) { return std::isalnum(c) != 0; });
+    std::error_code remove_ec;
+    if (temporary && entry.is_regular_file(remove_ec) && fs::remove(entry.path(), remove_ec)) ++removed;
+  }
+  return removed;
 }
 
 }  // namespace tape::io

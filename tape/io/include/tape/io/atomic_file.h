@@ -42,4 +42,9 @@ void write_file_atomically(const std::string& path, std::string_view bytes,
 void write_file_atomically(const std::string& path, const std::vector<std::uint8_t>& bytes,
                            const std::string& op = "write_file_atomically");
 
+// Deletes the temporary files a killed writer left in `dir` (names ending in ".tmp-" and six
+// letters or digits; AtomicFile removes its own unless the process dies). For a program that owns
+// the folder, when it starts again; returns how many were removed. Not recursive.
+int remove_stale_temporaries(const std::string& dir);
+
 }  // namespace tape::io
