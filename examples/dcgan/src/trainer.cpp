@@ -449,7 +449,7 @@ int train(const TrainConfig& c) {
     if (!latest) throw tape::IOError("train --resume: no checkpoint in " + run.files.checkpoint_dir());
     run.restore(*latest);
     run.files.load_history(run.step);
-    std::cout << "Resumed from " << *latest << " at step " << run.step << " (epoch " << run.epoch + 1 << ")\n";
+    std::cout << "Resumed from " << *latest << " at step " << run.step << " (epoch " << run.epoch + 1 << ")" << std::endl;
   } else {
     run.files.start_history();
   }
