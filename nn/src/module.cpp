@@ -2,6 +2,7 @@
 // summary().
 #include "tape/nn/module.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <sstream>
@@ -65,6 +66,7 @@ const std::string& Module::name() const {
 void Module::assign_names() const {
   std::vector<const Module*> order;
   post_order(*this, order);
+  if (std::none_of(order.begin(), order.end(), [](const Module* m) { return m->name_.empty(); })) return;
   std::set<std::string> taken;
   for (const Module* m : order) {
     if (!m->name_.empty()) taken.insert(m->name_);
