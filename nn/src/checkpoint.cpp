@@ -16,6 +16,22 @@
 //   metadata "<prefix>/optimizer/iterations"  = the step count, decimal
 //   metadata "rng/<generator name>"           = "<seed>,<counter>,<index>", decimal (GeneratorState)
 //   metadata from CheckpointExtras::metadata, as given (a key may not repeat one of the above).
+//
+// Variable names are paths of layer names ("generator/conv2d_transpose_1/kernel"), numbered per
+// model (Module::name()), so models built alike have the same keys whatever else the process
+// built. Checkpoints written before that numbered default names per process: a model built after
+// others in the same process had later numbers ("discriminator/dense_2/kernel" for the first Dense
+// of a discriminator built after a generator with two). Loading reads them as follows. When some
+// variable of a target is not in the file under "<prefix>/<variable name>", the keys under
+// "<prefix>/" (variables and optimizer slots) are renumbered: for each default name of a module in
+// the targets ("dense", "batch_normalization", ...), the numbers that '/'-separated parts of those
+// keys carry ("dense" 0, "dense_2" 2, "dense_3" 3) are taken in ascending order and become 0, 1,
+// 2, ... ("dense_2" -> "dense", "dense_3" -> "dense_1"); likewise the keys "rng/<model>/..." when a
+// generator "<model>/..." is not in the file. The older numbers grew in the order a model's first
+// run named its layers (each layer as it was built or had run, a Sequential or wrapper after its
+// layers), the order Module::name() numbers in now, so each layer gets its own tensors back. A
+// file that already has every key as it is (one written since, or by a model built first in its
+// process) is read as it is; the renumbering is the identity on numbers 0, 1, 2, ... in any case.
 #include "tape/nn/checkpoint.h"
 
 #include <fcntl.h>
@@ -33,6 +49,7 @@
 #include <system_error>
 #include <utility>
 
+#include "numbered_names.h"
 #include "tape/io/atomic_file.h"
 
 namespace tape::nn {
@@ -458,6 +475,75 @@ class CheckpointBuilder {
   TensorFile file_;
 };
 
+// ------------------------------------------------------------ keys numbered per process
+
+// The parts of a '/'-separated path.
+std::vector<std::string> path_parts(const std::string& path) {
+  std::vector<std::string> out;
+  std::size_t begin = 0;
+  for (std::size_t end = path.find('/'); end != std::string::npos; end = path.find('/', begin)) {
+    out.push_back(path.substr(begin, end - begin));
+    begin = end + 1;
+  }
+  out.push_back(path.substr(begin));
+  return out;
+}
+
+// Every default name ("dense", "sequential") in m's tree.
+void add_default_names(const Module& m, std::set<std::string>& out) {
+  out.insert(m.default_name());
+  for (const Module* c : m.children()) add_default_names(*c, out);
+}
+
+// Renumbers the layer names in the keys of `entries` under `group` ("discriminator/"): for each
+// default name in `bases`, the numbers its parts carry, ascending, become 0, 1, 2, ...
+template <class T>
+void renumber_layers(std::map<std::string, T>& entries, const std::string& group, const std::set<std::string>& bases) {
+  std::vector<std::pair<std::vector<std::string>, T>> moved;  // each key's parts after `group`
+  std::map<std::string, std::set<std::int64_t>> numbers;
+  auto it = entries.lower_bound(group);
+  while (it != entries.end() && it->first.starts_with(group)) {
+    moved.emplace_back(path_parts(it->first.substr(group.size())), std::move(it->second));
+    for (const std::string& part : moved.back().first) {
+      const auto [base, n] = split_numbered_name(part);
+      if (bases.contains(base)) numbers[base].insert(n);
+    }
+    it = entries.erase(it);
+  }
+  std::map<std::string, std::string> renamed;  // "dense_3" -> "dense_1"
+  for (const auto& [base, ns] : numbers) {
+    std::int64_t rank = 0;
+    for (const std::int64_t n : ns) renamed[numbered_name(base, n)] = numbered_name(base, rank++);
+  }
+  for (auto& [parts, value] : moved) {
+    std::string key = group;
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+      const auto r = renamed.find(parts[i]);
+      key += (i > 0 ? "/" : "") + (r == renamed.end() ? parts[i] : r->second);
+    }
+    entries.emplace(std::move(key), std::move(value));
+  }
+}
+
+// Reads keys numbered per process (see the top of this file) where the file lacks a key the
+// targets or generators need.
+void renumber_older_keys(TensorFile& file, const std::vector<CheckpointTarget>& targets,
+                         const std::vector<std::pair<std::string, Generator*>>& generators) {
+  std::set<std::string> bases;
+  for (const CheckpointTarget& t : targets) add_default_names(*t.model, bases);
+  for (const CheckpointTarget& t : targets) {
+    const auto variables = t.model->named_variables();
+    const bool complete = std::all_of(variables.begin(), variables.end(), [&](const NamedVariable& nv) {
+      return file.tensors.contains(t.prefix + "/" + nv.name);
+    });
+    if (!complete) renumber_layers(file.tensors, t.prefix + "/", bases);
+  }
+  for (const auto& [name, gen] : generators) {
+    if (!file.metadata.contains(generator_key(name)))
+      renumber_layers(file.metadata, generator_key(name.substr(0, name.find('/'))) + "/", bases);
+  }
+}
+
 // What load_checkpoint will change, gathered and verified before anything is changed.
 struct LoadPlan {
   struct OptimizerState {
@@ -635,7 +721,8 @@ std::map<std::string, std::string> load_checkpoint(const std::string& path,
   check_targets(targets, path);
   for (const auto& [name, gen] : generators)
     if (gen == nullptr) value_fail("load_checkpoint", path, "the generator " + in_quotes(name) + " is null");
-  const TensorFile file = Reader(path, "load_checkpoint").read();
+  TensorFile file = Reader(path, "load_checkpoint").read();
+  renumber_older_keys(file, targets, generators);
   const CheckpointMatcher matcher(path, file);
   matcher.check_format();
   LoadPlan plan;

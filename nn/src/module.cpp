@@ -1,24 +1,29 @@
-// Module: unique names, lazy build, variable collection and renaming, Sequential, summary().
+// Module: names numbered per model, lazy build, variable collection and renaming, Sequential,
+// summary().
 #include "tape/nn/module.h"
 
+#include <algorithm>
 #include <map>
-#include <mutex>
+#include <set>
 #include <sstream>
+
+#include "numbered_names.h"
 
 namespace tape::nn {
 namespace {
 
-std::mutex g_names_mutex;
-std::map<std::string, int> g_name_counts;
-
-// Keras-style unique names: "dense", then "dense_1", "dense_2", ...
-std::string unique_name(const std::string& base) {
-  std::lock_guard<std::mutex> lock(g_names_mutex);
-  const int n = g_name_counts[base]++;
-  return n == 0 ? base : base + "_" + std::to_string(n);
-}
-
 thread_local Generator* t_init_generator = nullptr;
+thread_local int t_call_depth = 0;
+
+// Counts the module calls in progress on this thread; the outermost one is a model's own call.
+class CallDepth {
+ public:
+  CallDepth() { ++t_call_depth; }
+  ~CallDepth() { --t_call_depth; }
+  CallDepth(const CallDepth&) = delete;
+  CallDepth& operator=(const CallDepth&) = delete;
+  bool outermost() const { return t_call_depth == 1; }
+};
 
 class InitScope {
  public:
@@ -33,6 +38,12 @@ Shape without_batch(const Shape& s) {
   return s.rank() == 0 ? s : Shape(std::vector<std::int64_t>(s.dims().begin() + 1, s.dims().end()));
 }
 
+// m's tree, children before their parent, in children() order.
+void post_order(const Module& m, std::vector<const Module*>& out) {
+  for (const Module* c : m.children()) post_order(*c, out);
+  out.push_back(&m);
+}
+
 }  // namespace
 
 std::uint64_t seed_from_name(const std::string& name) {
@@ -44,20 +55,35 @@ std::uint64_t seed_from_name(const std::string& name) {
   return h;
 }
 
-void clear_session() {
-  std::lock_guard<std::mutex> lock(g_names_mutex);
-  g_name_counts.clear();
-}
-
 Module::Module(std::string default_name, std::string name)
     : default_name_(std::move(default_name)), name_(std::move(name)) {}
 
 const std::string& Module::name() const {
-  if (name_.empty()) name_ = unique_name(default_name_);
+  if (name_.empty()) assign_names();
   return name_;
 }
 
+void Module::assign_names() const {
+  std::vector<const Module*> order;
+  post_order(*this, order);
+  if (std::none_of(order.begin(), order.end(), [](const Module* m) { return m->name_.empty(); })) return;
+  std::set<std::string> taken;
+  for (const Module* m : order) {
+    if (!m->name_.empty()) taken.insert(m->name_);
+  }
+  std::map<std::string, std::int64_t> next;  // default name -> the next number to try
+  for (const Module* m : order) {
+    if (!m->name_.empty()) continue;  // named, or a module that appears twice
+    std::int64_t& n = next[m->default_name_];
+    while (taken.contains(numbered_name(m->default_name_, n))) ++n;
+    m->name_ = numbered_name(m->default_name_, n++);
+    taken.insert(m->name_);
+  }
+}
+
 Tensor Module::operator()(const Tensor& x, bool training) {
+  const CallDepth depth;
+  if (depth.outermost()) assign_names();
   if (!x.defined()) throw ValueError(type_name() + " '" + name() + "': input is undefined");
   const bool first = !built_;
   if (first) {
@@ -119,6 +145,7 @@ void Module::rename(const std::string& prefix) {
 }
 
 std::vector<NamedVariable> Module::named_variables() const {
+  assign_names();
   std::vector<NamedVariable> out;
   collect(name(), out);
   return out;
@@ -147,6 +174,7 @@ std::vector<Variable> Module::non_trainable_variables() const {
 }
 
 std::vector<std::pair<std::string, Generator*>> Module::named_generators() {
+  assign_names();
   std::vector<std::pair<std::string, Generator*>> out;
   for (auto& [local, g] : own_generators()) out.emplace_back(name() + "/" + local, g);
   for (Module* c : children()) {
@@ -199,6 +227,7 @@ void Module::summary(std::ostream& os, int line_length) const {
                                    line_length};
   const std::string rule(static_cast<std::size_t>(line_length), '_');
   const std::string double_rule(static_cast<std::size_t>(line_length), '=');
+  assign_names();
   os << "Model: \"" << name() << "\"\n" << rule << '\n';
   os << table_row({"Layer (type)", "Output Shape", "Param #"}, positions) << '\n' << double_rule << '\n';
   std::vector<const Module*> rows = children();

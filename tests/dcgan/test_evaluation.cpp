@@ -35,7 +35,6 @@ class WorkingDirectory {
 
 // An untrained classifier saved as trained on `dataset`.
 std::string write_classifier(const TempDir& dir, const std::string& dataset) {
-  nn::clear_session();
   nn::Sequential model = tape::metrics::make_mnist_classifier();
   model.build({28, 28, 1}, 1);
   const std::string path = dir.file(dataset + "-classifier.safetensors");
@@ -109,9 +108,7 @@ TEST_CASE("train --eval-every needs a dataset with a classifier", "[eval][train]
   c.samples = 4;
   c.eval_every = 1;
   c.out = out.file("run");
-  nn::clear_session();
   REQUIRE_THROWS_AS(dcgan::train(c), tape::ValueError);
-  nn::clear_session();
   CHECK_THROWS_WITH(dcgan::train(c), Catch::Contains("--eval-every") && Catch::Contains("--dataset cifar10"));
 }
 
@@ -126,7 +123,6 @@ TEST_CASE("train --eval-every on Fashion-MNIST scores with the Fashion-MNIST cla
   c.eval_n = 10;
   SECTION("its own classifier: metrics.csv keeps MNIST's column names") {
     c.classifier = write_classifier(dir, "fashion-mnist");
-    nn::clear_session();
     REQUIRE(dcgan::train(c) == 0);
     const std::vector<std::string> rows = lines_of(c.out + "/metrics.csv");
     REQUIRE(rows.size() == 3);  // header, steps 0 and 2
@@ -135,13 +131,11 @@ TEST_CASE("train --eval-every on Fashion-MNIST scores with the Fashion-MNIST cla
   }
   SECTION("an MNIST classifier is refused") {
     c.classifier = write_classifier(dir, "mnist");
-    nn::clear_session();
     CHECK_THROWS_WITH(dcgan::train(c), Catch::Contains(c.classifier) && Catch::Contains("trained on mnist") &&
                                            Catch::Contains("--dataset fashion-mnist"));
   }
   SECTION("without --classifier, runs/fashion_classifier/classifier.safetensors") {
     const WorkingDirectory in(dir.path());
-    nn::clear_session();
     CHECK_THROWS_WITH(dcgan::train(c), Catch::Contains("runs/fashion_classifier/classifier.safetensors"));
   }
 }

@@ -105,7 +105,6 @@ TEST_CASE("every architecture builds with its pinned parameter counts", "[dcgan]
   REQUIRE(expected.size() == dcgan::architecture_names().size());
   for (const auto& e : expected) {
     INFO(e.name);
-    nn::clear_session();
     dcgan::Architecture a = dcgan::make_architecture(e.name, 100, 1);
     REQUIRE(a.generator.count_params() == e.g);
     REQUIRE(a.discriminator.count_params() == e.d);
@@ -116,6 +115,17 @@ TEST_CASE("every architecture builds with its pinned parameter counts", "[dcgan]
   REQUIRE_THROWS_AS(dcgan::make_architecture("nope", 100, 1), tape::ValueError);
 }
 
+TEST_CASE("an architecture built twice in one process loads the other's checkpoint", "[dcgan]") {
+  TempDir dir;
+  const std::string saved = dir.file("a.safetensors"), resaved = dir.file("b.safetensors");
+  dcgan::Architecture a = dcgan::make_architecture("mnist-fast-sn", 8, 1), b = dcgan::make_architecture("mnist-fast-sn", 8, 2);
+  nn::save_checkpoint(saved, {{"generator", &a.generator, nullptr}, {"discriminator", &a.discriminator, nullptr}});
+  nn::load_checkpoint(saved, {{"generator", &b.generator, nullptr}, {"discriminator", &b.discriminator, nullptr}});
+  nn::save_checkpoint(resaved, {{"generator", &b.generator, nullptr}, {"discriminator", &b.discriminator, nullptr}});
+  require_same_tensors(saved, resaved);
+  REQUIRE(nn::load_safetensors(saved).tensors.count("discriminator/discriminator/spectral_normalization/conv2d/kernel") == 1);
+}
+
 TEST_CASE("a few training steps give finite losses and every output file", "[dcgan][train]") {
   TempDir data, out;
   write_tiny_mnist(data, 40);
@@ -123,7 +133,6 @@ TEST_CASE("a few training steps give finite losses and every output file", "[dcg
   c.tensorboard = true;
   c.tensorboard_every = 2;
   c.sample_every = 3;
-  nn::clear_session();
   REQUIRE(dcgan::train(c) == 0);
   const std::string run = out.file("run");
   for (const char* f : {"config.json", "losses.csv", "losses.png", "progress.gif", "samples/epoch_0001.png",
@@ -180,17 +189,14 @@ TEST_CASE("resuming after an interruption matches an uninterrupted run bit for b
       c.g_lr = 1e-4, c.d_lr = 4e-4, c.r1_gamma = 0.5, c.r1_every = 3;  // R1 at steps 3 and 6 (lazy)
     }
     c.checkpoint_every = 100;  // only the interruption and the end write checkpoints in the split run
-    nn::clear_session();
     REQUIRE(dcgan::train(c) == 0);
 
     c.out = split;
     c.keep_going = [](std::int64_t step) { return step < 3; };  // "Ctrl-C" after step 3, mid-epoch
-    nn::clear_session();
     REQUIRE(dcgan::train(c) == 0);
     REQUIRE(fs::exists(split + "/checkpoints/ckpt-00000003.safetensors"));
     c.keep_going = nullptr;
     c.resume = true;
-    nn::clear_session();
     REQUIRE(dcgan::train(c) == 0);
 
     require_same_tensors(whole + "/checkpoints/ckpt-00000008.safetensors",
@@ -211,12 +217,10 @@ TEST_CASE("a run resumed with another --batch goes on after the images already d
     c.steps = 6;
     c.checkpoint_every = 100;
     c.keep_going = [](std::int64_t step) { return step < 4; };  // 32 of the epoch's 40 images drawn
-    nn::clear_session();
     REQUIRE(dcgan::train(c) == 0);
     c.keep_going = nullptr;
     c.resume = true;
     c.batch = new_batch;  // 16, 40: the next epoch; 4: batch 8 of the same epoch
-    nn::clear_session();
     REQUIRE(dcgan::train(c) == 0);
     REQUIRE(csv_rows(out.file("run") + "/losses.csv").size() == 7);
     REQUIRE(fs::exists(out.file("run") + "/checkpoints/ckpt-00000006.safetensors"));
@@ -250,7 +254,6 @@ TEST_CASE("batch changes (--batch-from) parse from STEP:BATCH lists and the trai
   for (const Changes& wrong : {Changes{{3, 16}, {2, 8}}, Changes{{2, 41}}}) {
     dcgan::TrainConfig c = tiny_config(data, out.file("run"));
     c.batch_from = wrong;
-    nn::clear_session();
     REQUIRE_THROWS_WITH(dcgan::train(c), Catch::Contains("--batch-from"));
   }
 }
@@ -261,7 +264,6 @@ TEST_CASE("batch changes (--batch-from) train the later steps on larger batches"
   dcgan::TrainConfig c = tiny_config(data, out.file("run"));
   c.steps = 5;
   c.batch_from = {{2, 16}};
-  nn::clear_session();
   REQUIRE(dcgan::train(c) == 0);
   std::ifstream config(out.file("run") + "/config.json");
   std::stringstream text;
@@ -279,7 +281,6 @@ static std::string two_step_checkpoint(const TempDir& data, const TempDir& out) 
   write_tiny_mnist(data, 16);
   dcgan::TrainConfig c = tiny_config(data, out.file("run"));
   c.steps = 2;
-  nn::clear_session();
   REQUIRE(dcgan::train(c) == 0);
   return out.file("run") + "/checkpoints/ckpt-00000002.safetensors";
 }
@@ -288,13 +289,11 @@ TEST_CASE("dcgan sample writes a grid from a checkpoint", "[dcgan][sample]") {
   TempDir data, out;
   two_step_checkpoint(data, out);
   const std::string png = out.file("grid.png");
-  nn::clear_session();
   dcgan::sample(out.file("run") + "/checkpoints/ckpt-00000002.safetensors", 9, {.seed = 3}, png);
   const tape::io::Image grid = tape::io::read_png(png);
   REQUIRE(grid.channels == 1);
   REQUIRE(grid.width == 3 * 28 * 4 + 4 * 2);  // 3 columns of 4x-scaled tiles and 2-pixel borders
   REQUIRE_THROWS_AS(dcgan::sample(out.file("missing.safetensors"), 4, {}, png), tape::IOError);
-  nn::clear_session();
   dcgan::sample(out.file("run") + "/checkpoints/ckpt-00000002.safetensors", 4, {.seed = 3, .batch_statistics = true}, png);
   REQUIRE(tape::io::read_png(png).width == 2 * 28 * 4 + 3 * 2);
 }
@@ -308,7 +307,6 @@ TEST_CASE("dcgan sample writes IDX, NumPy and PNG-folder files that read back as
   REQUIRE(dcgan::sample_format_of("a.npy") == dcgan::SampleFormat::npy);
   REQUIRE(dcgan::sample_format_of("folder") == dcgan::SampleFormat::folder);
   for (const char* name : {"s.idx", "s.npy", "s-folder"}) {
-    nn::clear_session();
     dcgan::sample(ckpt, 1203, {.seed = 5}, out.file(name));  // more than the old cap's tile count and not a multiple of 500
   }
   // the same noise seed gives the same images in every format
@@ -337,7 +335,6 @@ TEST_CASE("dcgan sample --truncation draws every noise value within the bound, a
   TempDir data, out;
   const std::string ckpt = two_step_checkpoint(data, out);
   auto pixels = [&](const dcgan::NoiseOptions& noise, const std::string& name) {
-    nn::clear_session();
     dcgan::sample(ckpt, 40, noise, out.file(name));
     return tape::io::to_pixels(tape::data::load_idx_images(out.file(name)));
   };
@@ -346,7 +343,6 @@ TEST_CASE("dcgan sample --truncation draws every noise value within the bound, a
   const Bytes truncated = pixels({.seed = 5, .truncation = 0.5}, "half.idx");
   REQUIRE(truncated != plain);
   REQUIRE(pixels({.seed = 5, .truncation = 0.5}, "again.idx") == truncated);
-  nn::clear_session();
   REQUIRE_THROWS_AS(dcgan::sample(ckpt, 4, {.truncation = -1.0}, out.file("negative.idx")), tape::ValueError);
 }
 
@@ -381,7 +377,6 @@ TEST_CASE("hinge loss and alternating updates: both nets move, D first, losses a
   const tape::Tensor real = tape::slice(ds.images, {0, 0, 0, 0}, {8, -1, -1, -1});
   for (const bool alternating : {false, true}) {
     INFO(alternating);
-    nn::clear_session();
     dcgan::Architecture a = dcgan::make_architecture("libtorch", 16, 3);
     nn::Adam g_opt({.learning_rate = 1e-3, .beta1 = 0.5}), d_opt({.learning_rate = 1e-3, .beta1 = 0.5});
     const auto g0 = a.generator.trainable_variables()[0].value().to_vector<float>();
@@ -404,7 +399,6 @@ TEST_CASE("hinge loss and alternating updates: both nets move, D first, losses a
   dcgan::StepOptions bad;
   bad.alternating = true;
   bad.balance = true;
-  nn::clear_session();
   dcgan::Architecture a = dcgan::make_architecture("libtorch", 16, 3);
   nn::Adam g_opt, d_opt;
   tape::Generator noise(1);
@@ -417,7 +411,6 @@ TEST_CASE("the weight average (--ema) is what samples and eval use, and --raw gi
   dcgan::TrainConfig c = tiny_config(data, out.file("run"));
   c.steps = 4;
   c.ema = 0.5;
-  nn::clear_session();
   REQUIRE(dcgan::train(c) == 0);
   const std::string ckpt = out.file("run") + "/checkpoints/ckpt-00000004.safetensors";
   const auto file = nn::load_safetensors(ckpt);
@@ -425,10 +418,8 @@ TEST_CASE("the weight average (--ema) is what samples and eval use, and --raw gi
   const auto ema = file.tensors.at("generator_ema/generator/dense/kernel").to_vector<float>();
   const auto raw = file.tensors.at("generator/generator/dense/kernel").to_vector<float>();
   REQUIRE(ema != raw);
-  nn::clear_session();
   dcgan::Architecture average = dcgan::load_generator(ckpt);
   REQUIRE(average.generator.trainable_variables()[0].value().to_vector<float>() == ema);
-  nn::clear_session();
   dcgan::Architecture trained = dcgan::load_generator(ckpt, /*raw=*/true);
   REQUIRE(trained.generator.trainable_variables()[0].value().to_vector<float>() == raw);
 }
@@ -440,7 +431,6 @@ TEST_CASE("training runs on Fashion-MNIST", "[dcgan][train][fashion]") {
   }
   TempDir out;
   dcgan::TrainConfig c = tiny_fashion_config(out.file("run"));
-  nn::clear_session();
   REQUIRE(dcgan::train(c) == 0);
   REQUIRE(csv_rows(c.out + "/losses.csv").size() == 3);
 }
@@ -456,13 +446,11 @@ TEST_CASE("training runs on synthetic CIFAR-10 files", "[dcgan][train][cifar]") 
   c.steps = 2;
   c.samples = 4;
   c.out = out.file("run");
-  nn::clear_session();
   REQUIRE(dcgan::train(c) == 0);
   const tape::io::Image grid = tape::io::read_png(c.out + "/samples/epoch_0001.png");
   REQUIRE(grid.channels == 3);
   // A dataset whose images do not fit the architecture is refused with both shapes named.
   c.arch = "tf-tutorial";
   c.out = out.file("bad");
-  nn::clear_session();
   REQUIRE_THROWS_WITH(dcgan::train(c), Catch::Contains("[28, 28, 1]") && Catch::Contains("[20, 32, 32, 3]"));
 }

@@ -20,7 +20,6 @@ TEST_CASE("WGAN-GP needs a critic without BatchNorm", "[wgan]") {
 }
 
 TEST_CASE("a WGAN-GP step updates the critic every step and the generator when asked", "[wgan]") {
-  nn::clear_session();
   dcgan::Architecture arch = dcgan::make_architecture("keras-small", 16, 3);
   nn::Adam g_opt({.learning_rate = 1e-4, .beta1 = 0.5, .beta2 = 0.9}), d_opt({.learning_rate = 1e-4, .beta1 = 0.5, .beta2 = 0.9});
   tape::Generator gen(5);

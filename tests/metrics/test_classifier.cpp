@@ -39,7 +39,6 @@ tape::data::Dataset two_shapes(std::int64_t n, std::uint64_t seed) {
 }  // namespace
 
 TEST_CASE("the MNIST classifier has LeNet's shape and learns a two-shape task", "[classifier]") {
-  nn::clear_session();
   nn::Sequential model = tape::metrics::make_mnist_classifier();
   model.build({28, 28, 1}, 3);
   REQUIRE(model.count_params() == 454922);
@@ -75,7 +74,6 @@ TEST_CASE("classifier_path gives --classifier when given, else the dataset's own
 
 TEST_CASE("a classifier checkpoint keeps its dataset, and loading it for another dataset names both", "[classifier]") {
   test::TempDir dir;
-  nn::clear_session();
   nn::Sequential model = tape::metrics::make_mnist_classifier();
   model.build({28, 28, 1}, 3);
   const std::string fashion = dir.file("fashion.safetensors"), legacy = dir.file("legacy.safetensors");

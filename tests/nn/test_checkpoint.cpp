@@ -88,9 +88,8 @@ void require_same_values(const std::vector<Tensor>& a, const std::vector<Tensor>
 }
 
 // Dense, BatchNorm, LeakyReLU, Dropout, Dense on inputs [batch, 5], with the same layer names on
-// every call (clear_session) and initial values from `seed`.
+// every call (names are numbered per model) and initial values from `seed`.
 nn::Sequential make_model(std::uint64_t seed, std::int64_t hidden = 16) {
-  nn::clear_session();
   nn::Sequential model(nn::Dense(hidden), nn::BatchNorm(), nn::LeakyReLU(0.2), nn::Dropout(0.25), nn::Dense(3));
   model.build(Shape{5}, seed);
   return model;
@@ -277,7 +276,6 @@ TEST_CASE("a model saved and loaded into a fresh model gives bit-identical outpu
   extras.metadata["format"] = "mine";
   REQUIRE_THROWS_AS(nn::save_checkpoint(path, a, nullptr, extras), ValueError);
   // A model that was never built has no variables to load into.
-  nn::clear_session();
   nn::Sequential unbuilt(nn::Dense(16), nn::BatchNorm(), nn::LeakyReLU(0.2), nn::Dropout(0.25), nn::Dense(3));
   require_load_fails(path, unbuilt, {"build it before loading"});
 }
@@ -328,7 +326,6 @@ TEST_CASE("SpectralNorm's u and v are checkpointed exactly: same outputs and the
   TempDir dir;
   const std::string path = dir.file("sn.safetensors");
   auto make = [](std::uint64_t seed) {
-    nn::clear_session();
     nn::Sequential model(nn::SpectralNorm(nn::Conv2D(4, 3, {.strides = {2, 2}, .padding = "same"})), nn::LeakyReLU(0.2),
                          nn::Flatten(), nn::SpectralNorm(nn::Dense(3), {.n_power_iterations = 2}));
     model.build(Shape{6, 6, 2}, seed);

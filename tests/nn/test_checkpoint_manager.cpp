@@ -15,7 +15,6 @@ using test::TempDir;
 
 TEST_CASE("CheckpointManager names, lists, keeps the newest and prunes the rest", "[checkpoint][manager]") {
   TempDir dir;
-  nn::clear_session();
   const std::string folder = dir.file("run/checkpoints");
   nn::CheckpointManager manager(folder, 2);
   CHECK(manager.path(1500) == folder + "/ckpt-00001500.safetensors");
@@ -35,7 +34,6 @@ TEST_CASE("CheckpointManager names, lists, keeps the newest and prunes the rest"
   CHECK(manager.checkpoints().size() == 2);
   CHECK(fs::exists(folder + "/notes.txt"));
   CHECK(fs::exists(folder + "/ckpt-12x.safetensors"));
-  nn::clear_session();  // the second layer takes the first one's name
   nn::Dense other(3);
   other.build({2}, 2);
   nn::load_checkpoint(*manager.latest(), {{"model", &other, nullptr}});

@@ -1,6 +1,6 @@
 // Every layer in training mode (SpectralNorm in inference, its vectors fixed) under float64
 // gradcheck (input and weights), the gradgradchecks gradient penalties need, and layer behaviour:
-// shapes, BatchNorm statistics, Dropout, pooling.
+// shapes, names, BatchNorm statistics, Dropout, pooling.
 #include "support/test_support.h"
 #include "tape/nn/nn.h"
 
@@ -165,7 +165,6 @@ TEST_CASE("Dropout: active only when training, scaled, seeded", "[layers]") {
 }
 
 TEST_CASE("names are unique and hierarchical", "[layers]") {
-  nn::clear_session();
   auto g = nn::Sequential::named("generator", nn::Dense(4), nn::Dense(2), nn::BatchNorm());
   g.build({3}, 1);
   auto named = g.named_variables();
@@ -176,6 +175,66 @@ TEST_CASE("names are unique and hierarchical", "[layers]") {
   REQUIRE(named[7].name == "generator/batch_normalization/moving_variance");
   REQUIRE(named[0].variable.name() == "generator/dense/kernel");
   REQUIRE(g.trainable_variables().size() == 6);
+}
+
+namespace {
+
+std::vector<std::string> variable_names(const nn::Module& m) {
+  std::vector<std::string> out;
+  for (const auto& nv : m.named_variables()) out.push_back(nv.name);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("default names are numbered per model, children before their parent, skipping names taken", "[layers]") {
+  // Models built alike get the same names, whatever the process built before them.
+  nn::Sequential first(nn::Dense(2), nn::Dense(2)), second(nn::Dense(2), nn::Dense(2));
+  first.build({3}, 1);
+  second.build({3}, 2);
+  REQUIRE(variable_names(first) == std::vector<std::string>{"sequential/dense/kernel", "sequential/dense/bias",
+                                                            "sequential/dense_1/kernel", "sequential/dense_1/bias"});
+  REQUIRE(variable_names(second) == variable_names(first));
+  REQUIRE(second.variables()[2].name() == "sequential/dense_1/kernel");
+
+  // Nested: a Sequential is numbered after its layers (as Keras numbers in construction order).
+  nn::Sequential outer(nn::Sequential(nn::Dense(2), nn::Dense(2)), nn::Dense(1));
+  outer.build({3}, 3);
+  REQUIRE(outer.name() == "sequential_1");
+  REQUIRE(outer[0].name() == "sequential");
+  REQUIRE(variable_names(outer).back() == "sequential_1/dense_2/bias");
+
+  // Names given are kept, and default names skip them.
+  nn::Sequential given(nn::Dense(2), nn::Dense(2, {.name = "dense"}), nn::Dense(2));
+  given.build({3}, 4);
+  REQUIRE(given[0].name() == "dense_1");
+  REQUIRE(given[1].name() == "dense");
+  REQUIRE(given[2].name() == "dense_2");
+
+  // A layer asked for its name before it runs keeps the plain default; a shared layer has one name.
+  const std::shared_ptr<nn::Module> shared = std::make_shared<nn::Dense>(3);
+  REQUIRE(shared->name() == "dense");
+  nn::Sequential with_shared(nn::Dense(3));
+  with_shared.add(shared);
+  with_shared.add(shared);
+  with_shared.build({3}, 5);
+  REQUIRE(with_shared[0].name() == "dense_1");
+  REQUIRE(with_shared[2].name() == "dense");
+
+  // Asking an unbuilt model for its variables names its whole tree, not each layer alone.
+  auto unbuilt = nn::Sequential::named("g", nn::Dense(2), nn::Dense(2));
+  REQUIRE(unbuilt.named_variables().empty());
+  unbuilt.build({3}, 6);
+  REQUIRE(variable_names(unbuilt) == std::vector<std::string>{"g/dense/kernel", "g/dense/bias", "g/dense_1/kernel",
+                                                              "g/dense_1/bias"});
+}
+
+TEST_CASE("Dropout without a seed draws the same masks in models built alike", "[layers]") {
+  nn::Sequential a(nn::Dense(4), nn::Dropout(0.5)), b(nn::Dense(4), nn::Dropout(0.5));
+  a.build({3}, 1);
+  b.build({3}, 1);
+  const Tensor x = Tensor::ones({8, 3});
+  REQUIRE(a(x, true).to_vector<float>() == b(x, true).to_vector<float>());
 }
 
 TEST_CASE("build is deterministic from the seed", "[layers]") {

@@ -135,7 +135,6 @@ TEST_CASE("optimizer state round-trips into a fresh optimizer", "[optimizers]") 
 }
 
 TEST_CASE("update_moving_average averages weights, copies moving statistics and checks the twin", "[optimizers]") {
-  nn::clear_session();
   nn::Sequential model(nn::Dense(3), nn::BatchNorm());
   nn::Sequential average(nn::Dense(3), nn::BatchNorm());
   model.build({2}, 1);

@@ -76,7 +76,6 @@ TEST_CASE("SpectralNorm: k training calls of one step equal one call of k steps,
 TEST_CASE("SpectralNorm in Sequential: names, summary, parameter counts, gradients, Adam, weight averaging",
           "[layers][spectral_norm]") {
   auto make = [](std::uint64_t seed) {
-    nn::clear_session();
     auto d = nn::Sequential::named(
         "discriminator", nn::SpectralNorm(nn::Conv2D(8, 4, {.strides = {2, 2}, .pads = std::array<std::int64_t, 2>{1, 1}})),
         nn::LeakyReLU(0.2), nn::Flatten(), nn::SpectralNorm(nn::Dense(1)));

@@ -19,7 +19,6 @@ nn::Sequential seed002_generator() {
 }  // namespace
 
 TEST_CASE("summary: the seed-002 generator matches its Keras table", "[summary]") {
-  nn::clear_session();
   auto g = seed002_generator();
   g.build({100});
   std::ostringstream os;

@@ -431,8 +431,7 @@ int train(const TrainConfig& c) {
   if (c.ema < 0.0 || c.ema >= 1.0) throw tape::ValueError("train: --ema must be in [0, 1), got " + std::to_string(c.ema));
   std::optional<nn::Sequential> average;
   if (c.ema > 0.0) {
-    nn::clear_session();  // the twin's layers get the same names as G's
-    average = make_architecture(c.arch, c.z_dim, c.seed).generator;
+    average = make_architecture(c.arch, c.z_dim, c.seed).generator;  // built alike: G's layer names
     nn::update_moving_average(*average, arch.generator, 0.0);  // starts as a copy of G
   }
   Run run(c, std::move(arch), std::move(average));

@@ -25,7 +25,6 @@ void save_classifier(const std::string& path, const nn::Sequential& model, const
 }
 
 nn::Sequential load_mnist_classifier(const std::string& path, const std::string& dataset) {
-  nn::clear_session();
   nn::Sequential model = make_mnist_classifier();
   tape::Generator unused(0);
   model.build({28, 28, 1}, unused);

@@ -31,7 +31,8 @@ TensorFile load_safetensors(const std::string& path);
 
 // Saves a model's variables (by hierarchical name, under "model/"), optionally an optimizer's
 // state (under "model/optimizer/"), the generators' states and metadata (the layout is described
-// at the top of checkpoint.cpp). Throws IOError naming the path when writing fails, ValueError for
+// at the top of checkpoint.cpp). Layer names are numbered per model (Module::name()), so the keys
+// are the same for every model built alike, in any process. Throws IOError naming the path when writing fails, ValueError for
 // bad arguments (a null model or generator, a repeated name or metadata key).
 void save_checkpoint(const std::string& path, const Module& model, const Optimizer* optimizer = nullptr,
                      const CheckpointExtras& extras = {});
@@ -45,7 +46,11 @@ void save_checkpoint(const std::string& path, const std::vector<CheckpointEntry>
                      const CheckpointExtras& extras = {});
 
 // Loads into a built model (and optimizer): every variable must be present with the same shape
-// and dtype. Nothing is changed unless the whole file verifies. Returns the metadata.
+// and dtype. Nothing is changed unless the whole file verifies. Returns the metadata (generator
+// states under the names asked for). Files from releases that numbered layer names per process
+// ("discriminator/dense_2/kernel" for a discriminator's first Dense) load too: where a model's
+// keys are not all in the file, the numbers of each default name under its prefix, ascending,
+// are read as 0, 1, 2, ... (likewise "rng/<model>/..." generator states; see checkpoint.cpp).
 std::map<std::string, std::string> load_checkpoint(const std::string& path, Module& model,
                                                    Optimizer* optimizer = nullptr,
                                                    const std::vector<std::pair<std::string, Generator*>>& generators = {});

@@ -198,7 +198,7 @@ class Sigmoid : public Module {
 };
 
 struct DropoutOptions {
-  std::uint64_t seed = 0;  // the mask stream; 0: derived from the layer's name
+  std::uint64_t seed = 0;  // the mask stream; 0: derived from the layer's name (numbered per model)
   std::string name;
 };
 

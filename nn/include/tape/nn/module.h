@@ -1,5 +1,6 @@
 // Module: the base of every layer and model — named Variables, lazy build from the first input
-// shape, a training flag per call, hierarchical variable names and the Keras summary table.
+// shape, a training flag per call, Keras-style names numbered per model, hierarchical variable
+// names (the checkpoint keys) and the Keras summary table.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -27,8 +28,7 @@ using Initializer = std::function<Tensor(const Shape&, DType, Generator&)>;
 
 class Module {
  public:
-  // `name` empty: a unique Keras-style name from `default_name` ("dense", "dense_1", ...),
-  // numbered when the name is first needed.
+  // `name` empty: the module takes `default_name` ("dense"), numbered within its model (name()).
   Module(std::string default_name, std::string name);
   virtual ~Module() = default;
   Module(Module&&) = default;
@@ -54,9 +54,16 @@ class Module {
   std::vector<std::pair<std::string, Generator*>> named_generators();
   std::int64_t count_params() const;
 
-  // The layer's name; a default one ("dense_1") is taken when first asked for, which happens
-  // at the latest on the first call, so layers are numbered in the order they run.
+  // The layer's name: the one given, else a Keras-style default numbered per model. A model's
+  // outermost call (or a question for its variables, generators, summary or name) names every
+  // unnamed module in its tree, children before their parent in children() order (for Sequential,
+  // layer order; a wrapper after the layer it wraps): each takes the first of "dense", "dense_1",
+  // "dense_2", ... not yet taken in that tree. So models built alike get the same names (and
+  // checkpoint keys) whatever else the process built. A name, once given, stays; a module asked
+  // for its name before it is part of any run takes the plain default ("dense").
   const std::string& name() const;
+  // The default name without a number: "dense", "conv2d_transpose", "sequential".
+  const std::string& default_name() const { return default_name_; }
   // "Dense", "Conv2DTranspose", ...
   virtual std::string type_name() const = 0;
   // Direct children (composite modules override).
@@ -89,6 +96,8 @@ class Module {
   virtual std::vector<std::pair<std::string, Generator*>> own_generators() { return {}; }
 
  private:
+  // Names every unnamed module of this tree (see name()).
+  void assign_names() const;
   void collect(const std::string& prefix, std::vector<NamedVariable>& out) const;
   void rename(const std::string& prefix);
   std::string default_name_;
@@ -131,11 +140,9 @@ class Sequential : public Module {
   std::vector<std::shared_ptr<Module>> layers_;
 };
 
-// A stable 64-bit seed from a name (FNV-1a), for generators seeded by layer names.
+// A stable 64-bit seed from a name (FNV-1a), for generators seeded by layer names (which are
+// numbered per model, so the seed does not depend on what else the process built).
 std::uint64_t seed_from_name(const std::string& name);
-
-// Restarts Keras-style layer naming ("dense", "dense_1", ...), like keras.backend.clear_session().
-void clear_session();
 
 // Formats n with thousands separators: 2330944 -> "2,330,944".
 std::string format_count(std::int64_t n);

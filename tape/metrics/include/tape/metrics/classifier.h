@@ -26,11 +26,10 @@ void save_classifier(const std::string& path, const tape::nn::Sequential& model,
                      std::uint64_t seed);
 
 // A classifier saved by save_classifier (examples/mnist_classifier trains one), ready for
-// inference. Restarts Keras-style naming first (nn::clear_session), so the layer names match the
-// ones the saving process gave; models built earlier keep theirs. Throws tape::IOError naming the
-// file when it does not fit, and tape::ValueError naming the file and both datasets when it was
-// trained on another dataset than `dataset` (a checkpoint without the dataset in its metadata
-// counts as MNIST's).
+// inference (its layer names are numbered per model, so they match the saved ones whatever else
+// this process built). Throws tape::IOError naming the file when it does not fit, and
+// tape::ValueError naming the file and both datasets when it was trained on another dataset than
+// `dataset` (a checkpoint without the dataset in its metadata counts as MNIST's).
 tape::nn::Sequential load_mnist_classifier(const std::string& path, const std::string& dataset = "mnist");
 
 // What the classifier makes of N images [N, 28, 28, 1] (inference mode, batches of 500).
