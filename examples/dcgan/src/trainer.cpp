@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include <nlohmann/json.hpp>
+#include <tape/data/batch_schedule.h>
 #include <tape/data/batches.h>
 #include <tape/data/dataset.h>
 #include <tape/io/atomic_file.h>
@@ -31,15 +32,19 @@
 #include "run_files.h"
 #include "sample_files.h"
 
+template <>
+struct nlohmann::adl_serializer<tape::data::BatchChange> {
+  static void to_json(json& j, const tape::data::BatchChange& change) { j = {change.step, change.batch}; }
+  static void from_json(const json& j, tape::data::BatchChange& change) {
+    change.step = j.at(0).get<std::int64_t>();
+    change.batch = j.at(1).get<std::int64_t>();
+  }
+};
+
 namespace dcgan {
 
 // config.json: every TrainConfig field under its own name (nlohmann's type macros; a --batch-from
-// change as [step, batch]); missing keys keep their defaults when read back.
-void to_json(nlohmann::json& j, const TrainConfig::BatchChange& change) { j = {change.step, change.batch}; }
-void from_json(const nlohmann::json& j, TrainConfig::BatchChange& change) {
-  change.step = j.at(0).get<std::int64_t>();
-  change.batch = j.at(1).get<std::int64_t>();
-}
+// change as [step, batch], below); missing keys keep their defaults when read back.
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, preset, dataset, data_dir, verify_checksums, arch, epochs,
                                                 steps, batch, lr, g_lr, d_lr, lr_schedule, batch_from, lr_decay_start,
                                                 lr_final, beta1, beta2, loss, updates, n_critic, gp_weight, r1_gamma,
@@ -223,57 +228,24 @@ std::int64_t batch_of_run_config(const std::string& path, std::int64_t fallback)
 }  // namespace
 
 std::vector<TrainConfig::BatchChange> parse_batch_changes(const std::string& text) {
-  std::vector<TrainConfig::BatchChange> changes;
-  if (text == "none") return changes;
-  std::stringstream parts(text);
-  std::string part;
-  while (std::getline(parts, part, ',')) {
-    TrainConfig::BatchChange change;
-    char colon = 0;
-    std::istringstream in(part);
-    if (!(in >> change.step >> colon >> change.batch) || colon != ':' || !(in >> std::ws).eof() || change.step < 1 ||
-        change.batch < 1) {
-      throw tape::ValueError("--batch-from: '" + part + "' in '" + text + "' is not STEP:BATCH with positive integers");
-    }
-    changes.push_back(change);
+  try {
+    return tape::data::BatchSchedule::parse(text);
+  } catch (const tape::ValueError& e) {
+    throw tape::ValueError(std::string("--batch-from: ") + e.what());
   }
-  return changes;
 }
 
-// Images drawn by the first `steps` steps under the batch schedule.
-std::int64_t images_in_steps(const TrainConfig& c, std::int64_t steps) {
-  std::int64_t images = 0, from = 0, batch = c.batch;
-  for (const auto& change : c.batch_from) {
-    if (change.step >= steps) break;
-    images += (change.step - from) * batch;
-    from = change.step;
-    batch = change.batch;
+std::int64_t images_in_steps(const TrainConfig& c, std::int64_t steps) { return batch_schedule(c).images_in(steps); }
+
+tape::data::BatchSchedule batch_schedule(const TrainConfig& c) {
+  try {
+    return tape::data::BatchSchedule(c.batch, c.batch_from);
+  } catch (const tape::ValueError& e) {
+    throw tape::ValueError(std::string("train: --batch-from: ") + e.what());
   }
-  return images + (steps - from) * batch;
 }
 
 namespace {
-
-// --batch-from: steps in increasing order, each batch between 1 and the data set's size.
-void check_batch_changes(const TrainConfig& c, std::int64_t images) {
-  std::int64_t previous = 0;
-  for (const auto& change : c.batch_from) {
-    const std::string what = "train: --batch-from " + std::to_string(change.step) + ":" + std::to_string(change.batch);
-    if (change.step <= previous) throw tape::ValueError(what + ": steps must be > 0 and increasing");
-    if (change.batch < 1 || change.batch > images) {
-      throw tape::ValueError(what + ": the batch must be in [1, " + std::to_string(images) + "] (the data set's images)");
-    }
-    previous = change.step;
-  }
-}
-
-// The batch size of the step taken after `steps_done` steps (--batch, then --batch-from).
-std::int64_t batch_at(const TrainConfig& c, std::int64_t steps_done) {
-  std::int64_t batch = c.batch;
-  for (const auto& change : c.batch_from)
-    if (steps_done >= change.step) batch = change.batch;
-  return batch;
-}
 
 // The weight average's decay after update `step` (from 1): TensorFlow's warm-up
 // min(ema, (1 + step) / (10 + step)), or with ema_start a plain copy of G up to that step and
@@ -403,7 +375,11 @@ int train(const TrainConfig& c) {
     throw tape::ValueError("train: " + std::to_string(n) + " images do not fill one batch of " + std::to_string(c.batch));
   }
   const std::int64_t total = c.steps > 0 ? c.steps : steps_per_epoch * std::max<std::int64_t>(c.epochs, 1);
-  check_batch_changes(c, n);
+  const tape::data::BatchSchedule schedule = batch_schedule(c);
+  if (schedule.largest() > n) {
+    throw tape::ValueError("train: --batch-from: a batch of " + std::to_string(schedule.largest()) + " is more than the " +
+                           std::to_string(n) + " images of the data set");
+  }
 
   Architecture arch = make_architecture(c.arch, c.z_dim, c.seed);
   if (std::vector<std::int64_t>(data.images.shape().begin() + 1, data.images.shape().end()) != arch.image_shape) {
@@ -463,8 +439,8 @@ int train(const TrainConfig& c) {
   g_interrupted = false;
   auto previous = std::signal(SIGINT, on_sigint);
   Progress progress(total, n, isatty(STDOUT_FILENO) != 0, c.log_every);
-  const std::int64_t images_total = images_in_steps(c, total);
-  std::int64_t images_done = images_in_steps(c, run.step);
+  const std::int64_t images_total = schedule.images_in(total);
+  std::int64_t images_done = schedule.images_in(run.step);
   const int cols = columns_for(c.samples);
   auto save_grid = [&](const std::string& path) {
     tape::NoRecord no_record;
@@ -500,8 +476,8 @@ int train(const TrainConfig& c) {
   batches.seek(run.epoch, run.image_in_epoch);
   while (run.step < total && !g_interrupted) {
     const auto t0 = std::chrono::steady_clock::now();
-    const std::int64_t batch = batch_at(c, run.step);
-    const Tensor real = batches.next(batch, batch_at(c, run.step + 1));
+    const std::int64_t batch = schedule.batch_at(run.step);
+    const Tensor real = batches.next(batch, schedule.batch_at(run.step + 1));
     const StepResult r =
         c.loss == "wgan-gp"
             ? wgan_gp_step(run.arch, run.g_opt, run.d_opt, real, run.noise_gen,

@@ -6,6 +6,7 @@
 #include <functional>
 #include <string>
 
+#include <tape/data/batch_schedule.h>
 #include <tape/nn/nn.h>
 
 #include "architectures.h"
@@ -29,10 +30,8 @@ struct TrainConfig {
   // flat until lr_decay_start (a fraction of the run), then down to lr_final times the rate.
   std::string lr_schedule = "constant";
   // A larger batch later in the run: from step `step` on (steps done), `batch` images per step
-  // (--batch-from STEP:BATCH; sorted by step, each batch at most the data set's size).
-  struct BatchChange {
-    std::int64_t step = 0, batch = 0;
-  };
+  // (--batch-from STEP:BATCH; tape::data::BatchSchedule; each batch at most the data set's size).
+  using BatchChange = tape::data::BatchChange;
   std::vector<BatchChange> batch_from;
   double lr_decay_start = 0.0;
   double lr_final = 0.0;
@@ -83,7 +82,9 @@ struct TrainConfig {
 // that is not STEP:BATCH with positive integers.
 std::vector<TrainConfig::BatchChange> parse_batch_changes(const std::string& text);
 
-// Images drawn by the first `steps` steps: --batch, then the --batch-from changes.
+// --batch, then the --batch-from changes; ValueError naming --batch-from for changes out of order.
+tape::data::BatchSchedule batch_schedule(const TrainConfig& c);
+// Images drawn by the first `steps` steps: batch_schedule(c).images_in(steps).
 std::int64_t images_in_steps(const TrainConfig& c, std::int64_t steps);
 
 // Losses and discriminator outputs of one training step.
