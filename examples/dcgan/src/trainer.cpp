@@ -25,10 +25,10 @@
 #include <tape/io/image.h>
 #include <tape/io/image_files.h>
 #include <tape/summary/event_writer.h>
+#include <tape/summary/progress.h>
 
 #include "classifier_paths.h"
 #include "evaluation.h"
-#include "progress.h"
 #include "run_files.h"
 #include "sample_files.h"
 
@@ -365,6 +365,23 @@ void write_config(const TrainConfig& c, const std::string& path, std::int64_t st
 
 }  // namespace
 
+namespace {
+
+// A step's losses on the progress bar's live line and on its plain lines.
+std::string live_fields(const StepResult& r) {
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "d %.3f/%.3f  g %.3f", r.d_loss_real, r.d_loss_fake, r.g_loss);
+  return buf;
+}
+std::string log_fields(const StepResult& r) {
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "d_loss_real %.4f  d_loss_fake %.4f  g_loss %.4f  D(x) %.3f  D(G(z)) %.3f", r.d_loss_real,
+                r.d_loss_fake, r.g_loss, r.d_real, r.d_fake);
+  return buf;
+}
+
+}  // namespace
+
 int train(const TrainConfig& c) {
   if (c.threads > 0) tape::set_num_threads(c.threads);
   if (c.batch < 1) throw tape::ValueError("train: --batch must be >= 1");
@@ -438,7 +455,7 @@ int train(const TrainConfig& c) {
   if (c.tensorboard) events = std::make_unique<tape::summary::EventWriter>(run.files.tensorboard_dir());
   g_interrupted = false;
   auto previous = std::signal(SIGINT, on_sigint);
-  Progress progress(total, n, isatty(STDOUT_FILENO) != 0, c.log_every);
+  tape::summary::ProgressBar progress(total, n, isatty(STDOUT_FILENO) != 0, c.log_every);
   const std::int64_t images_total = schedule.images_in(total);
   std::int64_t images_done = schedule.images_in(run.step);
   const int cols = columns_for(c.samples);
@@ -494,9 +511,10 @@ int train(const TrainConfig& c) {
     run.files.append_losses({run.step, run.epoch + (run.image_in_epoch == 0 ? 0 : 1), r.d_loss_real, r.d_loss_fake,
                              r.g_loss, r.d_real, r.d_fake, images_per_second});
     images_done += batch;
-    progress.update({.step = run.step, .epoch = run.epoch + (run.image_in_epoch == 0 ? 0 : 1), .image_in_epoch = run.image_in_epoch, .batch = batch,
-                     .images_done = images_done, .images_total = images_total},
-                    r, images_per_second);
+    progress.update({.step = run.step, .epoch = run.epoch + (run.image_in_epoch == 0 ? 0 : 1),
+                     .sample_in_epoch = run.image_in_epoch, .batch = batch, .samples_done = images_done,
+                     .samples_total = images_total},
+                    live_fields(r), log_fields(r), images_per_second);
     if (events && run.step % c.tensorboard_every == 0) {
       events->add_scalar("d_loss_real", run.step, r.d_loss_real);
       events->add_scalar("d_loss_fake", run.step, r.d_loss_fake);
