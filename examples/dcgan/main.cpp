@@ -38,6 +38,8 @@ void add_train_options(CLI::App& cmd, dcgan::TrainConfig& c) {
       ->check(CLI::IsMember({"mnist", "fashion-mnist", "cifar10"}))->capture_default_str();
   cmd.add_option("--data", c.data_dir, "folder with the dataset's files (default: data/mnist, the Debian "
                                        "Fashion-MNIST folder, data/cifar10)");
+  cmd.add_flag("--check-numerics", c.check_numerics,
+               "anomaly mode: check every op's output and every gradient for NaN/Inf and name the op that made the first");
   cmd.add_flag("!--no-checksum", c.verify_checksums, "skip MNIST's checksum check (IDX files of your own)");
   cmd.add_option("--arch", c.arch, "tf-tutorial | keras-small | vstark21 | libtorch | mnist-fast | mnist-lean | mnist-fast-sn | cifar")
       ->check(CLI::IsMember(dcgan::architecture_names()))->capture_default_str();

@@ -7,6 +7,7 @@
 #include <unordered_set>
 
 #include "record.h"
+#include "tape/numerics.h"
 #include "tape/ops.h"
 #include "tensor_impl.h"
 
@@ -94,9 +95,26 @@ bool should_record(const Tensor& a, const Tensor& b) {
   return false;
 }
 
+// "[2, 3], [3]": the shapes of an op's operands, for check_numerics' messages.
+std::string join_shapes(const std::vector<Shape>& shapes) {
+  std::string out;
+  for (const Shape& s : shapes) out += (out.empty() ? "" : ", ") + s.to_string();
+  return out;
+}
+std::string shapes_of(const std::vector<Tensor>& xs) {
+  std::vector<Shape> shapes;
+  for (const Tensor& x : xs) shapes.push_back(x.defined() ? x.shape() : Shape{});
+  return join_shapes(shapes);
+}
+
 void record(std::string op, const std::vector<Tensor>& inputs, const std::vector<Tensor>& outputs,
             BackwardFn backward, std::string why_no_gradient) {
   if (!any_recording()) return;
+  if (check_numerics()) {
+    for (std::size_t k = 0; k < outputs.size(); ++k)
+      check_finite(outputs[k], "check_numerics: output " + std::to_string(k) + " of " + op + " (inputs " +
+                                   shapes_of(inputs) + ")");
+  }
   std::shared_ptr<Record> rec;
   for (auto* tape : t_tapes) {
     if (!tape->recording || !tape->tracks_any(inputs)) continue;
@@ -231,6 +249,11 @@ std::vector<Tensor> run_backward(const Record& rec, std::unordered_map<TensorId,
     if (needs[i] && result[i].defined() && result[i].shape() != rec.input_shapes[i]) {
       throw InternalError(rec.op + ": gradient of input " + std::to_string(i) + " has shape " +
                           result[i].shape().to_string() + ", expected " + rec.input_shapes[i].to_string());
+    }
+    if (needs[i] && check_numerics()) {
+      check_finite(result[i], "check_numerics: the backward of " + rec.op + " (forward inputs " +
+                                  detail::join_shapes(rec.input_shapes) + ") made input " + std::to_string(i) +
+                                  "'s gradient");
     }
   }
   return result;

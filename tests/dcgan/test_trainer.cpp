@@ -454,3 +454,35 @@ TEST_CASE("training runs on synthetic CIFAR-10 files", "[dcgan][train][cifar]") 
   c.out = out.file("bad");
   REQUIRE_THROWS_WITH(dcgan::train(c), Catch::Contains("[28, 28, 1]") && Catch::Contains("[20, 32, 32, 3]"));
 }
+
+TEST_CASE("a run whose losses stop being finite stops before saving, and its last checkpoint stays loadable",
+          "[dcgan][train][numerics]") {
+  TempDir data, out;
+  write_tiny_mnist(data, 40);
+  dcgan::TrainConfig c = tiny_config(data, out.file("run"));
+  c.steps = 40;
+  c.checkpoint_every = 1;
+  c.lr = 1e30;  // the first update sends the weights far out; the losses overflow soon after
+  std::string message;
+  try {
+    dcgan::train(c);
+  } catch (const tape::NumericsError& e) {
+    message = e.what();
+  }
+  INFO(message);
+  REQUIRE_THAT(message, Catch::Contains("are not finite") && Catch::Contains("is intact") && Catch::Contains("--resume"));
+  const auto step = std::stoll(message.substr(message.find("losses of step ") + 15));
+  REQUIRE(step >= 2);
+  // Saved up to the step before, not the failing one; that checkpoint loads.
+  const std::string last = out.file("run") + "/checkpoints/ckpt-" + std::string(8 - std::to_string(step - 1).size(), '0') +
+                           std::to_string(step - 1) + ".safetensors";
+  REQUIRE(fs::exists(last));
+  REQUIRE_FALSE(fs::exists(out.file("run") + "/checkpoints/ckpt-" + std::string(8 - std::to_string(step).size(), '0') +
+                           std::to_string(step) + ".safetensors"));
+  REQUIRE_NOTHROW(dcgan::load_generator(last));
+  // With --check-numerics the op that made the first non-finite value is named instead.
+  c.check_numerics = true;
+  c.out = out.file("anomaly");
+  REQUIRE_THROWS_WITH(dcgan::train(c), Catch::Contains("check_numerics: "));
+  REQUIRE_FALSE(tape::check_numerics());  // the mode ends with the run
+}

@@ -51,7 +51,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, preset, dataset, da
                                                 r1_every, ema, ema_start, z_dim, seed, out, resume, threads, real_label,
                                                 balance, digit, sample_every, checkpoint_every, keep_checkpoints,
                                                 tensorboard, tensorboard_every, samples, log_every, max_images,
-                                                eval_every, eval_n, classifier)
+                                                eval_every, eval_n, classifier, check_numerics)
 
 namespace nn = tape::nn;
 namespace fs = std::filesystem;
@@ -380,10 +380,23 @@ std::string log_fields(const StepResult& r) {
   return buf;
 }
 
+// Stops a run whose losses are no longer finite (its weights are then garbage) before anything is
+// saved from it, naming the last checkpoint, which stays as it was.
+void check_losses_finite(const StepResult& r, std::int64_t step, const std::optional<std::string>& last_checkpoint) {
+  if (std::isfinite(r.d_loss_real) && std::isfinite(r.d_loss_fake) && std::isfinite(r.g_loss)) return;
+  throw tape::NumericsError("train: the losses of step " + std::to_string(step) + " are not finite (" + log_fields(r) +
+                            "); stopped without saving it. " +
+                            (last_checkpoint ? "The last checkpoint, " + *last_checkpoint + ", is intact: go on from it with --resume"
+                                             : std::string("There is no checkpoint yet: start again")) +
+                            " and a lower --lr, or with --check-numerics to find the op that made the first NaN or Inf");
+}
+
 }  // namespace
 
 int train(const TrainConfig& c) {
   if (c.threads > 0) tape::set_num_threads(c.threads);
+  std::optional<tape::CheckNumerics> anomaly_mode;
+  if (c.check_numerics) anomaly_mode.emplace(true);
   if (c.batch < 1) throw tape::ValueError("train: --batch must be >= 1");
   const tape::data::Dataset data = load_training_data(c);
   const std::int64_t n = data.size();
@@ -515,6 +528,7 @@ int train(const TrainConfig& c) {
                      .sample_in_epoch = run.image_in_epoch, .batch = batch, .samples_done = images_done,
                      .samples_total = images_total},
                     live_fields(r), log_fields(r), images_per_second);
+    check_losses_finite(r, run.step, run.checkpoints.latest());
     if (events && run.step % c.tensorboard_every == 0) {
       events->add_scalar("d_loss_real", run.step, r.d_loss_real);
       events->add_scalar("d_loss_fake", run.step, r.d_loss_fake);

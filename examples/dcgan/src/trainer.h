@@ -73,6 +73,9 @@ struct TrainConfig {
   std::int64_t eval_every = 0;
   std::int64_t eval_n = 10000;
   std::string classifier;         // default: examples::classifier_path(dataset)
+  // Anomaly mode (tape::CheckNumerics): every recorded op's output and every gradient checked, the
+  // first NaN or Inf named by its op. Without it a step with non-finite losses still stops the run.
+  bool check_numerics = false;
   // Called after every step with the step number; returning false stops the run the way Ctrl-C
   // does (checkpoint saved, clean exit). For programs embedding the trainer, and for tests.
   std::function<bool(std::int64_t)> keep_going;

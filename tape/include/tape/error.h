@@ -35,6 +35,11 @@ class IOError : public Error {
  public:
   using Error::Error;
 };
+// A NaN or Inf found by check_numerics (anomaly mode): the message names the op that made it.
+class NumericsError : public Error {
+ public:
+  using Error::Error;
+};
 // A broken invariant inside tape: a bug to report.
 class InternalError : public Error {
  public:

@@ -5,6 +5,7 @@
 #include "tape/gradcheck.h"
 #include "tape/gradient_tape.h"
 #include "tape/memory.h"
+#include "tape/numerics.h"
 #include "tape/ops.h"
 #include "tape/profiler.h"
 #include "tape/random.h"
