@@ -486,3 +486,30 @@ TEST_CASE("a run whose losses stop being finite stops before saving, and its las
   REQUIRE_THROWS_WITH(dcgan::train(c), Catch::Contains("check_numerics: "));
   REQUIRE_FALSE(tape::check_numerics());  // the mode ends with the run
 }
+
+TEST_CASE("noise priors: normal, uniform in [-1, 1], truncated within 2 sigma, and the checkpoint keeps the prior",
+          "[dcgan][noise]") {
+  tape::Generator gen(3);
+  const auto uniform = dcgan::draw_noise(dcgan::NoisePrior::uniform, 500, 10, gen).to_vector<float>();
+  REQUIRE(*std::min_element(uniform.begin(), uniform.end()) >= -1.0f);
+  REQUIRE(*std::max_element(uniform.begin(), uniform.end()) <= 1.0f);
+  REQUIRE(*std::min_element(uniform.begin(), uniform.end()) < -0.99f);
+  const auto truncated = dcgan::draw_noise(dcgan::NoisePrior::truncated, 500, 10, gen).to_vector<float>();
+  REQUIRE(*std::max_element(truncated.begin(), truncated.end()) <= 2.0f);
+  REQUIRE(*std::min_element(truncated.begin(), truncated.end()) >= -2.0f);
+  tape::Generator a(5), b(5);
+  REQUIRE(dcgan::draw_noise(dcgan::NoisePrior::normal, 4, 3, a).to_vector<float>() ==
+          tape::Tensor::normal({4, 3}, b).to_vector<float>());
+  REQUIRE_THROWS_WITH(dcgan::noise_prior_of("gauss"), Catch::Contains("normal, uniform, truncated"));
+  TempDir data, out;
+  write_tiny_mnist(data, 40);
+  dcgan::TrainConfig c = tiny_config(data, out.file("run"));
+  c.steps = 2;
+  c.noise = "uniform";
+  REQUIRE(dcgan::train(c) == 0);
+  const std::string ckpt = out.file("run") + "/checkpoints/ckpt-00000002.safetensors";
+  REQUIRE(dcgan::load_generator(ckpt).noise == dcgan::NoisePrior::uniform);
+  REQUIRE_THROWS_WITH(dcgan::sample(ckpt, 4, {.truncation = 1.0}, out.file("t.idx")),
+                      Catch::Contains("needs the normal noise prior") && Catch::Contains("uniform"));
+  REQUIRE_NOTHROW(dcgan::sample(ckpt, 4, {}, out.file("u.idx")));
+}

@@ -136,6 +136,27 @@ const std::vector<std::string>& architecture_names() {
   return names;
 }
 
+NoisePrior noise_prior_of(const std::string& name) {
+  if (name == "normal") return NoisePrior::normal;
+  if (name == "uniform") return NoisePrior::uniform;
+  if (name == "truncated") return NoisePrior::truncated;
+  throw tape::ValueError("unknown noise prior '" + name + "' (normal, uniform, truncated)");
+}
+
+std::string name_of(NoisePrior prior) {
+  return prior == NoisePrior::uniform ? "uniform" : prior == NoisePrior::truncated ? "truncated" : "normal";
+}
+
+tape::Tensor draw_noise(NoisePrior prior, std::int64_t n, std::int64_t z_dim, tape::Generator& gen) {
+  // -> z [n, z_dim]
+  switch (prior) {
+    case NoisePrior::uniform: return tape::Tensor::uniform({n, z_dim}, gen, -1.0, 1.0);
+    case NoisePrior::truncated: return tape::Tensor::truncated_normal({n, z_dim}, gen);
+    case NoisePrior::normal: break;
+  }
+  return tape::Tensor::normal({n, z_dim}, gen);
+}
+
 Architecture make_architecture(const std::string& name, std::int64_t z_dim, std::uint64_t seed) {
   if (z_dim < 1) throw tape::ValueError("make_architecture: z_dim must be >= 1, got " + std::to_string(z_dim));
   Architecture a = name == "tf-tutorial"   ? tf_tutorial(z_dim)

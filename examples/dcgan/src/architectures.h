@@ -9,6 +9,14 @@
 
 namespace dcgan {
 
+// The noise G is fed: normal N(0, 1) (PyTorch's DCGAN, the TF tutorial), uniform U(-1, 1) (seed
+// 003), truncated: N(0, 1) redrawn outside 2 sigma (seed 004's tf.truncated_normal).
+enum class NoisePrior { normal, uniform, truncated };
+NoisePrior noise_prior_of(const std::string& name);  // ValueError naming the choices
+std::string name_of(NoisePrior prior);
+// z [n, z_dim] drawn from `prior`.
+tape::Tensor draw_noise(NoisePrior prior, std::int64_t n, std::int64_t z_dim, tape::Generator& gen);
+
 struct Architecture {
   std::string name;
   std::string description;
@@ -16,6 +24,9 @@ struct Architecture {
   tape::nn::Sequential discriminator;  // images -> logits[B, 1]
   std::vector<std::int64_t> image_shape;  // {H, W, C}
   std::int64_t z_dim = 100;
+  NoisePrior noise = NoisePrior::normal;
+  // z [n, z_dim] from this architecture's prior.
+  tape::Tensor sample_noise(std::int64_t n, tape::Generator& gen) const { return draw_noise(noise, n, z_dim, gen); }
 };
 
 // The names --arch accepts: tf-tutorial, keras-small, vstark21, libtorch, mnist-fast, cifar.

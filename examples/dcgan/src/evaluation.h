@@ -6,6 +6,8 @@
 #include <tape/metrics/report.h>
 #include <tape/nn/nn.h>
 
+#include "architectures.h"
+
 namespace dcgan {
 
 using tape::metrics::Evaluator;
@@ -16,15 +18,18 @@ using tape::metrics::QualityReport;
 struct NoiseOptions {
   std::uint64_t seed = 0;
   bool batch_statistics = false;  // BatchNorm with the batch's statistics instead of the moving averages
-  double truncation = 0;          // 0: z ~ N(0, 1); t > 0: each z redrawn until |z| <= t (the truncation trick)
+  double truncation = 0;          // 0: z from the prior; t > 0: N(0, 1) redrawn until |z| <= t (the truncation trick)
 };
 
-// n images from `generator` in batches of 500, noise drawn as `noise` says.
-tape::Tensor generate_images(tape::nn::Sequential& generator, std::int64_t z_dim, std::int64_t n,
+// n images from the architecture's generator in batches of 500, its noise prior drawn as `noise` says
+// (a truncation needs the normal prior: ValueError otherwise).
+tape::Tensor generate_images(Architecture& arch, std::int64_t n, const NoiseOptions& noise);
+// The same with another generator of the architecture's shapes (its weight average).
+tape::Tensor generate_images(const Architecture& arch, tape::nn::Sequential& generator, std::int64_t n,
                              const NoiseOptions& noise);
 
-// evaluator.n() images from `generator`, scored.
-QualityReport evaluate_generator(Evaluator& evaluator, tape::nn::Sequential& generator, std::int64_t z_dim,
+// evaluator.n() images from `generator` (the architecture's, or its weight average), scored.
+QualityReport evaluate_generator(Evaluator& evaluator, const Architecture& arch, tape::nn::Sequential& generator,
                                  const NoiseOptions& noise);
 
 }  // namespace dcgan

@@ -51,7 +51,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, preset, dataset, da
                                                 r1_every, ema, ema_start, z_dim, seed, out, resume, threads, real_label,
                                                 balance, digit, sample_every, checkpoint_every, keep_checkpoints,
                                                 tensorboard, tensorboard_every, samples, log_every, max_images,
-                                                eval_every, eval_n, classifier, check_numerics)
+                                                eval_every, eval_n, classifier, check_numerics, noise)
 
 namespace nn = tape::nn;
 namespace fs = std::filesystem;
@@ -101,7 +101,7 @@ StepResult alternating_step(Architecture& arch, nn::Adam& g_opt, nn::Adam& d_opt
 StepResult train_step(Architecture& arch, nn::Adam& g_opt, nn::Adam& d_opt, const Tensor& real,
                       tape::Generator& noise_gen, const StepOptions& o) {
   const std::int64_t b = real.dim(0);
-  const Tensor z = Tensor::normal({b, arch.z_dim}, noise_gen);
+  const Tensor z = arch.sample_noise(b, noise_gen);
   if (o.alternating) {
     if (o.balance) throw tape::ValueError("train_step: alternating updates do not combine with balance");
     return alternating_step(arch, g_opt, d_opt, real, z, o);
@@ -152,7 +152,7 @@ StepResult wgan_gp_step(Architecture& arch, nn::Adam& g_opt, nn::Adam& d_opt, co
     Tensor fake;
     {
       tape::NoRecord no_record;  // the critic update does not differentiate through G
-      fake = arch.generator(Tensor::normal({b, arch.z_dim}, noise_gen), true);
+      fake = arch.generator(arch.sample_noise(b, noise_gen), true);
     }
     const Tensor eps = Tensor::uniform({b, 1, 1, 1}, noise_gen);
     tape::GradientTape d_tape;
@@ -169,7 +169,7 @@ StepResult wgan_gp_step(Architecture& arch, nn::Adam& g_opt, nn::Adam& d_opt, co
   }
   r.g_updated = o.train_g;
   if (o.train_g) {
-    const Tensor z = Tensor::normal({b, arch.z_dim}, noise_gen);
+    const Tensor z = arch.sample_noise(b, noise_gen);
     const auto g_vars = arch.generator.trainable_variables();
     tape::GradientTape g_tape;
     const Tensor g_loss = -tape::mean(arch.discriminator(arch.generator(z, true), true));
@@ -283,7 +283,7 @@ struct Run {
         d_opt({.learning_rate = discriminator_lr(c), .beta1 = c.beta1, .beta2 = c.beta2}),
         noise_gen(c.seed * 0x9E3779B97F4A7C15ull + 1), g_ema(std::move(average)) {
     tape::Generator fixed(c.seed * 0x9E3779B97F4A7C15ull + 2);
-    fixed_noise = Tensor::normal({c.samples, c.z_dim}, fixed);
+    fixed_noise = arch.sample_noise(c.samples, fixed);
   }
 
   std::vector<std::pair<std::string, tape::Generator*>> generators() {
@@ -297,6 +297,7 @@ struct Run {
     std::map<std::string, std::string> m{{"step", std::to_string(step)},         {"epoch", std::to_string(epoch)},
                                          {"image_in_epoch", std::to_string(image_in_epoch)}, {"arch", config.arch},
                                          {"dataset", config.dataset},            {"z_dim", std::to_string(config.z_dim)},
+                                         {"noise", config.noise},
                                          {"seed", std::to_string(config.seed)},  {"program", "tape dcgan " TAPE_DCGAN_VERSION}};
     // The last step's losses steer --balance; saved exactly (hex floats) so a resumed run decides alike.
     if (last) {
@@ -412,6 +413,7 @@ int train(const TrainConfig& c) {
   }
 
   Architecture arch = make_architecture(c.arch, c.z_dim, c.seed);
+  arch.noise = noise_prior_of(c.noise);
   if (std::vector<std::int64_t>(data.images.shape().begin() + 1, data.images.shape().end()) != arch.image_shape) {
     throw tape::ShapeError("train: architecture '" + c.arch + "' makes images " + tape::Shape(arch.image_shape).to_string() +
                            " but the dataset has " + data.images.shape().to_string());
@@ -492,7 +494,7 @@ int train(const TrainConfig& c) {
     metrics_log->start(c.resume, run.step);
   }
   auto evaluate_now = [&] {
-    const QualityReport r = evaluate_generator(*evaluator, run.shown_generator(), c.z_dim, {.seed = c.seed + 0xE7A1});
+    const QualityReport r = evaluate_generator(*evaluator, run.arch, run.shown_generator(), {.seed = c.seed + 0xE7A1});
     metrics_log->append(run.step, run.files.history().empty() ? 0.0 : run.files.history().back().wall_time, r);
     std::printf("step %lld: %s %.3f (real %.3f), FID %.2f, precision %.3f, recall %.3f, %d classes\n",
                 static_cast<long long>(run.step), evaluator->score_label().c_str(), r.score,
@@ -581,6 +583,8 @@ Architecture load_generator(const std::string& checkpoint, bool raw) {
     return it->second;
   };
   Architecture arch = make_architecture(field("arch"), std::stoll(field("z_dim")), 0);
+  const auto noise = meta.find("noise");  // checkpoints written before 2026-11-29: normal
+  if (noise != meta.end()) arch.noise = noise_prior_of(noise->second);
   const bool has_average = std::any_of(file.tensors.begin(), file.tensors.end(),
                                       [](const auto& t) { return t.first.rfind("generator_ema/", 0) == 0; });
   nn::load_checkpoint(checkpoint, {{has_average && !raw ? "generator_ema" : "generator", &arch.generator, nullptr}});
@@ -590,7 +594,7 @@ Architecture load_generator(const std::string& checkpoint, bool raw) {
 void sample(const std::string& checkpoint, std::int64_t n, const NoiseOptions& noise, const std::string& out, bool raw) {
   if (n < 1) throw tape::ValueError("sample: --n must be >= 1, got " + std::to_string(n));
   Architecture arch = load_generator(checkpoint, raw);
-  const Tensor images = generate_images(arch.generator, arch.z_dim, n, noise);
+  const Tensor images = generate_images(arch, n, noise);
   switch (sample_format_of(out)) {
     case SampleFormat::grid:
       tape::io::write_png(out, tape::io::make_grid(images, columns_for(static_cast<int>(std::min<std::int64_t>(n, 1 << 20))), 2,
@@ -629,7 +633,7 @@ void evaluate_checkpoint(const EvalConfig& c) {
   }
   Evaluator evaluator(examples::classifier_path(c.dataset, c.classifier), c.dataset, c.data_dir, c.n, c.verify_checksums);
   const QualityReport generated = images.defined() ? evaluator.evaluate(images)
-                                                   : evaluate_generator(evaluator, arch->generator, arch->z_dim, c.noise);
+                                                   : evaluate_generator(evaluator, *arch, arch->generator, c.noise);
   const std::vector<std::pair<std::string, QualityReport>> rows{{"real test", evaluator.real_report()},
                                                                 {"generated", generated}};
   std::cout << "Each set against " << c.n << " training images (" << source << ")\n"

@@ -52,6 +52,7 @@ struct TrainConfig {
   // with exactly `ema` (a window of 1 / (1 - ema) steps from there on).
   std::int64_t ema_start = 0;
   std::int64_t z_dim = 100;
+  std::string noise = "normal";   // G's noise prior: normal | uniform | truncated (NoisePrior)
   std::uint64_t seed = 1;
   std::string out = "runs/dcgan";
   bool resume = false;
