@@ -35,7 +35,9 @@ Tensor clip(const Tensor& x, double low, double high);  // torch.clamp / tf.clip
 Tensor tanh(const Tensor& x);
 Tensor sigmoid(const Tensor& x);
 Tensor relu(const Tensor& x);
-Tensor leaky_relu(const Tensor& x, double alpha = 0.2);  // x > 0 ? x : alpha * x
+// x > 0 ? x : alpha * x. The default alpha is tf.nn.leaky_relu's (and DCGAN's) 0.2; the layer
+// nn::LeakyReLU keeps Keras' 0.3: each default is its TensorFlow counterpart's.
+Tensor leaky_relu(const Tensor& x, double alpha = 0.2);  // tf.nn.leaky_relu
 Tensor softplus(const Tensor& x);                // log(1 + exp(x)), stable
 // Elementwise comparisons give 0/1 constants (not differentiable).
 Tensor greater(const Tensor& a, const Tensor& b);

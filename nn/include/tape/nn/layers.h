@@ -12,6 +12,8 @@ namespace tape::nn {
 
 // An activation applied after a layer (Keras' `activation=` argument).
 enum class Activation { linear, relu, tanh, sigmoid, leaky_relu };
+// alpha: leaky_relu's slope, by default tape::leaky_relu's 0.2 (Keras' activation="leaky_relu"
+// is tf.nn.leaky_relu too).
 Tensor apply_activation(const Tensor& x, Activation activation, double alpha = 0.2);
 std::string to_string(Activation activation);
 
@@ -158,9 +160,12 @@ class BatchNorm : public Module {
 };
 
 // Elementwise activation layers.
+// x > 0 ? x : alpha * x. The default alpha is Keras' LeakyReLU's, 0.3, not the op's 0.2
+// (tf.nn.leaky_relu's): each follows its TensorFlow counterpart, so models ported from Keras keep
+// their slope.
 class LeakyReLU : public Module {
  public:
-  explicit LeakyReLU(double alpha = 0.3, std::string name = "");  // Keras' default alpha is 0.3
+  explicit LeakyReLU(double alpha = 0.3, std::string name = "");
   std::string type_name() const override { return "LeakyReLU"; }
 
  protected:
