@@ -172,29 +172,6 @@ Tensor Reshape::call(const Tensor& x, bool) {
 }
 
 // ---------------------------------------------------------------- pooling
-namespace {
-
-// x[N, H, W, C] -> [N, H/ph, ph, W/pw, pw, C] (rows/columns that do not fill a window dropped)
-Tensor pool_windows(const Tensor& x, std::array<std::int64_t, 2> p, const char* op) {
-  if (x.rank() != 4 || p[0] < 1 || p[1] < 1 || x.dim(1) < p[0] || x.dim(2) < p[1]) {
-    throw ShapeError(std::string(op) + ": needs x [N, H, W, C] at least as large as the pool; x=" +
-                     x.shape().to_string() + ", pool=[" + std::to_string(p[0]) + ", " + std::to_string(p[1]) + "]");
-  }
-  const std::int64_t ho = x.dim(1) / p[0], wo = x.dim(2) / p[1];
-  Tensor cropped = slice(x, {0, 0, 0, 0}, {-1, ho * p[0], wo * p[1], -1});
-  return reshape(cropped, {x.dim(0), ho, p[0], wo, p[1], x.dim(3)});
-}
-
-}  // namespace
-
-Tensor max_pool2d(const Tensor& x, std::array<std::int64_t, 2> pool_size) {
-  return max(pool_windows(x, pool_size, "max_pool2d"), {2, 4});
-}
-
-Tensor avg_pool2d(const Tensor& x, std::array<std::int64_t, 2> pool_size) {
-  return mean(pool_windows(x, pool_size, "avg_pool2d"), {2, 4});
-}
-
 MaxPool2D::MaxPool2D(std::array<std::int64_t, 2> pool_size, std::string name)
     : Module("max_pooling2d", std::move(name)), pool_(pool_size) {}
 Tensor MaxPool2D::call(const Tensor& x, bool) { return max_pool2d(x, pool_); }

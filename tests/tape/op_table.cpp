@@ -71,14 +71,14 @@ TestFunction of_two(Binary op) {
   return [op](const Args& in) { return op(in[0], in[1]); };
 }
 
-// op(x) for x of every unary shape made by make(shape, seed) with seeds first, first + 1, ...,
-// then for each of `more`.
-std::vector<Sample> unary_from(const std::string& text, const Unary& op,
+// op(x) for x of each shape made by make(shape, seed) with seeds first, first + 1, ..., then for
+// each of `more`.
+std::vector<Sample> unary_from(const std::string& text, const Unary& op, const std::vector<Shape>& shapes,
                                const std::function<Tensor(const Shape&, std::uint64_t)>& make, std::uint64_t first,
                                const Args& more) {
   std::vector<Sample> out;
   std::uint64_t seed = first;
-  for (const auto& s : kUnaryShapes) out.push_back(call(text, of_one(op), {make(s, seed++)}));
+  for (const auto& s : shapes) out.push_back(call(text, of_one(op), {make(s, seed++)}));
   for (const auto& x : more) out.push_back(call(text, of_one(op), {x}));
   return out;
 }
@@ -86,13 +86,20 @@ std::vector<Sample> unary_from(const std::string& text, const Unary& op,
 // x uniform in `range` (seeds 100, 101, ...).
 std::vector<Sample> unary(const std::string& text, const Unary& op, Range range = {}, const Args& more = {}) {
   const auto make = [range](const Shape& s, std::uint64_t seed) { return rand(s, seed, range.low, range.high); };
-  return unary_from(text, op, make, 100, more);
+  return unary_from(text, op, kUnaryShapes, make, 100, more);
 }
 
 // Ops with a kink at zero: |x| in [0.1, 1) (seeds 200, 201, ...).
 std::vector<Sample> unary_away_from_zero(const std::string& text, const Unary& op, const Args& more = {}) {
   const auto make = [](const Shape& s, std::uint64_t seed) { return rand_away_from_zero(s, seed); };
-  return unary_from(text, op, make, 200, more);
+  return unary_from(text, op, kUnaryShapes, make, 200, more);
+}
+
+// name(x) over the last axis: rank >= 1, values wide enough for softmax's max subtraction to
+// matter (seeds 300, 301, ...).
+std::vector<Sample> last_axis(const std::string& name, const Unary& op) {
+  const auto make = [](const Shape& s, std::uint64_t seed) { return rand(s, seed, -3.0, 3.0); };
+  return unary_from(name + "(x)", op, {{7}, {3, 5}, {2, 3, 4}, {4, 1}}, make, 300, {});
 }
 
 // A tensor drawn when the samples are made (uniform in `range`).
@@ -165,6 +172,19 @@ std::vector<Sample> broadcast_pair_samples(bool up) {
     const TestFunction f = [up, to](const Args& in) { return up ? broadcast_to(in[0], to) : sum_to(in[0], to); };
     out.push_back(call(text, f, {up ? rand(small, seed) : rand(big, seed + 1)}));
     seed += 2;
+  }
+  return out;
+}
+
+// x[N, H, W, C] with pools that tile it, drop a column and are not square (seeds 400, 401, ...).
+std::vector<Sample> pooling(const std::string& name, Tensor (*op)(const Tensor&, std::array<std::int64_t, 2>)) {
+  const std::vector<std::pair<Shape, std::array<std::int64_t, 2>>> cases = {
+      {{1, 4, 4, 1}, {2, 2}}, {{2, 4, 5, 2}, {2, 2}}, {{1, 6, 6, 3}, {3, 2}}, {{2, 3, 4, 1}, {1, 2}}};
+  std::vector<Sample> out;
+  std::uint64_t seed = 400;
+  for (const auto& [shape, p] : cases) {
+    const std::string text = name + "(x, " + list_text({p[0], p[1]}) + ")";
+    out.push_back(call(text, [op, p](const Args& in) { return op(in[0], p); }, {rand(shape, seed++)}));
   }
   return out;
 }
@@ -400,6 +420,11 @@ std::vector<OpInfo> make_table() {
          return reductions("max", [](const Tensor& x, const Axes& a, bool k) { return max(x, a, k); });
        }},
 
+      // ---- softmax
+      {.name = "log_softmax",
+       .samples = [] { return last_axis("log_softmax", [](const Tensor& x) { return log_softmax(x); }); }},
+      {.name = "softmax", .samples = [] { return last_axis("softmax", [](const Tensor& x) { return softmax(x); }); }},
+
       // ---- linear algebra
       {.name = "matmul",
        .linear = Linear::in_each,
@@ -540,6 +565,10 @@ std::vector<OpInfo> make_table() {
       {.name = "conv_geometry",
        .order = 0,
        .why = "integer shape arithmetic without tensors: its values are tested in test_conv.cpp"},
+
+      // ---- pooling
+      {.name = "max_pool2d", .samples = [] { return pooling("max_pool2d", max_pool2d); }},
+      {.name = "avg_pool2d", .linear = Linear::jointly, .samples = [] { return pooling("avg_pool2d", avg_pool2d); }},
 
       // ---- normalization and dropout
       {.name = "batch_norm",

@@ -50,6 +50,11 @@ Tensor mean(const Tensor& x, const std::vector<std::int64_t>& axes = {}, bool ke
 // Gradient split evenly between tied maxima (like TensorFlow's reduce_max).
 Tensor max(const Tensor& x, const std::vector<std::int64_t>& axes = {}, bool keepdims = false);
 
+// ---------------- softmax over the last axis: x[..., C] -> [..., C] ----------------
+// x - logsumexp(x), the max subtracted first so that any finite x stays finite.
+Tensor log_softmax(const Tensor& x);  // torch.log_softmax(x, -1) / tf.nn.log_softmax
+Tensor softmax(const Tensor& x);      // torch.softmax(x, -1) / tf.nn.softmax
+
 // ---------------- linear algebra ----------------
 // a[..., m, k] @ b[..., k, n] -> [..., m, n]; batch dims broadcast; rank-2 is a plain GEMM.
 Tensor matmul(const Tensor& a, const Tensor& b);  // torch.matmul / tf.linalg.matmul
@@ -130,6 +135,13 @@ struct ConvGeometry {
 };
 ConvGeometry conv_geometry(std::int64_t in, std::int64_t kernel, std::int64_t stride,
                            const Padding& padding, int axis);
+
+// ---------------- pooling (NHWC): x[N, H, W, C] -> [N, H / ph, W / pw, C] ----------------
+// Non-overlapping windows (strides = pool size, "valid"): rows and columns that do not fill a
+// window are dropped. Built from slice, reshape and max / mean, so differentiable to any order;
+// max_pool2d shares the gradient between tied maxima.
+Tensor max_pool2d(const Tensor& x, std::array<std::int64_t, 2> pool_size);  // tf.nn.max_pool2d
+Tensor avg_pool2d(const Tensor& x, std::array<std::int64_t, 2> pool_size);  // tf.nn.avg_pool2d
 
 // ---------------- normalization and dropout (fused: one op each on the tape) ----------------
 // Batch statistics per channel (the last axis) over every other axis of x[..., C]:

@@ -1,4 +1,5 @@
-// Reductions over axes (sum, mean, max) and sum_to, the adjoint of broadcast_to.
+// Reductions over axes (sum, mean, max), sum_to (the adjoint of broadcast_to) and the softmaxes
+// built from them.
 #include <algorithm>
 
 #include "kernels/kernels.h"
@@ -130,5 +131,15 @@ Tensor sum_to(const Tensor& x, const Shape& shape) {
   if (axes.empty()) return reshape(x, shape.dims());
   return reshape(sum(x, axes, false), shape.dims());
 }
+
+// x[..., C] -> [..., C]: x - logsumexp(x), with the max subtracted for stability
+Tensor log_softmax(const Tensor& x) {
+  Tensor m = stop_gradient(max(x, {-1}, true));
+  Tensor shifted = x - m;
+  return shifted - log(sum(exp(shifted), {-1}, true));
+}
+
+// x[..., C] -> [..., C]
+Tensor softmax(const Tensor& x) { return exp(log_softmax(x)); }
 
 }  // namespace tape

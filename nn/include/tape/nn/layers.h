@@ -276,8 +276,8 @@ class AveragePool2D : public Module {
   std::array<std::int64_t, 2> pool_;
 };
 
-// Pooling as ops (differentiable to any order): x[N, H, W, C] -> [N, H/ph, W/pw, C].
-Tensor max_pool2d(const Tensor& x, std::array<std::int64_t, 2> pool_size);
-Tensor avg_pool2d(const Tensor& x, std::array<std::int64_t, 2> pool_size);
+// Pooling as ops, x[N, H, W, C] -> [N, H/ph, W/pw, C]: tape's (tape/ops.h), also reachable here.
+using tape::avg_pool2d;
+using tape::max_pool2d;
 
 }  // namespace tape::nn
