@@ -234,7 +234,7 @@ std::array<Slot, 2> trio_inputs(Slot out) {
 std::string trio_text(const ConvCase& c, Slot out) {
   const char* calls[] = {"conv_transpose2d(u, w, ", "conv2d_weight_grad(x, u, ", "conv2d(x, w, "};
   std::ostringstream os;
-  os << calls[out] << "stride [" << c.stride[0] << ", " << c.stride[1] << "], padding " << c.padding.to_string() << ")";
+  os << calls[out] << "stride [" << c.strides[0] << ", " << c.strides[1] << "], padding " << c.padding.to_string() << ")";
   return os.str();
 }
 
@@ -292,7 +292,7 @@ std::vector<Sample> trio(Slot out) {
                                   1);
   const ConvSample same2 = conv_samples({{{2, 5, 5, 2}, 3, 3, 3, {2, 2}, Padding::same()}}, 30)[0];
   ConvSample valid1 = same2;
-  valid1.c.stride = {1, 1};
+  valid1.c.strides = {1, 1};
   valid1.c.padding = Padding::valid();
   std::vector<Sample> out_samples;
   for (const auto* list : {&small, &large}) {

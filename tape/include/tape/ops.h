@@ -88,6 +88,13 @@ enum class PaddingMode { valid, same, explicit_ };
 struct Padding {
   PaddingMode mode = PaddingMode::valid;
   std::array<std::int64_t, 4> pads{0, 0, 0, 0};  // explicit: top, bottom, left, right
+  Padding() = default;
+  Padding(PaddingMode padding_mode, std::array<std::int64_t, 4> explicit_pads)
+      : mode(padding_mode), pads(explicit_pads) {}
+  // From its name, "valid" or "same" (ValueError otherwise), so that options can say
+  // padding = "same".
+  Padding(const char* name);         // NOLINT(google-explicit-constructor)
+  Padding(const std::string& name);  // NOLINT(google-explicit-constructor)
   static Padding valid() { return {}; }
   static Padding same() { return {PaddingMode::same, {0, 0, 0, 0}}; }
   static Padding explicit_pads(std::int64_t top, std::int64_t bottom, std::int64_t left, std::int64_t right) {
@@ -100,8 +107,9 @@ struct Padding {
   std::string to_string() const;
 };
 
+// The conv ops' options; the conv layers (nn::ConvOptions) start with the same two fields.
 struct Conv2dOptions {
-  std::array<std::int64_t, 2> stride{1, 1};
+  std::array<std::int64_t, 2> strides{1, 1};
   Padding padding = Padding::valid();
 };
 
@@ -109,7 +117,7 @@ struct Conv2dOptions {
 Tensor conv2d(const Tensor& x, const Tensor& w, const Conv2dOptions& options = {});
 
 struct ConvTranspose2dOptions {
-  std::array<std::int64_t, 2> stride{1, 1};
+  std::array<std::int64_t, 2> strides{1, 1};
   Padding padding = Padding::valid();
   // Output spatial size {H, W}; when absent, Keras' rule: same -> in * stride,
   // valid -> in * stride + max(k - stride, 0), or with output_padding

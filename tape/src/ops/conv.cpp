@@ -14,6 +14,9 @@ Padding Padding::from_string(const std::string& name) {
   throw ValueError("Padding: unknown padding '" + name + "' (use \"valid\", \"same\" or explicit pads)");
 }
 
+Padding::Padding(const char* name) : Padding(from_string(name)) {}
+Padding::Padding(const std::string& name) : Padding(from_string(name)) {}
+
 std::string Padding::to_string() const {
   switch (mode) {
     case PaddingMode::valid: return "valid";
@@ -177,13 +180,13 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Conv2dOptions& o) {
   const std::string shapes = two("x", x, "w", w);
   require_rank4(kConv2d, x, "x [N, H, W, C]", shapes);
   require_rank4(kConv2d, w, "w [kh, kw, Ci, Co]", shapes);
-  check_params(kConv2d, o.stride, o.padding, shapes);
+  check_params(kConv2d, o.strides, o.padding, shapes);
   if (x.dim(3) != w.dim(2)) {
     throw ShapeError("conv2d: x has " + std::to_string(x.dim(3)) + " channels but w expects " +
-                     std::to_string(w.dim(2)) + "; " + shapes + ", " + params_text(o.stride, o.padding));
+                     std::to_string(w.dim(2)) + "; " + shapes + ", " + params_text(o.strides, o.padding));
   }
   std::int64_t ho, wo;
-  const Spec s = resolve(kConv2d, x.dim(1), x.dim(2), w.dim(0), w.dim(1), o.stride, o.padding, shapes, ho, wo);
+  const Spec s = resolve(kConv2d, x.dim(1), x.dim(2), w.dim(0), w.dim(1), o.strides, o.padding, shapes, ho, wo);
   return conv2d_core(x, w, s);
 }
 
@@ -211,15 +214,15 @@ Tensor conv_transpose2d(const Tensor& u, const Tensor& w, const ConvTranspose2dO
   const std::string shapes = two("u", u, "w", w);
   require_rank4(kConvTranspose2d, u, "u [N, H, W, C]", shapes);
   require_rank4(kConvTranspose2d, w, "w [kh, kw, Ci, Co]", shapes);
-  check_params(kConvTranspose2d, o.stride, o.padding, shapes);
-  const std::string params = params_text(o.stride, o.padding);
+  check_params(kConvTranspose2d, o.strides, o.padding, shapes);
+  const std::string params = params_text(o.strides, o.padding);
   if (u.dim(3) != w.dim(3)) {
     throw ShapeError("conv_transpose2d: u has " + std::to_string(u.dim(3)) + " channels but w expects " +
                      std::to_string(w.dim(3)) + " (its last axis); " + shapes + ", " + params);
   }
   if (o.output_padding) {
     for (int a = 0; a < 2; ++a) {
-      if ((*o.output_padding)[a] < 0 || (*o.output_padding)[a] >= o.stride[a]) {
+      if ((*o.output_padding)[a] < 0 || (*o.output_padding)[a] >= o.strides[a]) {
         throw ValueError("conv_transpose2d: output_padding must be in [0, stride); " + shapes + ", " + params +
                          ", output_padding=" + std::to_string((*o.output_padding)[a]));
       }
@@ -232,14 +235,16 @@ Tensor conv_transpose2d(const Tensor& u, const Tensor& w, const ConvTranspose2dO
   if (o.output_size) {
     size = *o.output_size;
   } else {
-    for (int a = 0; a < 2; ++a) size[a] = transpose_length(u.dim(1 + a), w.dim(a), o.stride[a], o.padding, a, o.output_padding);
+    for (int a = 0; a < 2; ++a) {
+      size[a] = transpose_length(u.dim(1 + a), w.dim(a), o.strides[a], o.padding, a, o.output_padding);
+    }
   }
   std::int64_t ho = 0, wo = 0;
   const std::string sized = shapes + ", output size=[" + std::to_string(size[0]) + ", " + std::to_string(size[1]) + "]";
   if (size[0] < 1 || size[1] < 1) {
     throw ShapeError("conv_transpose2d: output size must be positive; " + sized + ", " + params);
   }
-  const Spec s = resolve(kConvTranspose2d, size[0], size[1], w.dim(0), w.dim(1), o.stride, o.padding, sized, ho, wo);
+  const Spec s = resolve(kConvTranspose2d, size[0], size[1], w.dim(0), w.dim(1), o.strides, o.padding, sized, ho, wo);
   if (ho != u.dim(1) || wo != u.dim(2)) {
     throw ShapeError("conv_transpose2d: conv2d of the output size gives " + std::to_string(ho) + "x" +
                      std::to_string(wo) + ", not u's " + std::to_string(u.dim(1)) + "x" + std::to_string(u.dim(2)) +
@@ -254,14 +259,14 @@ Tensor conv2d_weight_grad(const Tensor& x, const Tensor& u, const Conv2dOptions&
   const std::string shapes = two("x", x, "u", u);
   require_rank4(kWeightGrad, x, "x [N, H, W, Ci]", shapes);
   require_rank4(kWeightGrad, u, "u [N, Ho, Wo, Co]", shapes);
-  check_params(kWeightGrad, o.stride, o.padding, shapes);
-  const std::string params = params_text(o.stride, o.padding) + ", kernel=[" + std::to_string(kernel_size[0]) +
+  check_params(kWeightGrad, o.strides, o.padding, shapes);
+  const std::string params = params_text(o.strides, o.padding) + ", kernel=[" + std::to_string(kernel_size[0]) +
                              ", " + std::to_string(kernel_size[1]) + "]";
   if (x.dim(0) != u.dim(0) || kernel_size[0] < 1 || kernel_size[1] < 1) {
     throw ShapeError("conv2d_weight_grad: batch sizes differ or the kernel is empty; " + shapes + ", " + params);
   }
   std::int64_t ho, wo;
-  const Spec s = resolve(kWeightGrad, x.dim(1), x.dim(2), kernel_size[0], kernel_size[1], o.stride,
+  const Spec s = resolve(kWeightGrad, x.dim(1), x.dim(2), kernel_size[0], kernel_size[1], o.strides,
                          o.padding, shapes, ho, wo);
   if (ho != u.dim(1) || wo != u.dim(2)) {
     throw ShapeError("conv2d_weight_grad: conv2d of x gives " + std::to_string(ho) + "x" + std::to_string(wo) +

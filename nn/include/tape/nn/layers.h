@@ -65,11 +65,11 @@ class Dense : public KernelLayer {
   DenseOptions options_;
 };
 
+// strides and padding as in the conv ops' options (tape::Conv2dOptions): padding "valid", "same"
+// or explicit pads, e.g. Padding::symmetric(1, 1) for PyTorch's padding=1. Then the layer's own.
 struct ConvOptions {
   std::array<std::int64_t, 2> strides{1, 1};
-  std::string padding = "valid";  // "valid" or "same"
-  // Symmetric explicit padding {ph, pw} (PyTorch's `padding=`); overrides `padding` when set.
-  std::optional<std::array<std::int64_t, 2>> pads;
+  Padding padding = Padding::valid();
   bool use_bias = true;
   Activation activation = Activation::linear;
   Initializer kernel_initializer = init::glorot_uniform();
@@ -88,7 +88,6 @@ class ConvLayer : public KernelLayer {
   void make_variables(const Shape& input_shape, bool transposed, DType dtype);
   // y + bias, then the activation.
   Tensor finish(const Tensor& y) const;
-  Padding padding() const;
 
   std::int64_t filters_;
   std::array<std::int64_t, 2> kernel_size_;
