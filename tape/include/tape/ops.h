@@ -91,10 +91,10 @@ struct Padding {
   Padding() = default;
   Padding(PaddingMode padding_mode, std::array<std::int64_t, 4> explicit_pads)
       : mode(padding_mode), pads(explicit_pads) {}
-  // From its name, "valid" or "same" (ValueError otherwise), so that options can say
+  // From its name, "valid" or "same" (ValueError otherwise); implicit, so that options can say
   // padding = "same".
-  Padding(const char* name);         // NOLINT(google-explicit-constructor)
-  Padding(const std::string& name);  // NOLINT(google-explicit-constructor)
+  Padding(const char* name);
+  Padding(const std::string& name);
   static Padding valid() { return {}; }
   static Padding same() { return {PaddingMode::same, {0, 0, 0, 0}}; }
   static Padding explicit_pads(std::int64_t top, std::int64_t bottom, std::int64_t left, std::int64_t right) {
