@@ -25,10 +25,6 @@ std::string to_string(Activation activation) {
 
 namespace {
 
-Padding conv_padding(const ConvOptions& o) {
-  return o.pads ? Padding::symmetric((*o.pads)[0], (*o.pads)[1]) : Padding::from_string(o.padding);
-}
-
 void require_rank(const Module& m, const Shape& s, std::int64_t rank, const char* layout) {
   if (s.rank() != rank) {
     throw ShapeError(m.type_name() + " '" + m.name() + "': expects input " + layout + ", got " + s.to_string());
@@ -70,10 +66,7 @@ ConvLayer::ConvLayer(std::string default_name, std::int64_t filters, std::array<
   if (filters < 1 || kernel_size[0] < 1 || kernel_size[1] < 1) {
     throw ValueError("Conv layers need filters >= 1 and a kernel of at least 1x1; filters=" + std::to_string(filters));
   }
-  padding();  // validates early
 }
-
-Padding ConvLayer::padding() const { return conv_padding(options_); }
 
 void ConvLayer::make_variables(const Shape& input_shape, bool transposed, DType dtype) {
   require_rank(*this, input_shape, 4, "[N, H, W, C]");
@@ -88,11 +81,11 @@ Tensor ConvLayer::finish(const Tensor& y) const {
 }
 
 // x[N, H, W, C] -> [N, Ho, Wo, filters]
-Tensor Conv2D::call(const Tensor& x, bool) { return finish(conv2d(x, call_kernel(), {options_.strides, padding()})); }
+Tensor Conv2D::call(const Tensor& x, bool) { return finish(conv2d(x, call_kernel(), {options_.strides, options_.padding})); }
 
 // x[N, H, W, C] -> [N, H', W', filters] (Keras' output size rule)
 Tensor Conv2DTranspose::call(const Tensor& x, bool) {
-  return finish(conv_transpose2d(x, call_kernel(), {options_.strides, padding(), std::nullopt, options_.output_padding}));
+  return finish(conv_transpose2d(x, call_kernel(), {options_.strides, options_.padding, std::nullopt, options_.output_padding}));
 }
 
 // ---------------------------------------------------------------- BatchNorm
@@ -172,29 +165,6 @@ Tensor Reshape::call(const Tensor& x, bool) {
 }
 
 // ---------------------------------------------------------------- pooling
-namespace {
-
-// x[N, H, W, C] -> [N, H/ph, ph, W/pw, pw, C] (rows/columns that do not fill a window dropped)
-Tensor pool_windows(const Tensor& x, std::array<std::int64_t, 2> p, const char* op) {
-  if (x.rank() != 4 || p[0] < 1 || p[1] < 1 || x.dim(1) < p[0] || x.dim(2) < p[1]) {
-    throw ShapeError(std::string(op) + ": needs x [N, H, W, C] at least as large as the pool; x=" +
-                     x.shape().to_string() + ", pool=[" + std::to_string(p[0]) + ", " + std::to_string(p[1]) + "]");
-  }
-  const std::int64_t ho = x.dim(1) / p[0], wo = x.dim(2) / p[1];
-  Tensor cropped = slice(x, {0, 0, 0, 0}, {-1, ho * p[0], wo * p[1], -1});
-  return reshape(cropped, {x.dim(0), ho, p[0], wo, p[1], x.dim(3)});
-}
-
-}  // namespace
-
-Tensor max_pool2d(const Tensor& x, std::array<std::int64_t, 2> pool_size) {
-  return max(pool_windows(x, pool_size, "max_pool2d"), {2, 4});
-}
-
-Tensor avg_pool2d(const Tensor& x, std::array<std::int64_t, 2> pool_size) {
-  return mean(pool_windows(x, pool_size, "avg_pool2d"), {2, 4});
-}
-
 MaxPool2D::MaxPool2D(std::array<std::int64_t, 2> pool_size, std::string name)
     : Module("max_pooling2d", std::move(name)), pool_(pool_size) {}
 Tensor MaxPool2D::call(const Tensor& x, bool) { return max_pool2d(x, pool_); }

@@ -59,15 +59,6 @@ Tensor mean_squared_error(const Tensor& labels, const Tensor& predictions, Reduc
   return reduce(square(predictions - labels), reduction);
 }
 
-// [..., C] -> [..., C]: z - logsumexp(z), with the max subtracted for stability
-Tensor log_softmax(const Tensor& logits) {
-  Tensor m = stop_gradient(max(logits, {-1}, true));
-  Tensor shifted = logits - m;
-  return shifted - log(sum(exp(shifted), {-1}, true));
-}
-
-Tensor softmax(const Tensor& logits) { return exp(log_softmax(logits)); }
-
 // labels[N] in [0, C), logits[N, C] -> scalar or [N]
 Tensor softmax_cross_entropy(const std::vector<std::int64_t>& labels, const Tensor& logits, Reduction reduction) {
   if (!logits.defined() || logits.rank() != 2 || static_cast<std::int64_t>(labels.size()) != logits.dim(0)) {

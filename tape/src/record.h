@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "tape/gradient_tape.h"
+#include "tape/profiler.h"
 #include "tape/tensor.h"
 
 namespace tape::detail {
@@ -27,6 +28,21 @@ bool should_record(const Tensor& a, const Tensor& b);
 void record(std::string op, const std::vector<Tensor>& inputs, const std::vector<Tensor>& outputs,
             BackwardFn backward, std::string why_no_gradient = "");
 void record(std::string op, const std::vector<Tensor>& inputs, const Tensor& output, Backward1 backward);
+
+// One op, named once: while alive it times the op for an active Profiler, and it records the op
+// on the tapes under the same name. Ops pass name() to their argument checks too.
+class OpScope {
+ public:
+  explicit OpScope(const char* name) : name_(name), profile_(name) {}
+  const char* name() const { return name_; }
+  void record(const std::vector<Tensor>& inputs, const Tensor& output, Backward1 backward) const {
+    detail::record(name_, inputs, output, std::move(backward));
+  }
+
+ private:
+  const char* name_;
+  ProfileScope profile_;
+};
 
 // Called by Variable::value(): active tapes that watch accessed variables watch it.
 void on_variable_read(const Variable& variable, const Tensor& value);

@@ -125,6 +125,16 @@ TEST_CASE("layers produce Keras' shapes", "[layers]") {
   REQUIRE(dense.output_shape() == Shape({10}));
 }
 
+TEST_CASE("conv layers and conv ops take the same options: strides, and padding by name or explicit", "[layers]") {
+  nn::Conv2D symmetric(2, 3, {.padding = Padding::symmetric(1, 1)});
+  REQUIRE(symmetric(Tensor::zeros({1, 5, 5, 1})).shape() == Shape({1, 5, 5, 2}));
+  nn::Conv2D asymmetric(2, 3, {.strides = {2, 2}, .padding = Padding::explicit_pads(1, 0, 0, 1)});
+  REQUIRE(asymmetric(Tensor::zeros({1, 6, 6, 1})).shape() == Shape({1, 3, 3, 2}));  // (6 + 1 - 3) / 2 + 1
+  REQUIRE(conv2d(Tensor::zeros({1, 5, 5, 1}), Tensor::zeros({3, 3, 1, 2}), {.strides = {2, 2}, .padding = "same"})
+              .shape() == Shape({1, 3, 3, 2}));
+  REQUIRE_THROWS_AS(nn::Conv2D(2, 3, {.padding = "full"}), ValueError);
+}
+
 TEST_CASE("pooling values", "[layers]") {
   Tensor x = Tensor::from_vector(std::vector<double>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}, {1, 4, 4, 1});
   REQUIRE(nn::max_pool2d(x, {2, 2}).to_vector<double>() == std::vector<double>{6, 8, 14, 16});

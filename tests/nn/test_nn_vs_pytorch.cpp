@@ -225,7 +225,7 @@ TEST_CASE("SpectralNorm matches torch.nn.utils.spectral_norm: two training passe
       o.strides = {s, s};
       if (kind == "conv2d") {
         const auto p = c.at("pads").get<std::int64_t>();
-        o.pads = std::array<std::int64_t, 2>{p, p};
+        o.padding = tape::Padding::symmetric(p, p);
         layer = std::make_shared<tape::nn::Conv2D>(units, k, o);
       } else {
         REQUIRE(kind == "conv2d_transpose");

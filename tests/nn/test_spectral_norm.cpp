@@ -77,7 +77,7 @@ TEST_CASE("SpectralNorm in Sequential: names, summary, parameter counts, gradien
           "[layers][spectral_norm]") {
   auto make = [](std::uint64_t seed) {
     auto d = nn::Sequential::named(
-        "discriminator", nn::SpectralNorm(nn::Conv2D(8, 4, {.strides = {2, 2}, .pads = std::array<std::int64_t, 2>{1, 1}})),
+        "discriminator", nn::SpectralNorm(nn::Conv2D(8, 4, {.strides = {2, 2}, .padding = Padding::symmetric(1, 1)})),
         nn::LeakyReLU(0.2), nn::Flatten(), nn::SpectralNorm(nn::Dense(1)));
     d.build({8, 8, 1}, seed);
     return d;

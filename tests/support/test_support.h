@@ -63,14 +63,14 @@ class Threads {
 struct ConvCase {
   tape::Shape x;
   std::int64_t kh, kw, co;
-  std::array<std::int64_t, 2> stride;
+  std::array<std::int64_t, 2> strides;
   tape::Padding padding;
 
   tape::Shape weight_shape() const { return {kh, kw, x[3], co}; }
-  tape::Conv2dOptions conv() const { return {stride, padding}; }
+  tape::Conv2dOptions conv() const { return {strides, padding}; }
   // The transpose back to x's spatial size.
   tape::ConvTranspose2dOptions transpose() const {
-    return {stride, padding, std::array<std::int64_t, 2>{x[1], x[2]}, {}};
+    return {strides, padding, std::array<std::int64_t, 2>{x[1], x[2]}, {}};
   }
 };
 

@@ -100,12 +100,12 @@ void run_fixture_case(const json& c, DType dtype, double tol) {
   Tensor out;
   if (is_conv) {
     tape::Conv2dOptions options;
-    options.stride = pair_of(c.at("stride"));
+    options.strides = pair_of(c.at("stride"));
     options.padding = padding_of(c);
     out = tape::conv2d(a, w, options);
   } else {
     tape::ConvTranspose2dOptions options;
-    options.stride = pair_of(c.at("stride"));
+    options.strides = pair_of(c.at("stride"));
     options.padding = padding_of(c);
     if (c.at("output_size_given").get<bool>()) {
       options.output_size = pair_of(c.at("output_size"));
@@ -337,7 +337,7 @@ TEST_CASE("conv_transpose2d without output_size follows Keras Conv2DTranspose", 
     const Tensor u = Tensor::zeros(u_shape);
     const Tensor w = Tensor::zeros({k, k, 2, u_shape[3]});
     tape::ConvTranspose2dOptions o;
-    o.stride = {s, s};
+    o.strides = {s, s};
     o.padding = p;
     return tape::conv_transpose2d(u, w, o).shape();
   };
@@ -354,7 +354,7 @@ TEST_CASE("conv_transpose2d without output_size follows Keras Conv2DTranspose", 
     const Tensor u = Tensor::zeros({1, 7, 7, 4});
     const Tensor w = Tensor::zeros({5, 5, 2, 4});
     tape::ConvTranspose2dOptions o;
-    o.stride = {2, 2};
+    o.strides = {2, 2};
     o.padding = tape::Padding::same();
     o.output_padding = std::array<std::int64_t, 2>{1, 0};
     // (7 - 1) * 2 + 5 - 2 * 2 + op = 13 + op

@@ -107,7 +107,7 @@ TEST_CASE("conv_transpose2d errors: channels, output size, output_padding", "[er
   SECTION("u's channels differ from w's last axis") {
     const Tensor w = zeros({5, 5, 2, 3});
     tape::ConvTranspose2dOptions o;
-    o.stride = {2, 2};
+    o.strides = {2, 2};
     o.padding = tape::Padding::same();
     REQUIRE_THROWS_AS(tape::conv_transpose2d(u, w, o), ShapeError);
     REQUIRE_THROWS_WITH(tape::conv_transpose2d(u, w, o),
@@ -117,7 +117,7 @@ TEST_CASE("conv_transpose2d errors: channels, output size, output_padding", "[er
   SECTION("output_size inconsistent with u") {
     const Tensor w = zeros({5, 5, 2, 4});
     tape::ConvTranspose2dOptions o;
-    o.stride = {2, 2};
+    o.strides = {2, 2};
     o.padding = tape::Padding::same();
     o.output_size = std::array<std::int64_t, 2>{20, 14};  // conv2d of 20 rows gives 10, not 7
     REQUIRE_THROWS_AS(tape::conv_transpose2d(u, w, o), ShapeError);
@@ -132,7 +132,7 @@ TEST_CASE("conv_transpose2d errors: channels, output size, output_padding", "[er
   SECTION("output_padding outside [0, stride)") {
     const Tensor w = zeros({3, 3, 2, 4});
     tape::ConvTranspose2dOptions o;
-    o.stride = {2, 2};
+    o.strides = {2, 2};
     o.output_padding = std::array<std::int64_t, 2>{2, 0};
     REQUIRE_THROWS_AS(tape::conv_transpose2d(u, w, o), ValueError);
     REQUIRE_THROWS_WITH(tape::conv_transpose2d(u, w, o),

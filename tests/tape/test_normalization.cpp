@@ -1,6 +1,7 @@
-// The fused ops batch_norm, dropout and adam_step: against their definitions in plain ops, float64
-// gradchecks (the fused backward) and gradgradchecks (the definition under an outer tape), the
-// same bits for any thread count, and errors that name the op and the shapes.
+// The fused ops batch_norm, dropout and adam_step: against their definitions in plain ops, the
+// same bits for any thread count, and errors that name the op and the shapes. Their float64
+// gradchecks (the fused backward) and gradgradchecks (the definition under an outer tape) come
+// from the op table (op_table.cpp).
 #include "support/test_support.h"
 #include "uniform_bits.h"
 
@@ -72,16 +73,6 @@ TEST_CASE("batch_norm's fused backward equals the definition's gradient", "[norm
   test::require_close(no_gamma[1], no_gamma_def[1], 1e-12);
 }
 
-TEST_CASE("gradcheck and gradgradcheck: batch_norm", "[normalization][gradcheck][gradgradcheck]") {
-  const auto f = [](const Args& in) { return batch_norm(in[0], in[1], in[2], 1e-3).y; };
-  const Args inputs{rand({3, 2, 2, 4}, 9, -2.0, 2.0), rand({4}, 10, 0.5, 1.5), rand({4}, 11)};
-  REQUIRE_GRADCHECK(f, inputs);
-  REQUIRE_GRADGRADCHECK(f, inputs);
-  REQUIRE_GRADCHECK([](const Args& in) { return batch_norm(in[0], Tensor(), Tensor(), 1e-3).y; }, Args{rand({5, 3}, 12)});
-  REQUIRE_GRADGRADCHECK([](const Args& in) { return batch_norm(in[0], Tensor(), Tensor(), 1e-3).y; },
-                        Args{rand({5, 3}, 12)});
-}
-
 TEST_CASE("batch_norm gives the same bits on one thread and on two", "[normalization][threads]") {
   const Tensor x = rand({64, 7, 7, 32}, 13, -1.0, 1.0, DType::f32), gamma = rand({32}, 14, 0.5, 1.5, DType::f32);
   const Tensor beta = rand({32}, 15, -1.0, 1.0, DType::f32), v = rand({64, 7, 7, 32}, 16, -1.0, 1.0, DType::f32);
@@ -144,15 +135,6 @@ TEST_CASE("dropout keeps x * (u > rate) / (1 - rate) for the generator's uniform
     const Tensor g = t.gradient({dropout(x, 0.3, c)}, x, {.output_gradients = {v}});
     REQUIRE(g.to_vector<double>() == (v * (greater(u, Tensor::scalar(0.3, dtype)) * (1.0 / 0.7))).to_vector<double>());
   }
-}
-
-TEST_CASE("gradcheck and gradgradcheck: dropout", "[normalization][dropout][gradcheck][gradgradcheck]") {
-  const auto f = [](const Args& in) {
-    Generator gen(7);  // the same mask on every call
-    return square(dropout(in[0], 0.4, gen));
-  };
-  REQUIRE_GRADCHECK(f, Args{rand({3, 4, 5}, 21)});
-  REQUIRE_GRADGRADCHECK(f, Args{rand({3, 4, 5}, 21)});
 }
 
 TEST_CASE("dropout's mask does not depend on the thread count", "[normalization][dropout][threads]") {

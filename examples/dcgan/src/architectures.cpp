@@ -10,8 +10,6 @@ using nn::ConvOptions;
 
 namespace {
 
-using Pads = std::array<std::int64_t, 2>;
-
 ConvOptions conv(std::int64_t stride, const std::string& padding, bool bias = true,
                  Activation activation = Activation::linear, nn::Initializer init = nn::init::glorot_uniform()) {
   ConvOptions o;
@@ -25,7 +23,7 @@ ConvOptions conv(std::int64_t stride, const std::string& padding, bool bias = tr
 
 ConvOptions torch_conv(std::int64_t stride, std::int64_t pad) {
   ConvOptions o = conv(stride, "valid", false, Activation::linear, nn::init::normal(0.0, 0.02));
-  if (pad > 0) o.pads = Pads{pad, pad};
+  if (pad > 0) o.padding = tape::Padding::symmetric(pad, pad);
   return o;
 }
 

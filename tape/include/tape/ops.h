@@ -35,7 +35,9 @@ Tensor clip(const Tensor& x, double low, double high);  // torch.clamp / tf.clip
 Tensor tanh(const Tensor& x);
 Tensor sigmoid(const Tensor& x);
 Tensor relu(const Tensor& x);
-Tensor leaky_relu(const Tensor& x, double alpha = 0.2);  // x > 0 ? x : alpha * x
+// x > 0 ? x : alpha * x. The default alpha is tf.nn.leaky_relu's (and DCGAN's) 0.2; the layer
+// nn::LeakyReLU keeps Keras' 0.3: each default is its TensorFlow counterpart's.
+Tensor leaky_relu(const Tensor& x, double alpha = 0.2);  // tf.nn.leaky_relu
 Tensor softplus(const Tensor& x);                // log(1 + exp(x)), stable
 // Elementwise comparisons give 0/1 constants (not differentiable).
 Tensor greater(const Tensor& a, const Tensor& b);
@@ -47,6 +49,11 @@ Tensor sum(const Tensor& x, const std::vector<std::int64_t>& axes = {}, bool kee
 Tensor mean(const Tensor& x, const std::vector<std::int64_t>& axes = {}, bool keepdims = false);
 // Gradient split evenly between tied maxima (like TensorFlow's reduce_max).
 Tensor max(const Tensor& x, const std::vector<std::int64_t>& axes = {}, bool keepdims = false);
+
+// ---------------- softmax over the last axis: x[..., C] -> [..., C] ----------------
+// x - logsumexp(x), the max subtracted first so that any finite x stays finite.
+Tensor log_softmax(const Tensor& x);  // torch.log_softmax(x, -1) / tf.nn.log_softmax
+Tensor softmax(const Tensor& x);      // torch.softmax(x, -1) / tf.nn.softmax
 
 // ---------------- linear algebra ----------------
 // a[..., m, k] @ b[..., k, n] -> [..., m, n]; batch dims broadcast; rank-2 is a plain GEMM.
@@ -81,6 +88,13 @@ enum class PaddingMode { valid, same, explicit_ };
 struct Padding {
   PaddingMode mode = PaddingMode::valid;
   std::array<std::int64_t, 4> pads{0, 0, 0, 0};  // explicit: top, bottom, left, right
+  Padding() = default;
+  Padding(PaddingMode padding_mode, std::array<std::int64_t, 4> explicit_pads)
+      : mode(padding_mode), pads(explicit_pads) {}
+  // From its name, "valid" or "same" (ValueError otherwise); implicit, so that options can say
+  // padding = "same".
+  Padding(const char* name);
+  Padding(const std::string& name);
   static Padding valid() { return {}; }
   static Padding same() { return {PaddingMode::same, {0, 0, 0, 0}}; }
   static Padding explicit_pads(std::int64_t top, std::int64_t bottom, std::int64_t left, std::int64_t right) {
@@ -93,8 +107,9 @@ struct Padding {
   std::string to_string() const;
 };
 
+// The conv ops' options; the conv layers (nn::ConvOptions) start with the same two fields.
 struct Conv2dOptions {
-  std::array<std::int64_t, 2> stride{1, 1};
+  std::array<std::int64_t, 2> strides{1, 1};
   Padding padding = Padding::valid();
 };
 
@@ -102,7 +117,7 @@ struct Conv2dOptions {
 Tensor conv2d(const Tensor& x, const Tensor& w, const Conv2dOptions& options = {});
 
 struct ConvTranspose2dOptions {
-  std::array<std::int64_t, 2> stride{1, 1};
+  std::array<std::int64_t, 2> strides{1, 1};
   Padding padding = Padding::valid();
   // Output spatial size {H, W}; when absent, Keras' rule: same -> in * stride,
   // valid -> in * stride + max(k - stride, 0), or with output_padding
@@ -128,6 +143,13 @@ struct ConvGeometry {
 };
 ConvGeometry conv_geometry(std::int64_t in, std::int64_t kernel, std::int64_t stride,
                            const Padding& padding, int axis);
+
+// ---------------- pooling (NHWC): x[N, H, W, C] -> [N, H / ph, W / pw, C] ----------------
+// Non-overlapping windows (strides = pool size, "valid"): rows and columns that do not fill a
+// window are dropped. Built from slice, reshape and max / mean, so differentiable to any order;
+// max_pool2d shares the gradient between tied maxima.
+Tensor max_pool2d(const Tensor& x, std::array<std::int64_t, 2> pool_size);  // tf.nn.max_pool2d
+Tensor avg_pool2d(const Tensor& x, std::array<std::int64_t, 2> pool_size);  // tf.nn.avg_pool2d
 
 // ---------------- normalization and dropout (fused: one op each on the tape) ----------------
 // Batch statistics per channel (the last axis) over every other axis of x[..., C]:

@@ -5,7 +5,6 @@
 #include "ops/common.h"
 #include "record.h"
 #include "tape/ops.h"
-#include "tape/profiler.h"
 
 namespace tape {
 
@@ -14,6 +13,9 @@ Padding Padding::from_string(const std::string& name) {
   if (name == "same" || name == "SAME") return same();
   throw ValueError("Padding: unknown padding '" + name + "' (use \"valid\", \"same\" or explicit pads)");
 }
+
+Padding::Padding(const char* name) : Padding(from_string(name)) {}
+Padding::Padding(const std::string& name) : Padding(from_string(name)) {}
 
 std::string Padding::to_string() const {
   switch (mode) {
@@ -48,6 +50,11 @@ namespace {
 
 using Needs = std::vector<bool>;
 using Grads = std::vector<Tensor>;
+
+// The trio's names, for their scopes (profiling, recording) and their argument checks.
+constexpr const char* kConv2d = "conv2d";
+constexpr const char* kConvTranspose2d = "conv_transpose2d";
+constexpr const char* kWeightGrad = "conv2d_weight_grad";
 
 // Stride and explicit pads, resolved once.
 struct Spec {
@@ -101,7 +108,7 @@ std::int64_t out_size(std::int64_t in, std::int64_t k, std::int64_t stride, std:
 
 // x[N, H, W, Ci] * w[kh, kw, Ci, Co] -> y[N, Ho, Wo, Co]
 Tensor conv2d_core(const Tensor& x, const Tensor& w, const Spec& s) {
-  detail::ProfileScope profile_scope("conv2d");
+  const detail::OpScope op(kConv2d);
   const std::int64_t ho = out_size(x.dim(1), w.dim(0), s.sh, s.pt, s.pb);
   const std::int64_t wo = out_size(x.dim(2), w.dim(1), s.sw, s.pl, s.pr);
   Tensor y = detail::empty({x.dim(0), ho, wo, w.dim(3)}, x.dtype());
@@ -110,7 +117,7 @@ Tensor conv2d_core(const Tensor& x, const Tensor& w, const Spec& s) {
     kernels::conv2d_forward(cs, x.data<T>(), w.data<T>(), detail::mutable_data<T>(y));
   });
   if (detail::should_record(x, w)) {
-    detail::record("conv2d", {x, w}, y, [x, w, s](const Tensor& g, const Needs& n) {
+    op.record({x, w}, y, [x, w, s](const Tensor& g, const Needs& n) {
       Tensor gx = n[0] ? conv_transpose_core(g, w, s, x.dim(1), x.dim(2)) : Tensor();
       Tensor gw = n[1] ? weight_grad_core(x, g, s, w.dim(0), w.dim(1)) : Tensor();
       return Grads{gx, gw};
@@ -121,14 +128,14 @@ Tensor conv2d_core(const Tensor& x, const Tensor& w, const Spec& s) {
 
 // u[N, Ho, Wo, Co], w[kh, kw, Ci, Co] -> z[N, H, W, Ci]
 Tensor conv_transpose_core(const Tensor& u, const Tensor& w, const Spec& s, std::int64_t h, std::int64_t wd) {
-  detail::ProfileScope profile_scope("conv_transpose2d");
+  const detail::OpScope op(kConvTranspose2d);
   Tensor z = detail::empty({u.dim(0), h, wd, w.dim(2)}, u.dtype());
   const auto cs = conv_shape(z.shape(), w.shape(), u.dim(1), u.dim(2), s);
   detail::dispatch(u.dtype(), [&]<class T>() {
     kernels::conv2d_transpose(cs, u.data<T>(), w.data<T>(), detail::mutable_data<T>(z));
   });
   if (detail::should_record(u, w)) {
-    detail::record("conv_transpose2d", {u, w}, z, [u, w, s](const Tensor& g, const Needs& n) {
+    op.record({u, w}, z, [u, w, s](const Tensor& g, const Needs& n) {
       Tensor gu = n[0] ? conv2d_core(g, w, s) : Tensor();
       Tensor gw = n[1] ? weight_grad_core(g, u, s, w.dim(0), w.dim(1)) : Tensor();
       return Grads{gu, gw};
@@ -139,14 +146,14 @@ Tensor conv_transpose_core(const Tensor& u, const Tensor& w, const Spec& s, std:
 
 // x[N, H, W, Ci], u[N, Ho, Wo, Co] -> v[kh, kw, Ci, Co]
 Tensor weight_grad_core(const Tensor& x, const Tensor& u, const Spec& s, std::int64_t kh, std::int64_t kw) {
-  detail::ProfileScope profile_scope("conv2d_weight_grad");
+  const detail::OpScope op(kWeightGrad);
   Tensor v = detail::empty({kh, kw, x.dim(3), u.dim(3)}, x.dtype());
   const auto cs = conv_shape(x.shape(), v.shape(), u.dim(1), u.dim(2), s);
   detail::dispatch(x.dtype(), [&]<class T>() {
     kernels::conv2d_weight(cs, x.data<T>(), u.data<T>(), detail::mutable_data<T>(v));
   });
   if (detail::should_record(x, u)) {
-    detail::record("conv2d_weight_grad", {x, u}, v, [x, u, s](const Tensor& g, const Needs& n) {
+    op.record({x, u}, v, [x, u, s](const Tensor& g, const Needs& n) {
       Tensor gx = n[0] ? conv_transpose_core(u, g, s, x.dim(1), x.dim(2)) : Tensor();
       Tensor gu = n[1] ? conv2d_core(x, g, s) : Tensor();
       return Grads{gx, gu};
@@ -169,17 +176,17 @@ std::string two(const char* na, const Tensor& a, const char* nb, const Tensor& b
 }  // namespace
 
 Tensor conv2d(const Tensor& x, const Tensor& w, const Conv2dOptions& o) {
-  ops_detail::require_same_dtype("conv2d", x, w, "x", "w");
+  ops_detail::require_same_dtype(kConv2d, x, w, "x", "w");
   const std::string shapes = two("x", x, "w", w);
-  require_rank4("conv2d", x, "x [N, H, W, C]", shapes);
-  require_rank4("conv2d", w, "w [kh, kw, Ci, Co]", shapes);
-  check_params("conv2d", o.stride, o.padding, shapes);
+  require_rank4(kConv2d, x, "x [N, H, W, C]", shapes);
+  require_rank4(kConv2d, w, "w [kh, kw, Ci, Co]", shapes);
+  check_params(kConv2d, o.strides, o.padding, shapes);
   if (x.dim(3) != w.dim(2)) {
     throw ShapeError("conv2d: x has " + std::to_string(x.dim(3)) + " channels but w expects " +
-                     std::to_string(w.dim(2)) + "; " + shapes + ", " + params_text(o.stride, o.padding));
+                     std::to_string(w.dim(2)) + "; " + shapes + ", " + params_text(o.strides, o.padding));
   }
   std::int64_t ho, wo;
-  const Spec s = resolve("conv2d", x.dim(1), x.dim(2), w.dim(0), w.dim(1), o.stride, o.padding, shapes, ho, wo);
+  const Spec s = resolve(kConv2d, x.dim(1), x.dim(2), w.dim(0), w.dim(1), o.strides, o.padding, shapes, ho, wo);
   return conv2d_core(x, w, s);
 }
 
@@ -203,19 +210,19 @@ std::int64_t transpose_length(std::int64_t in, std::int64_t k, std::int64_t stri
 }  // namespace
 
 Tensor conv_transpose2d(const Tensor& u, const Tensor& w, const ConvTranspose2dOptions& o) {
-  ops_detail::require_same_dtype("conv_transpose2d", u, w, "u", "w");
+  ops_detail::require_same_dtype(kConvTranspose2d, u, w, "u", "w");
   const std::string shapes = two("u", u, "w", w);
-  require_rank4("conv_transpose2d", u, "u [N, H, W, C]", shapes);
-  require_rank4("conv_transpose2d", w, "w [kh, kw, Ci, Co]", shapes);
-  check_params("conv_transpose2d", o.stride, o.padding, shapes);
-  const std::string params = params_text(o.stride, o.padding);
+  require_rank4(kConvTranspose2d, u, "u [N, H, W, C]", shapes);
+  require_rank4(kConvTranspose2d, w, "w [kh, kw, Ci, Co]", shapes);
+  check_params(kConvTranspose2d, o.strides, o.padding, shapes);
+  const std::string params = params_text(o.strides, o.padding);
   if (u.dim(3) != w.dim(3)) {
     throw ShapeError("conv_transpose2d: u has " + std::to_string(u.dim(3)) + " channels but w expects " +
                      std::to_string(w.dim(3)) + " (its last axis); " + shapes + ", " + params);
   }
   if (o.output_padding) {
     for (int a = 0; a < 2; ++a) {
-      if ((*o.output_padding)[a] < 0 || (*o.output_padding)[a] >= o.stride[a]) {
+      if ((*o.output_padding)[a] < 0 || (*o.output_padding)[a] >= o.strides[a]) {
         throw ValueError("conv_transpose2d: output_padding must be in [0, stride); " + shapes + ", " + params +
                          ", output_padding=" + std::to_string((*o.output_padding)[a]));
       }
@@ -228,14 +235,16 @@ Tensor conv_transpose2d(const Tensor& u, const Tensor& w, const ConvTranspose2dO
   if (o.output_size) {
     size = *o.output_size;
   } else {
-    for (int a = 0; a < 2; ++a) size[a] = transpose_length(u.dim(1 + a), w.dim(a), o.stride[a], o.padding, a, o.output_padding);
+    for (int a = 0; a < 2; ++a) {
+      size[a] = transpose_length(u.dim(1 + a), w.dim(a), o.strides[a], o.padding, a, o.output_padding);
+    }
   }
   std::int64_t ho = 0, wo = 0;
   const std::string sized = shapes + ", output size=[" + std::to_string(size[0]) + ", " + std::to_string(size[1]) + "]";
   if (size[0] < 1 || size[1] < 1) {
     throw ShapeError("conv_transpose2d: output size must be positive; " + sized + ", " + params);
   }
-  const Spec s = resolve("conv_transpose2d", size[0], size[1], w.dim(0), w.dim(1), o.stride, o.padding, sized, ho, wo);
+  const Spec s = resolve(kConvTranspose2d, size[0], size[1], w.dim(0), w.dim(1), o.strides, o.padding, sized, ho, wo);
   if (ho != u.dim(1) || wo != u.dim(2)) {
     throw ShapeError("conv_transpose2d: conv2d of the output size gives " + std::to_string(ho) + "x" +
                      std::to_string(wo) + ", not u's " + std::to_string(u.dim(1)) + "x" + std::to_string(u.dim(2)) +
@@ -246,18 +255,18 @@ Tensor conv_transpose2d(const Tensor& u, const Tensor& w, const ConvTranspose2dO
 
 Tensor conv2d_weight_grad(const Tensor& x, const Tensor& u, const Conv2dOptions& o,
                           std::array<std::int64_t, 2> kernel_size) {
-  ops_detail::require_same_dtype("conv2d_weight_grad", x, u, "x", "u");
+  ops_detail::require_same_dtype(kWeightGrad, x, u, "x", "u");
   const std::string shapes = two("x", x, "u", u);
-  require_rank4("conv2d_weight_grad", x, "x [N, H, W, Ci]", shapes);
-  require_rank4("conv2d_weight_grad", u, "u [N, Ho, Wo, Co]", shapes);
-  check_params("conv2d_weight_grad", o.stride, o.padding, shapes);
-  const std::string params = params_text(o.stride, o.padding) + ", kernel=[" + std::to_string(kernel_size[0]) +
+  require_rank4(kWeightGrad, x, "x [N, H, W, Ci]", shapes);
+  require_rank4(kWeightGrad, u, "u [N, Ho, Wo, Co]", shapes);
+  check_params(kWeightGrad, o.strides, o.padding, shapes);
+  const std::string params = params_text(o.strides, o.padding) + ", kernel=[" + std::to_string(kernel_size[0]) +
                              ", " + std::to_string(kernel_size[1]) + "]";
   if (x.dim(0) != u.dim(0) || kernel_size[0] < 1 || kernel_size[1] < 1) {
     throw ShapeError("conv2d_weight_grad: batch sizes differ or the kernel is empty; " + shapes + ", " + params);
   }
   std::int64_t ho, wo;
-  const Spec s = resolve("conv2d_weight_grad", x.dim(1), x.dim(2), kernel_size[0], kernel_size[1], o.stride,
+  const Spec s = resolve(kWeightGrad, x.dim(1), x.dim(2), kernel_size[0], kernel_size[1], o.strides,
                          o.padding, shapes, ho, wo);
   if (ho != u.dim(1) || wo != u.dim(2)) {
     throw ShapeError("conv2d_weight_grad: conv2d of x gives " + std::to_string(ho) + "x" + std::to_string(wo) +

@@ -6,7 +6,6 @@
 #include "record.h"
 #include "tape/gradient_tape.h"
 #include "tape/ops.h"
-#include "tape/profiler.h"
 
 namespace tape {
 
@@ -41,21 +40,21 @@ Tensor compare(const char* op, const Tensor& a, const Tensor& b, F cmp) {
 }
 
 Tensor greater_equal(const Tensor& a, const Tensor& b) {
-  detail::ProfileScope profile_scope("greater_equal");
-  return compare("greater_equal", a, b, [](const auto& x, const auto& y) { return x >= y; });
+  const detail::OpScope op("greater_equal");
+  return compare(op.name(), a, b, [](const auto& x, const auto& y) { return x >= y; });
 }
 
 // Records a single-input op whose gradient local(g, saved) is built from recorded ops; `saved` is
 // the input (from_input) or the output (from_output), so each op keeps only what it needs.
 template <class Local>
-void from_input(const char* op, const Tensor& x, const Tensor& y, Local local) {
+void from_input(const detail::OpScope& op, const Tensor& x, const Tensor& y, Local local) {
   if (!detail::should_record(x)) return;
-  detail::record(op, {x}, y, [x, local](const Tensor& g, const Needs&) { return Grads{local(g, x)}; });
+  op.record({x}, y, [x, local](const Tensor& g, const Needs&) { return Grads{local(g, x)}; });
 }
 template <class Local>
-void from_output(const char* op, const Tensor& x, const Tensor& y, Local local) {
+void from_output(const detail::OpScope& op, const Tensor& x, const Tensor& y, Local local) {
   if (!detail::should_record(x)) return;
-  detail::record(op, {x}, y, [y, local](const Tensor& g, const Needs&) { return Grads{local(g, y)}; });
+  op.record({x}, y, [y, local](const Tensor& g, const Needs&) { return Grads{local(g, y)}; });
 }
 
 }  // namespace
@@ -63,10 +62,10 @@ void from_output(const char* op, const Tensor& x, const Tensor& y, Local local) 
 // ---------------------------------------------------------------- binary
 // a[...] + b[...] -> broadcast
 Tensor add(const Tensor& a, const Tensor& b) {
-  detail::ProfileScope profile_scope("add");
-  Tensor y = binary_forward("add", a, b, [](const auto& x, const auto& z) { return x + z; });
+  const detail::OpScope op("add");
+  Tensor y = binary_forward(op.name(), a, b, [](const auto& x, const auto& z) { return x + z; });
   if (detail::should_record(a, b)) {
-    detail::record("add", {a, b}, y, [sa = a.shape(), sb = b.shape()](const Tensor& g, const Needs& n) {
+    op.record({a, b}, y, [sa = a.shape(), sb = b.shape()](const Tensor& g, const Needs& n) {
       return Grads{n[0] ? sum_to(g, sa) : Tensor(), n[1] ? sum_to(g, sb) : Tensor()};
     });
   }
@@ -75,10 +74,10 @@ Tensor add(const Tensor& a, const Tensor& b) {
 
 // a[...] - b[...] -> broadcast
 Tensor sub(const Tensor& a, const Tensor& b) {
-  detail::ProfileScope profile_scope("sub");
-  Tensor y = binary_forward("sub", a, b, [](const auto& x, const auto& z) { return x - z; });
+  const detail::OpScope op("sub");
+  Tensor y = binary_forward(op.name(), a, b, [](const auto& x, const auto& z) { return x - z; });
   if (detail::should_record(a, b)) {
-    detail::record("sub", {a, b}, y, [sa = a.shape(), sb = b.shape()](const Tensor& g, const Needs& n) {
+    op.record({a, b}, y, [sa = a.shape(), sb = b.shape()](const Tensor& g, const Needs& n) {
       return Grads{n[0] ? sum_to(g, sa) : Tensor(), n[1] ? sum_to(neg(g), sb) : Tensor()};
     });
   }
@@ -87,10 +86,10 @@ Tensor sub(const Tensor& a, const Tensor& b) {
 
 // a[...] * b[...] -> broadcast
 Tensor mul(const Tensor& a, const Tensor& b) {
-  detail::ProfileScope profile_scope("mul");
-  Tensor y = binary_forward("mul", a, b, [](const auto& x, const auto& z) { return x * z; });
+  const detail::OpScope op("mul");
+  Tensor y = binary_forward(op.name(), a, b, [](const auto& x, const auto& z) { return x * z; });
   if (detail::should_record(a, b)) {
-    detail::record("mul", {a, b}, y, [a, b](const Tensor& g, const Needs& n) {
+    op.record({a, b}, y, [a, b](const Tensor& g, const Needs& n) {
       return Grads{n[0] ? sum_to(mul(g, b), a.shape()) : Tensor(), n[1] ? sum_to(mul(g, a), b.shape()) : Tensor()};
     });
   }
@@ -99,10 +98,10 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 
 // a[...] / b[...] -> broadcast
 Tensor div(const Tensor& a, const Tensor& b) {
-  detail::ProfileScope profile_scope("div");
-  Tensor y = binary_forward("div", a, b, [](const auto& x, const auto& z) { return x / z; });
+  const detail::OpScope op("div");
+  Tensor y = binary_forward(op.name(), a, b, [](const auto& x, const auto& z) { return x / z; });
   if (detail::should_record(a, b)) {
-    detail::record("div", {a, b}, y, [a, b](const Tensor& g, const Needs& n) {
+    op.record({a, b}, y, [a, b](const Tensor& g, const Needs& n) {
       Tensor ga = n[0] ? sum_to(div(g, b), a.shape()) : Tensor();
       Tensor gb = n[1] ? sum_to(neg(div(mul(g, a), mul(b, b))), b.shape()) : Tensor();
       return Grads{ga, gb};
@@ -114,12 +113,12 @@ Tensor div(const Tensor& a, const Tensor& b) {
 namespace {
 
 // maximum/minimum: the gradient goes to a where `a_wins` (a constant mask), else to b.
-Tensor select_binary(const char* op, const Tensor& a, const Tensor& b, bool is_max) {
-  detail::ProfileScope profile_scope(op);
-  Tensor y = is_max ? binary_forward(op, a, b, [](const auto& x, const auto& z) { return x.max(z); })
-                    : binary_forward(op, a, b, [](const auto& x, const auto& z) { return x.min(z); });
+Tensor select_binary(const char* name, const Tensor& a, const Tensor& b, bool is_max) {
+  const detail::OpScope op(name);
+  Tensor y = is_max ? binary_forward(op.name(), a, b, [](const auto& x, const auto& z) { return x.max(z); })
+                    : binary_forward(op.name(), a, b, [](const auto& x, const auto& z) { return x.min(z); });
   if (detail::should_record(a, b)) {
-    detail::record(op, {a, b}, y, [a, b, is_max](const Tensor& g, const Needs& n) {
+    op.record({a, b}, y, [a, b, is_max](const Tensor& g, const Needs& n) {
       Tensor a_wins = is_max ? greater_equal(a, b) : greater_equal(b, a);
       Tensor ga = n[0] ? sum_to(mul(g, a_wins), a.shape()) : Tensor();
       Tensor gb = n[1] ? sum_to(mul(g, sub(scalar_like(1.0, a_wins), a_wins)), b.shape()) : Tensor();
@@ -135,22 +134,22 @@ Tensor maximum(const Tensor& a, const Tensor& b) { return select_binary("maximum
 Tensor minimum(const Tensor& a, const Tensor& b) { return select_binary("minimum", a, b, false); }
 
 Tensor greater(const Tensor& a, const Tensor& b) {
-  detail::ProfileScope profile_scope("greater");
-  return compare("greater", a, b, [](const auto& x, const auto& y) { return x > y; });
+  const detail::OpScope op("greater");
+  return compare(op.name(), a, b, [](const auto& x, const auto& y) { return x > y; });
 }
 Tensor equal(const Tensor& a, const Tensor& b) {
-  detail::ProfileScope profile_scope("equal");
-  return compare("equal", a, b, [](const auto& x, const auto& y) { return x == y; });
+  const detail::OpScope op("equal");
+  return compare(op.name(), a, b, [](const auto& x, const auto& y) { return x == y; });
 }
 
 // cond[...], a[...], b[...] -> broadcast of all three
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
-  detail::ProfileScope profile_scope("where");
-  require_same_dtype("where", a, b);
-  require_same_dtype("where", cond, a, "cond", "a");
+  const detail::OpScope op("where");
+  require_same_dtype(op.name(), a, b);
+  require_same_dtype(op.name(), cond, a, "cond", "a");
   Shape shape;
   try {
-    shape = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
+    shape = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), op.name()), b.shape(), op.name());
   } catch (const ShapeError&) {  // name all three operands
     throw ShapeError("where: shapes do not broadcast; cond=" + cond.shape().to_string() + ", a=" +
                      a.shape().to_string() + ", b=" + b.shape().to_string());
@@ -171,7 +170,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
     for (std::int64_t i = 0; i < shape.numel(); ++i) py[i] = pc[i] != T(0) ? pa[i] : pb[i];
   });
   if (detail::should_record(a, b)) {
-    detail::record("where", {a, b}, y, [cond, a, b](const Tensor& g, const Needs& n) {
+    op.record({a, b}, y, [cond, a, b](const Tensor& g, const Needs& n) {
       Tensor zero = scalar_like(0.0, g);
       Tensor ga = n[0] ? sum_to(where(cond, g, zero), a.shape()) : Tensor();
       Tensor gb = n[1] ? sum_to(where(cond, zero, g), b.shape()) : Tensor();
@@ -183,95 +182,95 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
 
 // ---------------------------------------------------------------- unary: x[...] -> [...]
 Tensor neg(const Tensor& x) {
-  detail::ProfileScope profile_scope("neg");
-  Tensor y = unary_forward("neg", x, [](const auto& v) { return -v; });
+  const detail::OpScope op("neg");
+  Tensor y = unary_forward(op.name(), x, [](const auto& v) { return -v; });
   if (detail::should_record(x)) {
-    detail::record("neg", {x}, y, [](const Tensor& g, const Needs&) { return Grads{neg(g)}; });
+    op.record({x}, y, [](const Tensor& g, const Needs&) { return Grads{neg(g)}; });
   }
   return y;
 }
 
 Tensor pow(const Tensor& x, double p) {
-  detail::ProfileScope profile_scope("pow");
-  Tensor y = unary_forward("pow", x, [p](const auto& v) {
+  const detail::OpScope op("pow");
+  Tensor y = unary_forward(op.name(), x, [p](const auto& v) {
     using T = typename std::decay_t<decltype(v)>::Scalar;
     return v.pow(static_cast<T>(p));
   });
-  from_input("pow", x, y, [p](const Tensor& g, const Tensor& x0) {
+  from_input(op, x, y, [p](const Tensor& g, const Tensor& x0) {
     return p == 1.0 ? g : mul(g, mul(scalar_like(p, x0), pow(x0, p - 1.0)));
   });
   return y;
 }
 
 Tensor square(const Tensor& x) {
-  detail::ProfileScope profile_scope("square");
-  Tensor y = unary_forward("square", x, [](const auto& v) { return v.square(); });
-  from_input("square", x, y, [](const Tensor& g, const Tensor& x0) {
+  const detail::OpScope op("square");
+  Tensor y = unary_forward(op.name(), x, [](const auto& v) { return v.square(); });
+  from_input(op, x, y, [](const Tensor& g, const Tensor& x0) {
     return mul(g, mul(x0, scalar_like(2.0, x0)));
   });
   return y;
 }
 
 Tensor sqrt(const Tensor& x) {
-  detail::ProfileScope profile_scope("sqrt");
-  Tensor y = unary_forward("sqrt", x, [](const auto& v) { return v.sqrt(); });
-  from_output("sqrt", x, y, [](const Tensor& g, const Tensor& y0) {
+  const detail::OpScope op("sqrt");
+  Tensor y = unary_forward(op.name(), x, [](const auto& v) { return v.sqrt(); });
+  from_output(op, x, y, [](const Tensor& g, const Tensor& y0) {
     return div(mul(g, scalar_like(0.5, y0)), y0);
   });
   return y;
 }
 
 Tensor rsqrt(const Tensor& x) {
-  detail::ProfileScope profile_scope("rsqrt");
-  Tensor y = unary_forward("rsqrt", x, [](const auto& v) { return v.rsqrt(); });
-  from_output("rsqrt", x, y, [](const Tensor& g, const Tensor& y0) {
+  const detail::OpScope op("rsqrt");
+  Tensor y = unary_forward(op.name(), x, [](const auto& v) { return v.rsqrt(); });
+  from_output(op, x, y, [](const Tensor& g, const Tensor& y0) {
     return mul(g, mul(scalar_like(-0.5, y0), mul(y0, square(y0))));
   });
   return y;
 }
 
 Tensor exp(const Tensor& x) {
-  detail::ProfileScope profile_scope("exp");
-  Tensor y = unary_forward("exp", x, [](const auto& v) { return v.exp(); });
-  from_output("exp", x, y, [](const Tensor& g, const Tensor& y0) { return mul(g, y0); });
+  const detail::OpScope op("exp");
+  Tensor y = unary_forward(op.name(), x, [](const auto& v) { return v.exp(); });
+  from_output(op, x, y, [](const Tensor& g, const Tensor& y0) { return mul(g, y0); });
   return y;
 }
 
 Tensor log(const Tensor& x) {
-  detail::ProfileScope profile_scope("log");
-  Tensor y = unary_forward("log", x, [](const auto& v) { return v.log(); });
-  from_input("log", x, y, [](const Tensor& g, const Tensor& x0) { return div(g, x0); });
+  const detail::OpScope op("log");
+  Tensor y = unary_forward(op.name(), x, [](const auto& v) { return v.log(); });
+  from_input(op, x, y, [](const Tensor& g, const Tensor& x0) { return div(g, x0); });
   return y;
 }
 
 Tensor log1p(const Tensor& x) {
-  detail::ProfileScope profile_scope("log1p");
-  Tensor y = unary_forward("log1p", x, [](const auto& v) { return v.log1p(); });
-  from_input("log1p", x, y, [](const Tensor& g, const Tensor& x0) {
+  const detail::OpScope op("log1p");
+  Tensor y = unary_forward(op.name(), x, [](const auto& v) { return v.log1p(); });
+  from_input(op, x, y, [](const Tensor& g, const Tensor& x0) {
     return div(g, add(x0, scalar_like(1.0, x0)));
   });
   return y;
 }
 
 Tensor abs(const Tensor& x) {
-  detail::ProfileScope profile_scope("abs");
-  Tensor y = unary_forward("abs", x, [](const auto& v) { return v.abs(); });
-  from_input("abs", x, y, [](const Tensor& g, const Tensor& x0) {
+  const detail::OpScope op("abs");
+  Tensor y = unary_forward(op.name(), x, [](const auto& v) { return v.abs(); });
+  from_input(op, x, y, [](const Tensor& g, const Tensor& x0) {
     return mul(g, kernels::map_unary(x0, [](const auto& v) { return v.sign(); }));
   });
   return y;
 }
 
 Tensor clip(const Tensor& x, double low, double high) {
-  detail::ProfileScope profile_scope("clip");
+  const detail::OpScope op("clip");
   if (!(low <= high)) {
     throw ValueError("clip: low > high; low=" + std::to_string(low) + ", high=" + std::to_string(high));
   }
-  Tensor y = unary_forward("clip", x, [low, high](const auto& v) {
+  Tensor y = unary_forward(op.name(), x, [low, high](const auto& v) {
     using T = typename std::decay_t<decltype(v)>::Scalar;
     return v.max(static_cast<T>(low)).min(static_cast<T>(high));
   });
-  from_input("clip", x, y, [low, high](const Tensor& g, const Tensor& x0) {
+  from_input(op, x, y, [low, high](const Tensor& g, const Tensor& x0) {
     return mul(g, kernels::map_unary(x0, [low, high](const auto& v) {
                  using T = typename std::decay_t<decltype(v)>::Scalar;
                  return ((v >= static_cast<T>(low)) && (v <= static_cast<T>(high))).template cast<T>();
@@ -281,34 +280,34 @@ Tensor clip(const Tensor& x, double low, double high) {
 }
 
 Tensor tanh(const Tensor& x) {
-  detail::ProfileScope profile_scope("tanh");
-  Tensor y = unary_forward("tanh", x, [](const auto& v) { return v.tanh(); });
-  from_output("tanh", x, y, [](const Tensor& g, const Tensor& y0) {
+  const detail::OpScope op("tanh");
+  Tensor y = unary_forward(op.name(), x, [](const auto& v) { return v.tanh(); });
+  from_output(op, x, y, [](const Tensor& g, const Tensor& y0) {
     return mul(g, sub(scalar_like(1.0, y0), square(y0)));
   });
   return y;
 }
 
 Tensor sigmoid(const Tensor& x) {
-  detail::ProfileScope profile_scope("sigmoid");
-  Tensor y = unary_forward("sigmoid", x, [](const auto& v) {
+  const detail::OpScope op("sigmoid");
+  Tensor y = unary_forward(op.name(), x, [](const auto& v) {
     using T = typename std::decay_t<decltype(v)>::Scalar;
     return T(1) / (T(1) + (-v).exp());
   });
-  from_output("sigmoid", x, y, [](const Tensor& g, const Tensor& y0) {
+  from_output(op, x, y, [](const Tensor& g, const Tensor& y0) {
     return mul(g, mul(y0, sub(scalar_like(1.0, y0), y0)));
   });
   return y;
 }
 
 Tensor relu(const Tensor& x) {
-  detail::ProfileScope profile_scope("relu");
-  Tensor y = unary_forward("relu", x, [](const auto& v) {
+  const detail::OpScope op("relu");
+  Tensor y = unary_forward(op.name(), x, [](const auto& v) {
     using T = typename std::decay_t<decltype(v)>::Scalar;
     return v.max(T(0));
   });
   // y > 0 exactly where x > 0: saving y (which the next layer usually keeps anyway) frees x.
-  from_output("relu", x, y, [](const Tensor& g, const Tensor& y0) {
+  from_output(op, x, y, [](const Tensor& g, const Tensor& y0) {
     return mul(g, kernels::map_unary(y0, [](const auto& v) {
                  using T = typename std::decay_t<decltype(v)>::Scalar;
                  return (v > T(0)).template cast<T>();
@@ -318,8 +317,8 @@ Tensor relu(const Tensor& x) {
 }
 
 Tensor leaky_relu(const Tensor& x, double alpha) {
-  detail::ProfileScope profile_scope("leaky_relu");
-  Tensor y = unary_forward("leaky_relu", x, [alpha](const auto& v) {
+  const detail::OpScope op("leaky_relu");
+  Tensor y = unary_forward(op.name(), x, [alpha](const auto& v) {
     using T = typename std::decay_t<decltype(v)>::Scalar;
     return (v > T(0)).select(v, v * static_cast<T>(alpha));
   });
@@ -333,21 +332,21 @@ Tensor leaky_relu(const Tensor& x, double alpha) {
   // With alpha >= 0, y > 0 exactly where x > 0: saving y (which the next layer usually keeps
   // anyway) frees x.
   if (alpha >= 0.0) {
-    from_output("leaky_relu", x, y, local);
+    from_output(op, x, y, local);
   } else {
-    from_input("leaky_relu", x, y, local);
+    from_input(op, x, y, local);
   }
   return y;
 }
 
 // log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)): finite for any x.
 Tensor softplus(const Tensor& x) {
-  detail::ProfileScope profile_scope("softplus");
-  Tensor y = unary_forward("softplus", x, [](const auto& v) {
+  const detail::OpScope op("softplus");
+  Tensor y = unary_forward(op.name(), x, [](const auto& v) {
     using T = typename std::decay_t<decltype(v)>::Scalar;
     return v.max(T(0)) + (-v.abs()).exp().log1p();
   });
-  from_input("softplus", x, y, [](const Tensor& g, const Tensor& x0) { return mul(g, sigmoid(x0)); });
+  from_input(op, x, y, [](const Tensor& g, const Tensor& x0) { return mul(g, sigmoid(x0)); });
   return y;
 }
 

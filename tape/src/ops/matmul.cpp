@@ -4,7 +4,6 @@
 #include "record.h"
 #include "tape/gradient_tape.h"
 #include "tape/ops.h"
-#include "tape/profiler.h"
 
 namespace tape {
 
@@ -21,8 +20,8 @@ std::vector<std::int64_t> batch_dims(const Shape& s) {
 
 // a[..., m, k] @ b[..., k, n] -> [..., m, n]
 Tensor matmul(const Tensor& a, const Tensor& b) {
-  detail::ProfileScope profile_scope("matmul");
-  ops_detail::require_same_dtype("matmul", a, b);
+  const detail::OpScope op("matmul");
+  ops_detail::require_same_dtype(op.name(), a, b);
   if (a.rank() < 2 || b.rank() < 2 || a.dim(-1) != b.dim(-2)) {
     throw ShapeError("matmul: inner dimensions do not match (need a[..., m, k] @ b[..., k, n]); a=" +
                      a.shape().to_string() + ", b=" + b.shape().to_string());
@@ -30,7 +29,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   const std::int64_t m = a.dim(-2), k = a.dim(-1), n = b.dim(-1);
   Shape batch;
   try {
-    batch = broadcast_shapes(Shape(batch_dims(a.shape())), Shape(batch_dims(b.shape())), "matmul");
+    batch = broadcast_shapes(Shape(batch_dims(a.shape())), Shape(batch_dims(b.shape())), op.name());
   } catch (const ShapeError&) {  // name the operands' full shapes, not just their batch dims
     throw ShapeError("matmul: batch dimensions do not broadcast; a=" + a.shape().to_string() +
                      ", b=" + b.shape().to_string());
@@ -57,7 +56,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
     }
   });
   if (detail::should_record(a, b)) {
-    detail::record("matmul", {a, b}, y, [a, b](const Tensor& g, const Needs& nd) {
+    op.record({a, b}, y, [a, b](const Tensor& g, const Needs& nd) {
       Tensor ga = nd[0] ? sum_to(matmul(g, transpose(b)), a.shape()) : Tensor();
       Tensor gb = nd[1] ? sum_to(matmul(transpose(a), g), b.shape()) : Tensor();
       return Grads{ga, gb};

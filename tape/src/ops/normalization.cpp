@@ -20,11 +20,11 @@ namespace {
 using Needs = std::vector<bool>;
 using Grads = std::vector<Tensor>;
 
-void check_channel_vector(const Tensor& v, const char* name, const Tensor& x) {
+void check_channel_vector(const char* op, const Tensor& v, const char* name, const Tensor& x) {
   if (!v.defined()) return;
-  ops_detail::require_same_dtype("batch_norm", x, v, "x", name);
+  ops_detail::require_same_dtype(op, x, v, "x", name);
   if (v.rank() != 1 || v.dim(0) != x.dim(-1)) {
-    throw ShapeError(std::string("batch_norm: ") + name + " must have shape [" + std::to_string(x.dim(-1)) +
+    throw ShapeError(std::string(op) + ": " + name + " must have shape [" + std::to_string(x.dim(-1)) +
                      "] (x's last axis); x=" + x.shape().to_string() + ", " + name + "=" + v.shape().to_string());
   }
 }
@@ -81,12 +81,14 @@ Grads batch_norm_grads(const Tensor& g, const Tensor& x, const Tensor& gamma, co
   return grads;
 }
 
+constexpr const char* kDropout = "dropout";
+
 // The kept elements, one byte each, from the buffer cache (counted in its in-use bytes).
 using Mask = std::shared_ptr<const detail::ScratchBuffer<std::uint8_t>>;
 
 // x[...] * mask[...] / (1 - rate): linear in x, so its backward is itself on g.
 Tensor apply_mask(const Tensor& x, const Mask& mask, double rate) {
-  detail::ProfileScope profile_scope("dropout");
+  const detail::OpScope op(kDropout);
   Tensor y = detail::empty(x.shape(), x.dtype());
   detail::dispatch(x.dtype(), [&]<class T>() {
     const T scale = static_cast<T>(1.0 / (1.0 - rate));
@@ -98,7 +100,7 @@ Tensor apply_mask(const Tensor& x, const Mask& mask, double rate) {
     });
   });
   if (detail::should_record(x)) {
-    detail::record("dropout", {x}, y, [mask, rate](const Tensor& g, const Needs&) { return Grads{apply_mask(g, mask, rate)}; });
+    op.record({x}, y, [mask, rate](const Tensor& g, const Needs&) { return Grads{apply_mask(g, mask, rate)}; });
   }
   return y;
 }
@@ -106,7 +108,7 @@ Tensor apply_mask(const Tensor& x, const Mask& mask, double rate) {
 // mask[n] with mask_i = (u_i > rate) for gen's next n uniform draws in x's dtype (gen moves past
 // them), compared as integers: the draws never become floating point.
 Mask draw_mask(const Tensor& x, double rate, Generator& gen) {
-  detail::ProfileScope profile_scope("dropout");
+  detail::ProfileScope profile_scope(kDropout);
   auto mask = std::make_shared<detail::ScratchBuffer<std::uint8_t>>(static_cast<std::size_t>(x.numel()));
   const std::uint64_t k = x.dtype() == DType::f64 ? detail::first_bits_above<double>(rate)
                                                   : detail::first_bits_above<float>(rate);
@@ -119,14 +121,14 @@ Mask draw_mask(const Tensor& x, double rate, Generator& gen) {
 
 // x[..., C], gamma[C], beta[C] -> y[..., C], mean[C], variance[C]
 BatchNormResult batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double epsilon) {
-  ops_detail::require_defined("batch_norm", x, "x");
+  const detail::OpScope op("batch_norm");
+  ops_detail::require_defined(op.name(), x, "x");
   if (x.rank() < 1 || x.numel() == 0) {
     throw ShapeError("batch_norm: x must have a channel axis and at least one element; x=" + x.shape().to_string());
   }
-  check_channel_vector(gamma, "gamma", x);
-  check_channel_vector(beta, "beta", x);
+  check_channel_vector(op.name(), gamma, "gamma", x);
+  check_channel_vector(op.name(), beta, "beta", x);
   if (!(epsilon > 0.0)) throw ValueError("batch_norm: epsilon must be > 0, got " + std::to_string(epsilon));
-  detail::ProfileScope profile_scope("batch_norm");
   const std::int64_t c = x.dim(-1), m = x.numel() / c;
   BatchNormResult r{detail::empty(x.shape(), x.dtype()), detail::empty({c}, x.dtype()), detail::empty({c}, x.dtype())};
   const Tensor invstd = detail::empty({c}, x.dtype());
@@ -139,7 +141,7 @@ BatchNormResult batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& b
   const std::vector<Tensor> inputs = defined_of({x, gamma, beta});
   if (detail::should_record(inputs)) {
     const Tensor mean_c = r.mean;  // the backward keeps x and the two [C] vectors, not r.y
-    detail::record("batch_norm", inputs, r.y, [=](const Tensor& g, const Needs& needs) {
+    op.record(inputs, r.y, [=](const Tensor& g, const Needs& needs) {
       return batch_norm_grads(g, x, gamma, beta, epsilon, mean_c, invstd, needs);
     });
   }
@@ -148,7 +150,7 @@ BatchNormResult batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& b
 
 // x[...] -> [...]
 Tensor dropout(const Tensor& x, double rate, Generator& gen) {
-  ops_detail::require_defined("dropout", x, "x");
+  ops_detail::require_defined(kDropout, x, "x");
   if (!(rate >= 0.0 && rate < 1.0)) {
     throw ValueError("dropout: rate must be in [0, 1), got " + std::to_string(rate) + "; x=" + x.shape().to_string());
   }

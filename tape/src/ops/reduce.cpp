@@ -1,4 +1,5 @@
-// Reductions over axes (sum, mean, max) and sum_to, the adjoint of broadcast_to.
+// Reductions over axes (sum, mean, max), sum_to (the adjoint of broadcast_to) and the softmaxes
+// built from them.
 #include <algorithm>
 
 #include "kernels/kernels.h"
@@ -65,13 +66,13 @@ Tensor reduce_kernel(const Tensor& x, const std::vector<std::int64_t>& axes, ker
 
 // x[...] -> x with `axes` summed away
 Tensor sum(const Tensor& x, const std::vector<std::int64_t>& axes, bool keepdims) {
-  detail::ProfileScope profile_scope("sum");
-  require_defined("sum", x, "x");
-  const auto ax = normalize_axes(axes, x.shape(), "sum");
+  const detail::OpScope op("sum");
+  require_defined(op.name(), x, "x");
+  const auto ax = normalize_axes(axes, x.shape(), op.name());
   Tensor y = detail::alias(reduce_kernel(x, ax, kernels::Reduce::sum), reduced_shape(x.shape(), ax, keepdims));
   if (detail::should_record(x)) {
     const Shape kept = reduced_shape(x.shape(), ax, true);
-    detail::record("sum", {x}, y, [kept, shape = x.shape()](const Tensor& g, const Needs&) {
+    op.record({x}, y, [kept, shape = x.shape()](const Tensor& g, const Needs&) {
       return Grads{broadcast_to(reshape(g, kept.dims()), shape)};
     });
   }
@@ -80,9 +81,9 @@ Tensor sum(const Tensor& x, const std::vector<std::int64_t>& axes, bool keepdims
 
 // x[...] -> x with `axes` averaged away
 Tensor mean(const Tensor& x, const std::vector<std::int64_t>& axes, bool keepdims) {
-  detail::ProfileScope profile_scope("mean");
-  require_defined("mean", x, "x");
-  const auto ax = normalize_axes(axes, x.shape(), "mean");
+  const detail::OpScope op("mean");
+  require_defined(op.name(), x, "x");
+  const auto ax = normalize_axes(axes, x.shape(), op.name());
   std::int64_t count = 1;
   for (auto a : ax) count *= x.shape().dims()[a];
   return sum(x, ax, keepdims) * (1.0 / static_cast<double>(std::max<std::int64_t>(count, 1)));
@@ -90,16 +91,16 @@ Tensor mean(const Tensor& x, const std::vector<std::int64_t>& axes, bool keepdim
 
 // x[...] -> x with `axes` maxed away; the gradient is shared by tied maxima
 Tensor max(const Tensor& x, const std::vector<std::int64_t>& axes, bool keepdims) {
-  detail::ProfileScope profile_scope("max");
-  require_defined("max", x, "x");
-  const auto ax = normalize_axes(axes, x.shape(), "max");
+  const detail::OpScope op("max");
+  require_defined(op.name(), x, "x");
+  const auto ax = normalize_axes(axes, x.shape(), op.name());
   for (auto a : ax) {
     if (x.shape().dims()[a] == 0) throw ShapeError("max: cannot reduce an empty axis; x=" + x.shape().to_string());
   }
   Tensor kept = reduce_kernel(x, ax, kernels::Reduce::max);
   Tensor y = detail::alias(kept, reduced_shape(x.shape(), ax, keepdims));
   if (detail::should_record(x)) {
-    detail::record("max", {x}, y, [x, kept, ax](const Tensor& g, const Needs&) {
+    op.record({x}, y, [x, kept, ax](const Tensor& g, const Needs&) {
       Tensor mask = equal(x, kept);
       Tensor count = detail::alias(reduce_kernel(mask, ax, kernels::Reduce::sum), kept.shape());
       Tensor share = div(mask, count);
@@ -111,8 +112,8 @@ Tensor max(const Tensor& x, const std::vector<std::int64_t>& axes, bool keepdims
 
 // x[...] -> shape, summing the axes broadcast_to(., x.shape) would create
 Tensor sum_to(const Tensor& x, const Shape& shape) {
-  detail::ProfileScope profile_scope("sum_to");
-  require_defined("sum_to", x, "x");
+  const detail::OpScope op("sum_to");
+  require_defined(op.name(), x, "x");
   if (x.shape() == shape) return x;
   bool fits = shape.rank() <= x.rank();
   for (std::int64_t d = 0; fits && d < shape.rank(); ++d) {
@@ -130,5 +131,15 @@ Tensor sum_to(const Tensor& x, const Shape& shape) {
   if (axes.empty()) return reshape(x, shape.dims());
   return reshape(sum(x, axes, false), shape.dims());
 }
+
+// x[..., C] -> [..., C]: x - logsumexp(x), with the max subtracted for stability
+Tensor log_softmax(const Tensor& x) {
+  Tensor m = stop_gradient(max(x, {-1}, true));
+  Tensor shifted = x - m;
+  return shifted - log(sum(exp(shifted), {-1}, true));
+}
+
+// x[..., C] -> [..., C]
+Tensor softmax(const Tensor& x) { return exp(log_softmax(x)); }
 
 }  // namespace tape

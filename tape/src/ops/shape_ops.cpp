@@ -8,7 +8,6 @@
 #include "ops/common.h"
 #include "record.h"
 #include "tape/ops.h"
-#include "tape/profiler.h"
 
 namespace tape {
 
@@ -29,8 +28,8 @@ std::string list_text(const std::vector<std::int64_t>& v) {
 
 // x[...] -> shape (same numel; one -1 inferred)
 Tensor reshape(const Tensor& x, const std::vector<std::int64_t>& shape) {
-  detail::ProfileScope profile_scope("reshape");
-  require_defined("reshape", x, "x");
+  const detail::OpScope op("reshape");
+  require_defined(op.name(), x, "x");
   std::vector<std::int64_t> dims = shape;
   std::int64_t known = 1, infer = -1;
   for (std::size_t i = 0; i < dims.size(); ++i) {
@@ -56,7 +55,7 @@ Tensor reshape(const Tensor& x, const std::vector<std::int64_t>& shape) {
   if (target == x.shape()) return x;
   Tensor y = detail::alias(x, target);
   if (detail::should_record(x)) {
-    detail::record("reshape", {x}, y, [s = x.shape()](const Tensor& g, const Needs&) {
+    op.record({x}, y, [s = x.shape()](const Tensor& g, const Needs&) {
       return Grads{reshape(g, s.dims())};
     });
   }
@@ -64,9 +63,9 @@ Tensor reshape(const Tensor& x, const std::vector<std::int64_t>& shape) {
 }
 
 Tensor squeeze(const Tensor& x, std::int64_t axis) {
-  detail::ProfileScope profile_scope("squeeze");
-  require_defined("squeeze", x, "x");
-  const std::int64_t a = normalize_axis(axis, x.rank(), "squeeze", "x=" + x.shape().to_string());
+  const detail::OpScope op("squeeze");
+  require_defined(op.name(), x, "x");
+  const std::int64_t a = normalize_axis(axis, x.rank(), op.name(), "x=" + x.shape().to_string());
   if (x.dim(a) != 1) {
     throw ShapeError("squeeze: axis " + std::to_string(axis) + " has size " + std::to_string(x.dim(a)) +
                      "; x=" + x.shape().to_string());
@@ -77,9 +76,9 @@ Tensor squeeze(const Tensor& x, std::int64_t axis) {
 }
 
 Tensor expand_dims(const Tensor& x, std::int64_t axis) {
-  detail::ProfileScope profile_scope("expand_dims");
-  require_defined("expand_dims", x, "x");
-  const std::int64_t a = normalize_axis(axis, x.rank() + 1, "expand_dims", "x=" + x.shape().to_string());
+  const detail::OpScope op("expand_dims");
+  require_defined(op.name(), x, "x");
+  const std::int64_t a = normalize_axis(axis, x.rank() + 1, op.name(), "x=" + x.shape().to_string());
   auto dims = x.shape().dims();
   dims.insert(dims.begin() + a, 1);
   return reshape(x, dims);
@@ -87,8 +86,8 @@ Tensor expand_dims(const Tensor& x, std::int64_t axis) {
 
 // x[d_0, ..., d_r-1] -> [d_perm[0], ..., d_perm[r-1]]
 Tensor permute(const Tensor& x, const std::vector<std::int64_t>& perm) {
-  detail::ProfileScope profile_scope("permute");
-  require_defined("permute", x, "x");
+  const detail::OpScope op("permute");
+  require_defined(op.name(), x, "x");
   std::vector<std::int64_t> sorted = perm;
   std::sort(sorted.begin(), sorted.end());
   std::vector<std::int64_t> iota(static_cast<std::size_t>(x.rank()));
@@ -107,15 +106,15 @@ Tensor permute(const Tensor& x, const std::vector<std::int64_t>& perm) {
   }
   Tensor y = kernels::gather_strided(x, Shape(dims), strides, 0);
   if (detail::should_record(x)) {
-    detail::record("permute", {x}, y, [inverse](const Tensor& g, const Needs&) { return Grads{permute(g, inverse)}; });
+    op.record({x}, y, [inverse](const Tensor& g, const Needs&) { return Grads{permute(g, inverse)}; });
   }
   return y;
 }
 
 // x[..., m, n] -> [..., n, m]
 Tensor transpose(const Tensor& x) {
-  detail::ProfileScope profile_scope("transpose");
-  require_defined("transpose", x, "x");
+  const detail::OpScope op("transpose");
+  require_defined(op.name(), x, "x");
   if (x.rank() < 2) throw ShapeError("transpose: needs rank >= 2; x=" + x.shape().to_string());
   std::vector<std::int64_t> perm(static_cast<std::size_t>(x.rank()));
   std::iota(perm.begin(), perm.end(), 0);
@@ -125,15 +124,15 @@ Tensor transpose(const Tensor& x) {
 
 // x[...] -> shape (NumPy broadcasting)
 Tensor broadcast_to(const Tensor& x, const Shape& shape) {
-  detail::ProfileScope profile_scope("broadcast_to");
-  require_defined("broadcast_to", x, "x");
+  const detail::OpScope op("broadcast_to");
+  require_defined(op.name(), x, "x");
   if (x.shape() == shape) return x;
-  if (x.rank() > shape.rank() || broadcast_shapes(x.shape(), shape, "broadcast_to") != shape) {
+  if (x.rank() > shape.rank() || broadcast_shapes(x.shape(), shape, op.name()) != shape) {
     throw ShapeError("broadcast_to: x=" + x.shape().to_string() + " does not broadcast to " + shape.to_string());
   }
   Tensor y = kernels::gather_strided(x, shape, kernels::broadcast_strides(x.shape(), shape), 0);
   if (detail::should_record(x)) {
-    detail::record("broadcast_to", {x}, y, [s = x.shape()](const Tensor& g, const Needs&) {
+    op.record({x}, y, [s = x.shape()](const Tensor& g, const Needs&) {
       return Grads{sum_to(g, s)};
     });
   }
@@ -142,13 +141,13 @@ Tensor broadcast_to(const Tensor& x, const Shape& shape) {
 
 // [..., a_i, ...] for each x_i -> [..., sum a_i, ...]
 Tensor concat(const std::vector<Tensor>& xs, std::int64_t axis) {
-  detail::ProfileScope profile_scope("concat");
+  const detail::OpScope op("concat");
   if (xs.empty()) throw ValueError("concat: no tensors given");
-  for (const auto& x : xs) ops_detail::require_same_dtype("concat", xs[0], x, "xs[0]", "xs[i]");
+  for (const auto& x : xs) ops_detail::require_same_dtype(op.name(), xs[0], x, "xs[0]", "xs[i]");
   const std::int64_t rank = xs[0].rank();
   std::string shapes;
   for (const auto& t : xs) shapes += (shapes.empty() ? "" : ", ") + t.shape().to_string();
-  const std::int64_t a = normalize_axis(axis, rank, "concat", "xs=[" + shapes + "]");
+  const std::int64_t a = normalize_axis(axis, rank, op.name(), "xs=[" + shapes + "]");
   std::vector<std::int64_t> dims = xs[0].shape().dims();
   dims[a] = 0;
   for (const auto& x : xs) {
@@ -173,7 +172,7 @@ Tensor concat(const std::vector<Tensor>& xs, std::int64_t axis) {
   if (detail::should_record(xs)) {
     std::vector<Shape> shapes;
     for (const auto& x : xs) shapes.push_back(x.shape());
-    detail::record("concat", xs, y, [a, offsets, shapes](const Tensor& g, const Needs& n) {
+    op.record(xs, y, [a, offsets, shapes](const Tensor& g, const Needs& n) {
       Grads out(shapes.size());
       for (std::size_t i = 0; i < shapes.size(); ++i) {
         if (!n[i]) continue;
@@ -189,8 +188,8 @@ Tensor concat(const std::vector<Tensor>& xs, std::int64_t axis) {
 
 // x[...] -> x[begin : begin + size] per axis
 Tensor slice(const Tensor& x, const std::vector<std::int64_t>& begin, const std::vector<std::int64_t>& size) {
-  detail::ProfileScope profile_scope("slice");
-  require_defined("slice", x, "x");
+  const detail::OpScope op("slice");
+  require_defined(op.name(), x, "x");
   const std::int64_t r = x.rank();
   if (static_cast<std::int64_t>(begin.size()) != r || static_cast<std::int64_t>(size.size()) != r) {
     throw ShapeError("slice: begin " + list_text(begin) + " and size " + list_text(size) +
@@ -213,15 +212,15 @@ Tensor slice(const Tensor& x, const std::vector<std::int64_t>& begin, const std:
   if (Shape(dims) == x.shape()) return x;
   Tensor y = kernels::gather_strided(x, Shape(dims), strides, base);
   if (detail::should_record(x)) {
-    detail::record("slice", {x}, y, [pads](const Tensor& g, const Needs&) { return Grads{pad(g, pads)}; });
+    op.record({x}, y, [pads](const Tensor& g, const Needs&) { return Grads{pad(g, pads)}; });
   }
   return y;
 }
 
 // x[...] -> [before_i + d_i + after_i], zeros around
 Tensor pad(const Tensor& x, const std::vector<std::array<std::int64_t, 2>>& pads) {
-  detail::ProfileScope profile_scope("pad");
-  require_defined("pad", x, "x");
+  const detail::OpScope op("pad");
+  require_defined(op.name(), x, "x");
   const std::int64_t r = x.rank();
   std::vector<std::int64_t> flat;
   for (const auto& p : pads) flat.insert(flat.end(), p.begin(), p.end());
@@ -247,7 +246,7 @@ Tensor pad(const Tensor& x, const std::vector<std::array<std::int64_t, 2>>& pads
   for (std::int64_t d = 0; d < r; ++d) base += begin[d] * strides[d];
   kernels::scatter_strided(x, y, strides, base);
   if (detail::should_record(x)) {
-    detail::record("pad", {x}, y, [begin, s = x.shape()](const Tensor& g, const Needs&) {
+    op.record({x}, y, [begin, s = x.shape()](const Tensor& g, const Needs&) {
       return Grads{slice(g, begin, s.dims())};
     });
   }

@@ -6,23 +6,23 @@
 
 #include "kernels/kernels.h"
 #include "ops/common.h"
+#include "record.h"
 #include "tape/ops.h"
-#include "tape/profiler.h"
 
 namespace tape {
 
 // var[...], grad[...], m[...], v[...] -> var', m', v' (same shapes)
 AdamStep adam_step(const Tensor& var, const Tensor& grad, const Tensor& m, const Tensor& v, double lr, double beta1,
                    double beta2, double epsilon, std::int64_t t) {
+  const detail::OpScope op("adam_step");
   for (const auto& [x, name] : {std::pair{&grad, "grad"}, std::pair{&m, "m"}, std::pair{&v, "v"}}) {
-    ops_detail::require_same_dtype("adam_step", var, *x, "var", name);
+    ops_detail::require_same_dtype(op.name(), var, *x, "var", name);
     if (x->shape() != var.shape()) {
       throw ShapeError(std::string("adam_step: ") + name + " has shape " + x->shape().to_string() + ", var " +
                        var.shape().to_string());
     }
   }
   if (t < 1) throw ValueError("adam_step: the step t must be >= 1, got " + std::to_string(t));
-  detail::ProfileScope profile_scope("adam_step");
   AdamStep out{detail::empty(var.shape(), var.dtype()), detail::empty(var.shape(), var.dtype()),
                detail::empty(var.shape(), var.dtype())};
   const double c1 = 1.0 - std::pow(beta1, static_cast<double>(t)), c2 = 1.0 - std::pow(beta2, static_cast<double>(t));

@@ -12,6 +12,8 @@ namespace tape::nn {
 
 // An activation applied after a layer (Keras' `activation=` argument).
 enum class Activation { linear, relu, tanh, sigmoid, leaky_relu };
+// alpha: leaky_relu's slope, by default tape::leaky_relu's 0.2 (Keras' activation="leaky_relu"
+// is tf.nn.leaky_relu too).
 Tensor apply_activation(const Tensor& x, Activation activation, double alpha = 0.2);
 std::string to_string(Activation activation);
 
@@ -63,11 +65,11 @@ class Dense : public KernelLayer {
   DenseOptions options_;
 };
 
+// strides and padding as in the conv ops' options (tape::Conv2dOptions): padding "valid", "same"
+// or explicit pads, e.g. Padding::symmetric(1, 1) for PyTorch's padding=1. Then the layer's own.
 struct ConvOptions {
   std::array<std::int64_t, 2> strides{1, 1};
-  std::string padding = "valid";  // "valid" or "same"
-  // Symmetric explicit padding {ph, pw} (PyTorch's `padding=`); overrides `padding` when set.
-  std::optional<std::array<std::int64_t, 2>> pads;
+  Padding padding = Padding::valid();
   bool use_bias = true;
   Activation activation = Activation::linear;
   Initializer kernel_initializer = init::glorot_uniform();
@@ -86,7 +88,6 @@ class ConvLayer : public KernelLayer {
   void make_variables(const Shape& input_shape, bool transposed, DType dtype);
   // y + bias, then the activation.
   Tensor finish(const Tensor& y) const;
-  Padding padding() const;
 
   std::int64_t filters_;
   std::array<std::int64_t, 2> kernel_size_;
@@ -158,9 +159,12 @@ class BatchNorm : public Module {
 };
 
 // Elementwise activation layers.
+// x > 0 ? x : alpha * x. The default alpha is Keras' LeakyReLU's, 0.3, not the op's 0.2
+// (tf.nn.leaky_relu's): each follows its TensorFlow counterpart, so models ported from Keras keep
+// their slope.
 class LeakyReLU : public Module {
  public:
-  explicit LeakyReLU(double alpha = 0.3, std::string name = "");  // Keras' default alpha is 0.3
+  explicit LeakyReLU(double alpha = 0.3, std::string name = "");
   std::string type_name() const override { return "LeakyReLU"; }
 
  protected:
@@ -271,8 +275,8 @@ class AveragePool2D : public Module {
   std::array<std::int64_t, 2> pool_;
 };
 
-// Pooling as ops (differentiable to any order): x[N, H, W, C] -> [N, H/ph, W/pw, C].
-Tensor max_pool2d(const Tensor& x, std::array<std::int64_t, 2> pool_size);
-Tensor avg_pool2d(const Tensor& x, std::array<std::int64_t, 2> pool_size);
+// Pooling as ops, x[N, H, W, C] -> [N, H/ph, W/pw, C]: tape's (tape/ops.h), also reachable here.
+using tape::avg_pool2d;
+using tape::max_pool2d;
 
 }  // namespace tape::nn

@@ -35,8 +35,9 @@ Tensor mean_squared_error(const Tensor& labels, const Tensor& predictions, Reduc
 Tensor softmax_cross_entropy(const std::vector<std::int64_t>& labels, const Tensor& logits,
                              Reduction reduction = Reduction::mean);
 
-// Row-wise log-softmax and softmax over the last axis: [..., C] -> [..., C].
-Tensor log_softmax(const Tensor& logits);
-Tensor softmax(const Tensor& logits);
+// Log-softmax and softmax over the last axis, [..., C] -> [..., C]: tape's (tape/ops.h), also
+// reachable here.
+using tape::log_softmax;
+using tape::softmax;
 
 }  // namespace tape::nn
