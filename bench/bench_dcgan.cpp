@@ -1,5 +1,6 @@
 // The whole DCGAN training iteration (dcgan::train_step: one forward pass under two tapes, both
-// Adam steps) for the tf-tutorial and keras-small networks, with images/s and GFLOP/s counters.
+// Adam steps) for the tf-tutorial and keras-small networks, with images/s and GFLOP/s counters;
+// and the default networks' step with anomaly mode off and on (its cost).
 #include <benchmark/benchmark.h>
 
 #include <sys/resource.h>
@@ -35,9 +36,11 @@ double step_flops_per_image(const Macs& m) {
   return 2.0 * (3.0 * m.g - m.g_first + 7.0 * m.d - 2.0 * m.d_first);
 }
 
-void dcgan_iteration(benchmark::State& state, const char* arch_name, Macs macs) {
-  const std::int64_t batch = state.range(0);
-  tape::set_num_threads(static_cast<int>(state.range(1)));
+// One training step per iteration; anomaly mode (tape::CheckNumerics) on when `check_numerics`.
+void dcgan_iteration(benchmark::State& state, const char* arch_name, Macs macs, std::int64_t batch, int threads,
+                     bool check_numerics = false) {
+  tape::set_num_threads(threads);
+  const tape::CheckNumerics anomaly_mode(check_numerics);
   dcgan::Architecture arch = dcgan::make_architecture(arch_name, 100, 1);
   tape::nn::Adam g_opt({.learning_rate = 2e-4, .beta1 = 0.5}), d_opt({.learning_rate = 2e-4, .beta1 = 0.5});
   tape::Generator gen(2);
@@ -45,13 +48,22 @@ void dcgan_iteration(benchmark::State& state, const char* arch_name, Macs macs) 
   dcgan::train_step(arch, g_opt, d_opt, real, gen, {});  // warm-up: allocations, first-touch
   for (auto _ : state) benchmark::DoNotOptimize(dcgan::train_step(arch, g_opt, d_opt, real, gen, {}));
   state.counters["images/s"] = benchmark::Counter(double(batch) * double(state.iterations()), benchmark::Counter::kIsRate);
-  state.counters["GFLOP/s"] = benchmark::Counter(step_flops_per_image(macs) * double(batch) * 1e-9 *
-                                                     double(state.iterations()),
-                                                 benchmark::Counter::kIsRate);
+  if (macs.g > 0)
+    state.counters["GFLOP/s"] = benchmark::Counter(step_flops_per_image(macs) * double(batch) * 1e-9 *
+                                                       double(state.iterations()),
+                                                   benchmark::Counter::kIsRate);
 }
 
-void tf_tutorial(benchmark::State& state) { dcgan_iteration(state, "tf-tutorial", kTfTutorial); }
-void keras_small(benchmark::State& state) { dcgan_iteration(state, "keras-small", kKerasSmall); }
+void tf_tutorial(benchmark::State& state) {
+  dcgan_iteration(state, "tf-tutorial", kTfTutorial, state.range(0), static_cast<int>(state.range(1)));
+}
+void keras_small(benchmark::State& state) {
+  dcgan_iteration(state, "keras-small", kKerasSmall, state.range(0), static_cast<int>(state.range(1)));
+}
+// The default preset's networks at batch 64 on 2 threads, anomaly mode off (0) or on (1).
+void mnist_fast_check_numerics(benchmark::State& state) {
+  dcgan_iteration(state, "mnist-fast", Macs{}, 64, 2, state.range(0) != 0);
+}
 
 }  // namespace
 
@@ -111,3 +123,4 @@ int main(int argc, char** argv) {
   benchmark::Shutdown();
   return 0;
 }
+BENCHMARK(mnist_fast_check_numerics)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(3.0);
