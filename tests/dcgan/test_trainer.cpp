@@ -17,6 +17,7 @@
 #include "data_files.h"
 #include "presets.h"
 #include "sample_files.h"
+#include "support/file_size_limit.h"
 #include "support/test_support.h"
 #include "trainer.h"
 
@@ -512,4 +513,25 @@ TEST_CASE("noise priors: normal, uniform in [-1, 1], truncated within 2 sigma, a
   REQUIRE_THROWS_WITH(dcgan::sample(ckpt, 4, {.truncation = 1.0}, out.file("t.idx")),
                       Catch::Contains("needs the normal noise prior") && Catch::Contains("uniform"));
   REQUIRE_NOTHROW(dcgan::sample(ckpt, 4, {}, out.file("u.idx")));
+}
+
+TEST_CASE("a checkpoint that does not fit on the disk stops the run, naming the file, and the previous one stays",
+          "[dcgan][train][disk-full]") {
+  TempDir data, out;
+  write_tiny_mnist(data, 40);
+  dcgan::TrainConfig c = tiny_config(data, out.file("run"));
+  c.steps = 2;
+  REQUIRE(dcgan::train(c) == 0);
+  const std::string kept = out.file("run") + "/checkpoints/ckpt-00000002.safetensors";
+  const auto size = fs::file_size(kept);
+  c.steps = 4;
+  c.resume = true;
+  {
+    test::FileSizeLimit limit(size / 2);  // losses.csv rows still fit; a checkpoint does not
+    REQUIRE_THROWS_WITH(dcgan::train(c), Catch::Contains("ckpt-00000004.safetensors") && Catch::Contains("File too large"));
+  }
+  REQUIRE(fs::file_size(kept) == size);
+  REQUIRE_NOTHROW(dcgan::load_generator(kept));
+  for (const auto& e : fs::directory_iterator(out.file("run") + "/checkpoints"))
+    REQUIRE(e.path().filename().string().find(".tmp-") == std::string::npos);
 }

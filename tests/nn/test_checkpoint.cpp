@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "support/file_size_limit.h"
 #include "support/temp_dir.h"
 #include "support/test_support.h"
 #include "tape/nn/nn.h"
@@ -140,27 +141,7 @@ void require_load_fails(const std::string& path, nn::Module& model, const std::v
   require_same_values(values(model), before);
 }
 
-// Lowers the file size limit so that writes past `bytes` fail with EFBIG (SIGXFSZ ignored).
-class FileSizeLimit {
- public:
-  explicit FileSizeLimit(rlim_t bytes) {
-    ::getrlimit(RLIMIT_FSIZE, &saved_);
-    old_handler_ = std::signal(SIGXFSZ, SIG_IGN);
-    rlimit limit = saved_;
-    limit.rlim_cur = bytes;
-    REQUIRE(::setrlimit(RLIMIT_FSIZE, &limit) == 0);
-  }
-  ~FileSizeLimit() {
-    ::setrlimit(RLIMIT_FSIZE, &saved_);
-    std::signal(SIGXFSZ, old_handler_);
-  }
-  FileSizeLimit(const FileSizeLimit&) = delete;
-  FileSizeLimit& operator=(const FileSizeLimit&) = delete;
-
- private:
-  rlimit saved_{};
-  void (*old_handler_)(int) = nullptr;
-};
+using test::FileSizeLimit;
 
 // Generator names under a model's prefix, so that two models' Dropout streams do not collide.
 std::vector<std::pair<std::string, Generator*>> prefixed(const std::string& prefix,
