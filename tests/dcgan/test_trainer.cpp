@@ -475,11 +475,10 @@ TEST_CASE("a run whose losses stop being finite stops before saving, and its las
   const auto step = std::stoll(message.substr(message.find("losses of step ") + 15));
   REQUIRE(step >= 2);
   // Saved up to the step before, not the failing one; that checkpoint loads.
-  const std::string last = out.file("run") + "/checkpoints/ckpt-" + std::string(8 - std::to_string(step - 1).size(), '0') +
-                           std::to_string(step - 1) + ".safetensors";
+  const nn::CheckpointManager checkpoints(out.file("run") + "/checkpoints");
+  const std::string last = checkpoints.path(step - 1);
   REQUIRE(fs::exists(last));
-  REQUIRE_FALSE(fs::exists(out.file("run") + "/checkpoints/ckpt-" + std::string(8 - std::to_string(step).size(), '0') +
-                           std::to_string(step) + ".safetensors"));
+  REQUIRE_FALSE(fs::exists(checkpoints.path(step)));
   REQUIRE_NOTHROW(dcgan::load_generator(last));
   // With --check-numerics the op that made the first non-finite value is named instead.
   c.check_numerics = true;

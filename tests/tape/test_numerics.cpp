@@ -69,6 +69,14 @@ TEST_CASE("check_numerics changes no value, and its scope restores what was befo
   CHECK(on.first == off.first);
   CHECK(on.second == off.second);
   CHECK_NOTHROW(check_finite(Tensor::from_vector(std::vector<float>{1.0f, 2.0f}), "x"));
+  CHECK(all_finite(Tensor::from_vector(std::vector<double>{1.0, -2.0})));
+  CHECK_FALSE(all_finite(Tensor::from_vector(std::vector<double>{1.0, std::nan("")})));
+  CHECK(all_finite(Tensor()));
+  // Large enough for the threaded pass: a NaN near the end is still found.
+  std::vector<float> big(1 << 20, 1.0f);
+  big[big.size() - 3] = std::nanf("");
+  CHECK_FALSE(all_finite(Tensor::from_vector(big)));
+  CHECK_THROWS_WITH(check_finite(Tensor::from_vector(big), "big"), Catch::Contains("NaN at index 1048573"));
   CHECK_THROWS_WITH(check_finite(Tensor::from_vector(std::vector<float>{1.0f, std::numeric_limits<float>::infinity()}), "x"),
                     Catch::Equals("x: Inf at index 1 of [2]"));
 }

@@ -27,6 +27,8 @@ class [[nodiscard]] CheckNumerics {
   bool previous_;
 };
 
+// Whether every value of a float tensor is finite (true for other dtypes and undefined tensors).
+bool all_finite(const Tensor& t);
 // Throws NumericsError "<what>: NaN at index i of [shape]" (or Inf, -Inf) for the first
 // non-finite value of a float tensor; any other dtype or an undefined tensor passes.
 void check_finite(const Tensor& t, const std::string& what);
