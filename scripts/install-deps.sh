@@ -4,10 +4,12 @@
 # not run as root. On a pristine Debian 12 there are no apt lists yet, so it runs apt-get update
 # first whenever something has to be installed.
 #
-# Usage: scripts/install-deps.sh [--with-python]
+# Usage: scripts/install-deps.sh [--with-python] [--with-clang]
 #   --with-python  also install python3-numpy, python3-torch and libopenblas0-openmp, needed only
 #                  to regenerate the PyTorch test fixtures (tests/fixtures/gen_conv_fixtures.py)
 #                  and for PyTorch comparisons. Off by default.
+#   --with-clang   also install Clang 14 with its sanitizer runtimes, libFuzzer and LLVM's OpenMP
+#                  (with the Archer tool): scripts/fuzz.sh and scripts/tsan.sh need them.
 set -euo pipefail
 
 packages=(
@@ -19,12 +21,14 @@ packages=(
   dataset-fashion-mnist  # dcgan --dataset fashion-mnist
 )
 python_packages=(python3-numpy python3-torch libopenblas0-openmp)
+clang_packages=(clang-14 libclang-rt-14-dev libomp-14-dev)
 
-usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
 
 for arg in "$@"; do
   case "$arg" in
     --with-python) packages+=("${python_packages[@]}") ;;
+    --with-clang) packages+=("${clang_packages[@]}") ;;
     -h|--help) usage; exit 0 ;;
     *) echo "install-deps: unknown argument '$arg'" >&2; usage >&2; exit 2 ;;
   esac

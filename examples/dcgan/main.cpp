@@ -86,7 +86,7 @@ void add_train_options(CLI::App& cmd, dcgan::TrainConfig& c) {
       ->check(CLI::PositiveNumber)->capture_default_str();
   cmd.add_option("--r1", c.r1_gamma, "bce/hinge: R1 penalty weight gamma on real images (0: off)")
       ->check(CLI::NonNegativeNumber)->capture_default_str();
-  cmd.add_option("--z-dim", c.z_dim, "noise dimensions")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd.add_option("--z-dim", c.z_dim, "noise dimensions")->check(CLI::Range(std::int64_t{1}, dcgan::kMaxZDim))->capture_default_str();
   cmd.add_option("--noise", c.noise, "G's noise prior: normal N(0, 1) | uniform U(-1, 1) | truncated (N(0, 1) within 2 sigma)")
       ->check(CLI::IsMember({"normal", "uniform", "truncated"}))->capture_default_str();
   cmd.add_option("--seed", c.seed, "seed of every random draw: the same seed and thread count give the same run")

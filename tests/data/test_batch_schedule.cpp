@@ -42,3 +42,12 @@ TEST_CASE("BatchSchedule refuses steps out of order and batches below 1", "[data
   CHECK_THROWS_AS(BatchSchedule(64, {{0, 16}}), tape::ValueError);
   CHECK_THROWS_AS(BatchSchedule(64, {{5, 0}}), tape::ValueError);
 }
+
+TEST_CASE("BatchSchedule refuses an image count past 2^63 - 1 instead of overflowing (a fuzz finding)",
+          "[data][schedule]") {
+  const BatchSchedule schedule(64, BatchSchedule::parse("777777777777777773:3"));
+  CHECK_THROWS_WITH(schedule.images_in(777777777777777773 + 1000),
+                    Catch::Contains("do not fit in a 64-bit count") && Catch::Contains("777777777777778773"));
+  CHECK(BatchSchedule(64).images_in(1000) == 64000);
+  CHECK_THROWS_AS(BatchSchedule(64).images_in(-1), tape::ValueError);
+}

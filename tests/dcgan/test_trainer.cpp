@@ -534,3 +534,41 @@ TEST_CASE("a checkpoint that does not fit on the disk stops the run, naming the 
   for (const auto& e : fs::directory_iterator(out.file("run") + "/checkpoints"))
     REQUIRE(e.path().filename().string().find(".tmp-") == std::string::npos);
 }
+
+TEST_CASE("a checkpoint's resume position is read strictly: a field that is not a count is an IOError naming it",
+          "[resume]") {
+  const std::map<std::string, std::string> good{{"step", "1200"}, {"epoch", "2"}, {"image_in_epoch", "640"},
+                                                {"last_losses", "0x1p-1,0x1p-2,0x1p+0"}};
+  const dcgan::ResumePosition p = dcgan::resume_position(good, "c.safetensors", "no-such-config.json", 64);
+  REQUIRE(p.step == 1200);
+  REQUIRE(p.epoch == 2);
+  REQUIRE(p.image_in_epoch == 640);
+  REQUIRE(p.last.has_value());
+  REQUIRE(p.last->d_loss_fake == 0.25);
+  for (const char* bad : {"", "12x", "-3", " 5", "+5", "99999999999999999999", "1e3"}) {
+    auto meta = good;
+    meta["epoch"] = bad;
+    REQUIRE_THROWS_WITH(dcgan::resume_position(meta, "c.safetensors", "no-such-config.json", 64),
+                        Catch::Contains("c.safetensors") && Catch::Contains("'epoch'") && Catch::Contains(bad));
+  }
+  auto missing = good;
+  missing.erase("step");
+  REQUIRE_THROWS_AS(dcgan::resume_position(missing, "c.safetensors", "no-such-config.json", 64), tape::IOError);
+  // Checkpoints from before image_in_epoch: the batch within the epoch times the run's batch,
+  // and a count whose product would overflow is refused.
+  auto old = good;
+  old.erase("image_in_epoch");
+  old["batch_in_epoch"] = "10";
+  REQUIRE(dcgan::resume_position(old, "c.safetensors", "no-such-config.json", 64).image_in_epoch == 640);
+  old["batch_in_epoch"] = "4611686018427387904";
+  REQUIRE_THROWS_AS(dcgan::resume_position(old, "c.safetensors", "no-such-config.json", 64), tape::IOError);
+}
+
+TEST_CASE("a checkpoint whose z_dim is not a count, or too large, is refused before anything is built", "[resume]") {
+  TempDir dir;
+  const std::string path = dir.file("ckpt.safetensors");
+  for (const char* z : {"abc", "100000", "-1"}) {
+    nn::save_safetensors(path, {{}, {{"arch", "mnist-fast"}, {"z_dim", z}}});
+    REQUIRE_THROWS_WITH(dcgan::load_generator(path), Catch::Contains("'z_dim'") && Catch::Contains(z));
+  }
+}

@@ -156,7 +156,9 @@ tape::Tensor draw_noise(NoisePrior prior, std::int64_t n, std::int64_t z_dim, ta
 }
 
 Architecture make_architecture(const std::string& name, std::int64_t z_dim, std::uint64_t seed) {
-  if (z_dim < 1) throw tape::ValueError("make_architecture: z_dim must be >= 1, got " + std::to_string(z_dim));
+  if (z_dim < 1 || z_dim > kMaxZDim) {
+    throw tape::ValueError("make_architecture: z_dim must be in [1, " + std::to_string(kMaxZDim) + "], got " + std::to_string(z_dim));
+  }
   Architecture a = name == "tf-tutorial"   ? tf_tutorial(z_dim)
                    : name == "keras-small" ? keras_small(z_dim)
                    : name == "vstark21"    ? vstark21(z_dim)

@@ -31,8 +31,10 @@ struct Architecture {
 
 // The names --arch accepts: tf-tutorial, keras-small, vstark21, libtorch, mnist-fast, cifar.
 const std::vector<std::string>& architecture_names();
+// The largest noise dimension taken (a sanity bound for --z-dim and checkpoint metadata).
+inline constexpr std::int64_t kMaxZDim = 4096;
 // Builds (and initializes, from `seed`) the named architecture; throws tape::ValueError for an
-// unknown name or a z_dim the architecture cannot take.
+// unknown name or a z_dim outside [1, kMaxZDim].
 Architecture make_architecture(const std::string& name, std::int64_t z_dim, std::uint64_t seed);
 
 }  // namespace dcgan

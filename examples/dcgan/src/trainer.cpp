@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <charconv>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
@@ -211,8 +212,23 @@ tape::data::Dataset load_training_data(const TrainConfig& c) {
   return ds;
 }
 
-// The batch size in a run folder's config.json (checkpoints written before 2026-11-29 do not record it), or
-// `fallback` when the file is missing, not a config or has none.
+// A metadata field of `checkpoint` as an integer in [0, limit]: all digits, no sign, no spaces.
+std::int64_t metadata_count(const std::map<std::string, std::string>& meta, const std::string& checkpoint,
+                            const std::string& key, std::int64_t limit = std::numeric_limits<std::int64_t>::max()) {
+  const auto it = meta.find(key);
+  if (it == meta.end()) throw tape::IOError(checkpoint + " has no '" + key + "' in its metadata");
+  const std::string& text = it->second;
+  std::int64_t value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || error != std::errc() || end != text.data() + text.size() || value < 0 || value > limit) {
+    throw tape::IOError(checkpoint + ": metadata '" + key + "' is '" + text + "', not a count in [0, " +
+                        std::to_string(limit) + "]");
+  }
+  return value;
+}
+
+}  // namespace
+
 std::int64_t batch_of_run_config(const std::string& path, std::int64_t fallback) {
   std::ifstream f(path);
   if (!f) return fallback;
@@ -225,7 +241,28 @@ std::int64_t batch_of_run_config(const std::string& path, std::int64_t fallback)
   }
 }
 
-}  // namespace
+ResumePosition resume_position(const std::map<std::string, std::string>& meta, const std::string& checkpoint,
+                               const std::string& config_path, std::int64_t fallback_batch) {
+  ResumePosition p;
+  p.step = metadata_count(meta, checkpoint, "step");
+  p.epoch = metadata_count(meta, checkpoint, "epoch");
+  if (meta.count("image_in_epoch")) {
+    p.image_in_epoch = metadata_count(meta, checkpoint, "image_in_epoch");
+  } else {
+    const std::int64_t batch = batch_of_run_config(config_path, fallback_batch);
+    if (batch < 1) throw tape::IOError(config_path + ": batch " + std::to_string(batch) + " is not positive");
+    p.image_in_epoch = metadata_count(meta, checkpoint, "batch_in_epoch", std::numeric_limits<std::int64_t>::max() / batch) * batch;
+  }
+  const auto losses = meta.find("last_losses");
+  if (losses != meta.end()) {
+    StepResult r;
+    if (std::sscanf(losses->second.c_str(), "%la,%la,%la", &r.d_loss_real, &r.d_loss_fake, &r.g_loss) != 3) {
+      throw tape::IOError(checkpoint + " has unreadable last_losses '" + losses->second + "'");
+    }
+    p.last = r;
+  }
+  return p;
+}
 
 std::vector<TrainConfig::BatchChange> parse_batch_changes(const std::string& text) {
   try {
@@ -323,21 +360,12 @@ struct Run {
     std::vector<nn::CheckpointTarget> targets{{"generator", &arch.generator, &g_opt},
                                               {"discriminator", &arch.discriminator, &d_opt}};
     if (g_ema) targets.push_back({"generator_ema", &*g_ema, nullptr});
-    auto meta = nn::load_checkpoint(path, targets, generators());
-    step = std::stoll(meta.at("step"));
-    epoch = std::stoll(meta.at("epoch"));
-    const auto image = meta.find("image_in_epoch");
-    image_in_epoch = image != meta.end()
-                         ? std::stoll(image->second)
-                         : std::stoll(meta.at("batch_in_epoch")) * batch_of_run_config(files.config_path(), config.batch);
-    auto losses = meta.find("last_losses");
-    if (losses != meta.end()) {
-      StepResult r;
-      if (std::sscanf(losses->second.c_str(), "%la,%la,%la", &r.d_loss_real, &r.d_loss_fake, &r.g_loss) != 3) {
-        throw tape::IOError("train --resume: " + path + " has unreadable last_losses '" + losses->second + "'");
-      }
-      last = r;
-    }
+    const ResumePosition p = resume_position(nn::load_checkpoint(path, targets, generators()), path,
+                                             files.config_path(), config.batch);
+    step = p.step;
+    epoch = p.epoch;
+    image_in_epoch = p.image_in_epoch;
+    last = p.last;
   }
 
   // The generator that grids and metrics show: the weight average when there is one.
@@ -582,7 +610,7 @@ Architecture load_generator(const std::string& checkpoint, bool raw) {
     if (it == meta.end()) throw tape::IOError(checkpoint + " has no '" + key + "' in its metadata");
     return it->second;
   };
-  Architecture arch = make_architecture(field("arch"), std::stoll(field("z_dim")), 0);
+  Architecture arch = make_architecture(field("arch"), metadata_count(meta, checkpoint, "z_dim", kMaxZDim), 0);
   const auto noise = meta.find("noise");  // checkpoints written before 2026-11-29: normal
   if (noise != meta.end()) arch.noise = noise_prior_of(noise->second);
   const bool has_average = std::any_of(file.tensors.begin(), file.tensors.end(),

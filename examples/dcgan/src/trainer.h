@@ -4,6 +4,8 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <optional>
 #include <string>
 
 #include <tape/data/batch_schedule.h>
@@ -134,6 +136,22 @@ StepResult wgan_gp_step(Architecture& arch, tape::nn::Adam& g_opt, tape::nn::Ada
 // Throws tape::ValueError when a network meant as a WGAN critic has BatchNorm layers (the
 // gradient penalty is per image; batch statistics couple the images).
 void check_critic(tape::nn::Module& critic, const std::string& arch_name);
+
+// Where a checkpoint written by train() left off, read from its metadata: the step, the epoch,
+// the image within the epoch (older checkpoints record the batch within the epoch instead; it is
+// multiplied by the batch size of the run's config.json, `config_path`, or `fallback_batch`), and
+// the last step's losses when recorded. Throws tape::IOError naming `checkpoint` and the field
+// when one is missing, not a number or out of range.
+struct ResumePosition {
+  std::int64_t step = 0, epoch = 0, image_in_epoch = 0;
+  std::optional<StepResult> last;
+};
+ResumePosition resume_position(const std::map<std::string, std::string>& metadata, const std::string& checkpoint,
+                               const std::string& config_path, std::int64_t fallback_batch);
+
+// The batch size in a run folder's config.json (checkpoints written before 2026-11-29 do not
+// record it), or `fallback` when the file is missing, not a config or has none.
+std::int64_t batch_of_run_config(const std::string& path, std::int64_t fallback);
 
 // Runs a whole training job; returns the process exit code (0 also after Ctrl-C, with a
 // checkpoint saved). Throws on bad configuration or data.

@@ -46,14 +46,24 @@ std::int64_t BatchSchedule::batch_at(std::int64_t steps_done) const {
 }
 
 std::int64_t BatchSchedule::images_in(std::int64_t steps) const {
+  // images += span * batch, refusing a count past 2^63 - 1 (a schedule with absurd steps).
+  auto add = [&](std::int64_t& images, std::int64_t span, std::int64_t batch) {
+    std::int64_t product = 0;
+    if (__builtin_mul_overflow(span, batch, &product) || __builtin_add_overflow(images, product, &images)) {
+      throw ValueError("BatchSchedule: the images drawn in " + std::to_string(steps) +
+                       " steps do not fit in a 64-bit count");
+    }
+  };
+  if (steps < 0) throw ValueError("BatchSchedule: images_in of a negative step count " + std::to_string(steps));
   std::int64_t images = 0, from = 0, batch = initial_;
   for (const BatchChange& change : changes_) {
     if (change.step >= steps) break;
-    images += (change.step - from) * batch;
+    add(images, change.step - from, batch);
     from = change.step;
     batch = change.batch;
   }
-  return images + (steps - from) * batch;
+  add(images, steps - from, batch);
+  return images;
 }
 
 std::int64_t BatchSchedule::largest() const {

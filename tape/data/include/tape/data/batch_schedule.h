@@ -24,7 +24,7 @@ class BatchSchedule {
 
   // The batch size of the step taken after `steps_done` steps.
   std::int64_t batch_at(std::int64_t steps_done) const;
-  // Images drawn by the first `steps` steps.
+  // Images drawn by the first `steps` steps (>= 0); ValueError when the count passes 2^63 - 1.
   std::int64_t images_in(std::int64_t steps) const;
   // The largest batch of the schedule.
   std::int64_t largest() const;
