@@ -41,9 +41,10 @@ def timed(cmd, env=None):
 
 
 def fma_ceiling(build, threads):
-    out, _ = timed([f"{build}/bench/bench_fma", f"--benchmark_filter=fma_ceiling/{threads}/",
+    out, _ = timed([f"{build}/bench/bench_fma", f"--benchmark_filter=^fma_ceiling/{threads}/",
                     "--benchmark_format=json"])
-    return json.loads(out)["benchmarks"][0]["GFLOP/s"]
+    b = json.loads(out)["benchmarks"][0]
+    return b["GFLOP/s"], b.get("label", "?")
 
 
 def tape_run(build, arch, batch, threads):
@@ -74,8 +75,10 @@ def main():
     a = p.parse_args()
 
     threads_list = [int(t) for t in a.threads.split(",")]
-    ceilings = {t: fma_ceiling(a.build, t) for t in threads_list}
-    print("FMA ceiling (GFLOP/s): " + ", ".join(f"{t} thread(s) {c:.0f}" for t, c in ceilings.items()))
+    measured = {t: fma_ceiling(a.build, t) for t in threads_list}
+    ceilings = {t: gflops for t, (gflops, _) in measured.items()}
+    isa = measured[threads_list[0]][1]
+    print(f"FMA ceiling ({isa}, GFLOP/s): " + ", ".join(f"{t} thread(s) {c:.0f}" for t, c in ceilings.items()))
     header = (f"{'arch':12s} {'batch':>5s} {'thr':>3s} {'tape ms':>9s} {'torch ms':>9s} {'ratio':>6s} "
               f"{'GFLOP/s':>8s} {'% ceil':>6s} {'tape RSS':>9s} {'torch RSS':>9s}")
     print(header)

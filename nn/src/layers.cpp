@@ -133,6 +133,71 @@ Tensor BatchNorm::call(const Tensor& x, bool training) {
   return r.y;
 }
 
+// ---------------------------------------------------------------- per-example normalization
+namespace {
+
+void check_feature_norm(const char* layer, const FeatureNormOptions& o) {
+  if (!(o.epsilon > 0.0)) throw ValueError(std::string(layer) + ": epsilon must be > 0, got " + std::to_string(o.epsilon));
+}
+
+}  // namespace
+
+LayerNorm::LayerNorm(FeatureNormOptions options) : Module("layer_normalization", options.name), options_(std::move(options)) {
+  check_feature_norm("LayerNormalization", options_);
+}
+
+void LayerNorm::build_variables(const Shape& input_shape, DType dtype) {
+  if (input_shape.rank() < 2) {
+    throw ShapeError("LayerNormalization '" + name() + "': expects input [batch, ..., D], got " + input_shape.to_string());
+  }
+  const Shape d{input_shape[-1]};
+  if (options_.scale) gamma_ = add_weight("gamma", d, init::ones(), true, dtype);
+  if (options_.center) beta_ = add_weight("beta", d, init::zeros(), true, dtype);
+}
+
+// x[..., D] -> [..., D]
+Tensor LayerNorm::call(const Tensor& x, bool) {
+  return layer_norm(x, options_.scale ? gamma_.value() : Tensor(), options_.center ? beta_.value() : Tensor(),
+                    options_.epsilon);
+}
+
+GroupNorm::GroupNorm(std::int64_t groups, FeatureNormOptions options)
+    : Module("group_normalization", options.name), groups_(groups), options_(std::move(options)) {
+  check_feature_norm("GroupNormalization", options_);
+  if (groups_ == 0 || groups_ < -1) throw ValueError("GroupNormalization: groups must be >= 1 or -1 (one per channel), got " + std::to_string(groups_));
+}
+
+void GroupNorm::build_variables(const Shape& input_shape, DType dtype) {
+  const std::int64_t c = input_shape.rank() >= 2 ? input_shape[-1] : 0;
+  if (groups_ == -1) groups_ = c;
+  if (input_shape.rank() < 2 || groups_ < 1 || c % groups_ != 0) {
+    throw ShapeError("GroupNormalization '" + name() + "': expects input [batch, ..., C] with C a multiple of groups " +
+                     std::to_string(groups_) + ", got " + input_shape.to_string());
+  }
+  if (options_.scale) gamma_ = add_weight("gamma", Shape{c}, init::ones(), true, dtype);
+  if (options_.center) beta_ = add_weight("beta", Shape{c}, init::zeros(), true, dtype);
+}
+
+// x[N, ..., C] -> [N, ..., C]
+Tensor GroupNorm::call(const Tensor& x, bool) {
+  return group_norm(x, groups_, options_.scale ? gamma_.value() : Tensor(), options_.center ? beta_.value() : Tensor(),
+                    options_.epsilon);
+}
+
+UpSampling2D::UpSampling2D(std::array<std::int64_t, 2> size, Interpolation interpolation, std::string name)
+    : Module("up_sampling2d", std::move(name)), size_(size), interpolation_(interpolation) {
+  if (size_[0] < 1 || size_[1] < 1) {
+    throw ValueError("UpSampling2D: size must be positive, got [" + std::to_string(size_[0]) + ", " + std::to_string(size_[1]) + "]");
+  }
+}
+
+// x[N, H, W, C] -> [N, H * sh, W * sw, C]
+Tensor UpSampling2D::call(const Tensor& x, bool) {
+  if (interpolation_ == Interpolation::nearest) return upsample_nearest2d(x, size_);
+  if (x.rank() != 4) throw ShapeError("UpSampling2D '" + name() + "': expects input [N, H, W, C], got " + x.shape().to_string());
+  return resize_bilinear2d(x, {x.dim(1) * size_[0], x.dim(2) * size_[1]});
+}
+
 // ---------------------------------------------------------------- activations
 LeakyReLU::LeakyReLU(double alpha, std::string name) : Module("leaky_re_lu", std::move(name)), alpha_(alpha) {}
 Tensor LeakyReLU::call(const Tensor& x, bool) { return leaky_relu(x, alpha_); }

@@ -91,6 +91,41 @@ void Adam::update(Variable& var, const Tensor& g, std::map<std::string, Tensor>&
   var.assign(s.var);
 }
 
+AdamW::AdamW(AdamWOptions o)
+    : Adam({.learning_rate = o.learning_rate, .beta1 = o.beta1, .beta2 = o.beta2, .epsilon = o.epsilon}),
+      weight_decay_(o.weight_decay) {
+  if (!(o.weight_decay >= 0.0)) throw ValueError("AdamW: weight_decay must be >= 0, got " + std::to_string(o.weight_decay));
+}
+
+void AdamW::update(Variable& var, const Tensor& g, std::map<std::string, Tensor>& slots) {
+  if (weight_decay_ != 0.0) var.assign(var.peek() * (1.0 - lr_ * weight_decay_));  // decoupled decay first
+  Adam::update(var, g, slots);
+}
+
+RMSprop::RMSprop(RMSpropOptions options) : Optimizer(options.learning_rate), options_(options) {
+  if (!(options.rho >= 0.0 && options.rho < 1.0)) throw ValueError("RMSprop: rho must be in [0, 1), got " + std::to_string(options.rho));
+  if (!(options.momentum >= 0.0)) throw ValueError("RMSprop: momentum must be >= 0, got " + std::to_string(options.momentum));
+  if (!(options.epsilon >= 0.0)) throw ValueError("RMSprop: epsilon must be >= 0, got " + std::to_string(options.epsilon));
+}
+
+void RMSprop::update(Variable& var, const Tensor& g, std::map<std::string, Tensor>& slots) {
+  const double rho = options_.rho;
+  const Tensor v = slot(slots, "rms", var) * rho + square(g) * (1.0 - rho);
+  slots["rms"] = v;
+  Tensor denominator = v;
+  if (options_.centered) {
+    const Tensor a = slot(slots, "mg", var) * rho + g * (1.0 - rho);
+    slots["mg"] = a;
+    denominator = v - square(a);
+  }
+  Tensor step = g / (sqrt(denominator) + options_.epsilon);
+  if (options_.momentum > 0.0) {
+    step = slot(slots, "momentum", var) * options_.momentum + step;
+    slots["momentum"] = step;
+  }
+  var.assign_sub(step * lr_);
+}
+
 SGD::SGD(SGDOptions options) : Optimizer(options.learning_rate), options_(options) {}
 
 void SGD::update(Variable& var, const Tensor& g, std::map<std::string, Tensor>& slots) {
@@ -101,6 +136,38 @@ void SGD::update(Variable& var, const Tensor& g, std::map<std::string, Tensor>& 
   Tensor velocity = slot(slots, "momentum", var) * options_.momentum - g * lr_;
   slots["momentum"] = velocity;
   var.assign_add(options_.nesterov ? velocity * options_.momentum - g * lr_ : velocity);
+}
+
+// ---------------------------------------------------------------- gradient clipping
+std::vector<Tensor> clip_gradients_by_value(const std::vector<Tensor>& grads, double low, double high) {
+  if (!(low <= high)) {
+    throw ValueError("clip_gradients_by_value: low " + std::to_string(low) + " > high " + std::to_string(high));
+  }
+  NoRecord no_record;
+  std::vector<Tensor> out;
+  out.reserve(grads.size());
+  for (const Tensor& g : grads) out.push_back(g.defined() ? clip(g, low, high) : g);
+  return out;
+}
+
+ClippedGradients clip_gradients_by_global_norm(const std::vector<Tensor>& grads, double max_norm) {
+  if (!(max_norm > 0.0)) throw ValueError("clip_gradients_by_global_norm: max_norm must be > 0, got " + std::to_string(max_norm));
+  NoRecord no_record;
+  double squares = 0.0;  // summed in double whatever the gradients' dtype
+  for (const Tensor& g : grads) {
+    if (g.defined()) squares += sum(square(g.to(DType::f64))).item();
+  }
+  ClippedGradients out{grads, std::sqrt(squares)};
+  if (!std::isfinite(out.global_norm)) {
+    throw NumericsError("clip_gradients_by_global_norm: the global norm of " + std::to_string(grads.size()) +
+                        " gradients is " + std::to_string(out.global_norm));
+  }
+  if (out.global_norm <= max_norm) return out;
+  const double scale = max_norm / out.global_norm;
+  for (Tensor& g : out.grads) {
+    if (g.defined()) g = g * scale;
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------- weight averaging

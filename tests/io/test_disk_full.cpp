@@ -86,3 +86,21 @@ TEST_CASE("a full disk refuses a CsvLog row and a rewrite, naming the file", "[i
   }
   CHECK(text_of(path) == before);
 }
+
+TEST_CASE("a device with no space left (/dev/full) refuses a CsvLog row with ENOSPC, naming the file",
+          "[io][disk-full]") {
+  if (!std::filesystem::exists("/dev/full")) {
+    WARN("no /dev/full on this system: not tested");
+    return;
+  }
+  TempDir dir;
+  const std::string path = dir.file("losses.csv");
+  tape::io::CsvLog log(path, {{"step", "%.0f"}, {"loss", "%.6f"}});
+  log.start();
+  log.append({1, 0.5});
+  // The log's file now leads to a device whose every write fails with ENOSPC.
+  std::filesystem::remove(path);
+  std::filesystem::create_symlink("/dev/full", path);
+  CHECK_THROWS_WITH(log.append({2, 0.5}),
+                    Catch::Contains(path) && Catch::Contains("cannot append") && Catch::Contains("No space left on device"));
+}

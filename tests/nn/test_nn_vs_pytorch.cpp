@@ -5,6 +5,7 @@
 // per tensor).
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <memory>
 #include <string>
@@ -360,4 +361,144 @@ TEST_CASE("SGD with momentum (and Nesterov) matches torch.optim.SGD over three s
     run_optimizer_case(c, sgd);
   }
   REQUIRE(nesterov_cases == 2);
+}
+
+TEST_CASE("AdamW matches torch.optim.AdamW (decoupled weight decay) over three steps", "[pytorch][nn]") {
+  for (const json& c : cases_of("adamw", 1)) {
+    INFO(c.at("name").get<std::string>());
+    tape::nn::AdamW adamw({.learning_rate = c.at("learning_rate").get<double>(),
+                           .beta1 = c.at("beta1").get<double>(),
+                           .beta2 = c.at("beta2").get<double>(),
+                           .epsilon = c.at("epsilon").get<double>(),
+                           .weight_decay = c.at("weight_decay").get<double>()});
+    REQUIRE(adamw.type_name() == "AdamW");
+    run_optimizer_case(c, adamw);
+  }
+}
+
+TEST_CASE("RMSprop, plain and centered with momentum, matches torch.optim.RMSprop over three steps", "[pytorch][nn]") {
+  int centered_cases = 0;
+  for (const json& c : cases_of("rmsprop", 2)) {
+    INFO(c.at("name").get<std::string>());
+    const bool centered = c.at("centered").get<bool>();
+    centered_cases += centered;
+    tape::nn::RMSprop rmsprop({.learning_rate = c.at("learning_rate").get<double>(),
+                               .rho = c.at("rho").get<double>(),
+                               .momentum = c.at("momentum").get<double>(),
+                               .epsilon = c.at("epsilon").get<double>(),
+                               .centered = centered});
+    run_optimizer_case(c, rmsprop);
+  }
+  REQUIRE(centered_cases == 1);
+}
+
+TEST_CASE("gradient clipping by global norm and by value matches torch's clip_grad_norm_ / clip_grad_value_",
+          "[pytorch][nn]") {
+  int clipped_by_norm = 0;
+  for (const json& c : cases_of("clipping", 2)) {
+    INFO(c.at("name").get<std::string>());
+    std::vector<Shape> shapes;
+    for (const json& s : c.at("var_shapes")) shapes.push_back(shape_of(s));
+    std::vector<Tensor> grads;
+    for (std::size_t i = 0; i < shapes.size(); ++i) grads.push_back(tensor_of(c.at("grad" + std::to_string(i)), shapes[i]));
+    grads.insert(grads.begin() + 1, Tensor());  // an undefined gradient is skipped and stays undefined
+    const double max_norm = c.at("max_norm").get<double>();
+    const tape::nn::ClippedGradients by_norm = tape::nn::clip_gradients_by_global_norm(grads, max_norm);
+    const double torch_norm = c.at("global_norm").get<std::vector<double>>().at(0);
+    CHECK(std::abs(by_norm.global_norm - torch_norm) <= 1e-6 * torch_norm);
+    clipped_by_norm += by_norm.global_norm > max_norm;
+    REQUIRE_FALSE(by_norm.grads[1].defined());
+    const auto by_value = tape::nn::clip_gradients_by_value(grads, c.at("low").get<double>(), c.at("high").get<double>());
+    REQUIRE_FALSE(by_value[1].defined());
+    for (std::size_t i = 0; i < shapes.size(); ++i) {
+      const std::size_t k = i == 0 ? 0 : i + 1;
+      // torch divides by norm + 1e-6, TensorFlow (and tape) by the norm: within the tolerance here.
+      require_matches(by_norm.grads[k], c, "norm_clipped" + std::to_string(i), shapes[i]);
+      require_matches(by_value[k], c, "value_clipped" + std::to_string(i), shapes[i]);
+    }
+  }
+  REQUIRE(clipped_by_norm == 1);  // one case clips, the other (max_norm 100) leaves the gradients
+  CHECK_THROWS_AS(tape::nn::clip_gradients_by_global_norm({Tensor::ones({2})}, 0.0), tape::ValueError);
+  CHECK_THROWS_AS(tape::nn::clip_gradients_by_value({Tensor::ones({2})}, 1.0, -1.0), tape::ValueError);
+  const Tensor inf = Tensor::from_vector(std::vector<double>{1.0, std::numeric_limits<double>::infinity()}, Shape{2});
+  CHECK_THROWS_AS(tape::nn::clip_gradients_by_global_norm({inf}, 1.0), tape::NumericsError);
+}
+
+// ---------------------------------------------------------------- per-example normalization, up-sampling
+namespace {
+
+// y = layer(x) with the fixture's gamma and beta; the gradients of <y, g> to x, gamma and beta.
+void run_feature_norm_case(const json& c, tape::nn::Module& layer, const Shape& shape) {
+  const Shape channels{shape[-1]};
+  const Tensor x = tensor_of(c.at("x"), shape);
+  layer.build(Shape(std::vector<std::int64_t>(shape.dims().begin() + 1, shape.dims().end())));
+  const auto vars = layer.trainable_variables();
+  REQUIRE(vars.size() == 2);  // gamma, beta
+  Variable gamma = vars[0], beta = vars[1];
+  gamma.assign(tensor_of(c.at("gamma"), channels));
+  beta.assign(tensor_of(c.at("beta"), channels));
+  GradientTape tape({.persistent = true});
+  tape.watch(x);
+  const Tensor y = layer(x, true);
+  const Tensor loss = tape::sum(y * tensor_of(c.at("g"), shape));
+  require_matches(y, c, "y", shape);
+  require_matches(tape.gradient(loss, x), c, "gx", shape);
+  const auto g = tape.gradient(loss, std::vector<Variable>{gamma, beta});
+  require_matches(g[0], c, "ggamma", channels);
+  require_matches(g[1], c, "gbeta", channels);
+  // Training and inference are the same computation.
+  require_matches(layer(x, false), c, "y", shape);
+}
+
+}  // namespace
+
+TEST_CASE("LayerNorm matches torch layer_norm: output and gradients to x, gamma and beta", "[pytorch][nn]") {
+  for (const json& c : cases_of("layer_norm", 2)) {
+    INFO(c.at("name").get<std::string>());
+    tape::nn::LayerNorm layer({.epsilon = c.at("epsilon").get<double>()});
+    run_feature_norm_case(c, layer, shape_of(c.at("x_shape")));
+  }
+}
+
+TEST_CASE("GroupNorm and InstanceNorm match torch group_norm: output and gradients", "[pytorch][nn]") {
+  int instance_cases = 0;
+  for (const json& c : cases_of("group_norm", 2)) {
+    INFO(c.at("name").get<std::string>());
+    const Shape shape = shape_of(c.at("x_shape"));
+    const std::int64_t groups = c.at("groups").get<std::int64_t>();
+    const tape::nn::FeatureNormOptions options{.epsilon = c.at("epsilon").get<double>()};
+    if (groups == shape[-1]) {
+      ++instance_cases;
+      tape::nn::GroupNorm layer = tape::nn::InstanceNorm(options);
+      run_feature_norm_case(c, layer, shape);
+      REQUIRE(layer.groups() == groups);
+    } else {
+      tape::nn::GroupNorm layer(groups, options);
+      run_feature_norm_case(c, layer, shape);
+    }
+  }
+  REQUIRE(instance_cases == 1);
+  tape::nn::GroupNorm bad(4);
+  CHECK_THROWS_WITH(bad.build(Shape{3, 3, 6}), Catch::Contains("multiple of groups 4") && Catch::Contains("[1, 3, 3, 6]"));
+}
+
+TEST_CASE("UpSampling2D nearest and bilinear match torch interpolate (align_corners=False)", "[pytorch][nn]") {
+  int bilinear_cases = 0;
+  for (const json& c : cases_of("upsampling", 4)) {
+    INFO(c.at("name").get<std::string>());
+    const Shape shape = shape_of(c.at("x_shape"));
+    const auto size = c.at("size").get<std::vector<std::int64_t>>();
+    const bool bilinear = c.at("interpolation") == "bilinear";
+    bilinear_cases += bilinear;
+    tape::nn::UpSampling2D layer({size[0], size[1]},
+                                 bilinear ? tape::nn::Interpolation::bilinear : tape::nn::Interpolation::nearest);
+    const Shape out{shape[0], shape[1] * size[0], shape[2] * size[1], shape[3]};
+    const Tensor x = tensor_of(c.at("x"), shape);
+    GradientTape tape;
+    tape.watch(x);
+    const Tensor y = layer(x);
+    require_matches(y, c, "y", out);
+    require_matches(tape.gradient(tape::sum(y * tensor_of(c.at("g"), out)), x), c, "gx", shape);
+  }
+  REQUIRE(bilinear_cases == 2);
 }

@@ -570,7 +570,57 @@ std::vector<OpInfo> make_table() {
       {.name = "max_pool2d", .samples = [] { return pooling("max_pool2d", max_pool2d); }},
       {.name = "avg_pool2d", .linear = Linear::jointly, .samples = [] { return pooling("avg_pool2d", avg_pool2d); }},
 
+      // ---- resampling
+      {.name = "upsample_nearest2d",
+       .linear = Linear::jointly,
+       .samples = [] {
+         return std::vector<Sample>{
+             call("upsample_nearest2d(x, {2, 2})", [](const Args& in) { return upsample_nearest2d(in[0], {2, 2}); },
+                  {rand({2, 3, 4, 2}, 430)}),
+             call("upsample_nearest2d(x, {1, 3})", [](const Args& in) { return upsample_nearest2d(in[0], {1, 3}); },
+                  {rand({1, 2, 2, 3}, 431)}),
+             nonlinear(call("square(upsample_nearest2d(x, {3, 2}))",
+                            [](const Args& in) { return square(upsample_nearest2d(in[0], {3, 2})); }, {rand({1, 2, 3, 1}, 432)}))};
+       },
+       .tags = "[resample]"},
+      {.name = "resize_bilinear2d",
+       .linear = Linear::jointly,
+       .samples = [] {
+         return std::vector<Sample>{
+             call("resize_bilinear2d(x, {6, 8})", [](const Args& in) { return resize_bilinear2d(in[0], {6, 8}); },
+                  {rand({2, 3, 4, 2}, 440)}),
+             call("resize_bilinear2d(x, {7, 3}) (rows up, columns down)",
+                  [](const Args& in) { return resize_bilinear2d(in[0], {7, 3}); }, {rand({1, 5, 5, 1}, 441)}),
+             call("resize_bilinear2d(x, {3, 2}) from 1x1", [](const Args& in) { return resize_bilinear2d(in[0], {3, 2}); },
+                  {rand({2, 1, 1, 3}, 442)}),
+             nonlinear(call("square(resize_bilinear2d(x, {4, 4}))",
+                            [](const Args& in) { return square(resize_bilinear2d(in[0], {4, 4})); }, {rand({1, 2, 2, 2}, 443)}))};
+       },
+       .tags = "[resample]"},
+
       // ---- normalization and dropout
+      {.name = "layer_norm",
+       .samples = [] {
+         return std::vector<Sample>{
+             call("layer_norm(x, gamma, beta, 1e-3)", [](const Args& in) { return layer_norm(in[0], in[1], in[2], 1e-3); },
+                  {rand({3, 5}, 450, -2.0, 2.0), rand({5}, 451, 0.5, 1.5), rand({5}, 452)}),
+             call("layer_norm(x, no gamma, no beta, 1e-5)",
+                  [](const Args& in) { return layer_norm(in[0], Tensor(), Tensor(), 1e-5); }, {rand({2, 2, 4}, 453)})};
+       },
+       .tags = "[normalization]"},
+      {.name = "group_norm",
+       .samples = [] {
+         return std::vector<Sample>{
+             call("group_norm(x, 2, gamma, beta, 1e-3)",
+                  [](const Args& in) { return group_norm(in[0], 2, in[1], in[2], 1e-3); },
+                  {rand({2, 3, 3, 4}, 460, -2.0, 2.0), rand({4}, 461, 0.5, 1.5), rand({4}, 462)}),
+             call("group_norm(x, 3, no gamma, no beta, 1e-5) (instance norm)",
+                  [](const Args& in) { return group_norm(in[0], 3, Tensor(), Tensor(), 1e-5); }, {rand({2, 2, 2, 3}, 463)}),
+             call("group_norm(x, 1, gamma, no beta, 1e-3)",
+                  [](const Args& in) { return group_norm(in[0], 1, in[1], Tensor(), 1e-3); },
+                  {rand({3, 4}, 464), rand({4}, 465, 0.5, 1.5)})};
+       },
+       .tags = "[normalization]"},
       {.name = "batch_norm",
        .samples = [] {
          return std::vector<Sample>{

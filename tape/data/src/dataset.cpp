@@ -359,7 +359,13 @@ Dataset load_cifar10(const std::string& dir, bool train) {
   }
   Dataset data;
   std::vector<float> pixels;
-  pixels.reserve(files.size() * 10000 * 3 * kCifarPlane);
+  std::uintmax_t bytes = 0;  // reserve what the files hold (10,000 records each in the real set)
+  for (const auto& file : files) {
+    std::error_code error;
+    const std::uintmax_t size = fs::file_size(fs::path(dir) / file, error);
+    if (!error) bytes += size;
+  }
+  pixels.reserve(static_cast<std::size_t>(std::min<std::uintmax_t>(bytes, 6 * 10000 * 3073ull)));
   for (const auto& file : files) append_cifar_file((fs::path(dir) / file).string(), pixels, data.labels);
   const auto n = data.size();
   const auto side = static_cast<std::int64_t>(kCifarSide);

@@ -151,7 +151,18 @@ ConvGeometry conv_geometry(std::int64_t in, std::int64_t kernel, std::int64_t st
 Tensor max_pool2d(const Tensor& x, std::array<std::int64_t, 2> pool_size);  // tf.nn.max_pool2d
 Tensor avg_pool2d(const Tensor& x, std::array<std::int64_t, 2> pool_size);  // tf.nn.avg_pool2d
 
-// ---------------- normalization and dropout (fused: one op each on the tape) ----------------
+// ---------------- resampling (NHWC), linear, differentiable to any order ----------------
+// x[N, H, W, C] -> [N, H * sh, W * sw, C]: each pixel repeated sh x sw times (Keras'
+// UpSampling2D "nearest", torch interpolate mode="nearest" with integer factors); reshape and
+// broadcast_to, so its gradient sums each block.
+Tensor upsample_nearest2d(const Tensor& x, std::array<std::int64_t, 2> size);
+// x[N, H, W, C] -> [N, out_h, out_w, C], bilinear with half-pixel centers (tf.image.resize
+// "bilinear" without antialiasing, as Keras' UpSampling2D "bilinear"; torch interpolate
+// mode="bilinear", align_corners=False): output i samples the input at (i + 0.5) * in / out - 0.5,
+// clamped to the image. Two products with [out, in] interpolation matrices.
+Tensor resize_bilinear2d(const Tensor& x, std::array<std::int64_t, 2> out_size);
+
+// ---------------- normalization and dropout ----------------
 // Batch statistics per channel (the last axis) over every other axis of x[..., C]:
 // y = (x - mean) / sqrt(variance + epsilon) * gamma + beta, gamma[C] and beta[C] optional
 // (undefined: scale 1, shift 0); variance is the biased one. mean and variance come back as
@@ -162,6 +173,17 @@ struct BatchNormResult {
   Tensor y, mean, variance;
 };
 BatchNormResult batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double epsilon);
+
+// Per-example statistics, composite ops (mean, square, rsqrt: differentiable to any order);
+// gamma[C] and beta[C] optional; biased variance.
+// x[..., D] -> [..., D] normalized over its last axis (Keras' LayerNormalization(axis=-1),
+// torch.nn.functional.layer_norm over the last dimension).
+Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double epsilon);
+// x[N, ..., C] -> [N, ..., C], C a multiple of `groups`: statistics per example and group of
+// C / groups consecutive channels over every other axis but N (Keras' GroupNormalization,
+// torch.nn.functional.group_norm). groups = C is instance normalization, groups = 1 normalizes
+// each example over all of its values.
+Tensor group_norm(const Tensor& x, std::int64_t groups, const Tensor& gamma, const Tensor& beta, double epsilon);
 
 // x[...] -> x * mask / (1 - rate), mask_i = (u_i > rate) for the next x.numel() uniform draws of
 // gen (the numbers Tensor::uniform(x.shape(), gen) would give). The backward keeps the mask as

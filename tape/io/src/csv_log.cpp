@@ -1,11 +1,15 @@
 // CsvLog (see csv_log.h): strict parsing on resume, atomic rewrites, flushed appends.
 #include "tape/io/csv_log.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <system_error>
 
 #include "tape/error.h"
 #include "tape/io/atomic_file.h"
@@ -92,10 +96,23 @@ void CsvLog::append(const std::vector<double>& row) {
   if (row.size() != columns_.size())
     throw ValueError("CsvLog: " + path_ + ": a row of " + std::to_string(row.size()) + " values, the header has " +
                      std::to_string(columns_.size()));
-  std::ofstream f(path_, std::ios::app);
-  f << line(row) << '\n';
-  f.flush();
-  if (!f) io_fail(path_, "cannot append a row");
+  // One write(2) in append mode: the row lands whole at the end, or the error names its cause
+  // (No space left on device, File too large, ...); a row cut short by one is dropped on resume.
+  const std::string text = line(row) + '\n';
+  const int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (fd < 0) io_fail(path_, "cannot append a row: " + std::system_category().message(errno));
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int err = n < 0 ? errno : EIO;
+      ::close(fd);
+      io_fail(path_, "cannot append a row: " + std::system_category().message(err));
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::close(fd) != 0) io_fail(path_, "cannot append a row: " + std::system_category().message(errno));
   rows_.push_back(row);
 }
 

@@ -1,5 +1,7 @@
-// The fused ops: batch_norm (one op on the tape instead of a dozen, saving x and two [C] vectors)
-// and dropout (its mask kept as bytes, a quarter of a float32 mask).
+// Normalization and dropout. Fused: batch_norm (one op on the tape instead of a dozen, saving x
+// and two [C] vectors) and dropout (its mask kept as bytes, a quarter of a float32 mask).
+// Composite (built from mean, square and rsqrt, so differentiable to any order): layer_norm and
+// group_norm (instance normalization as one group per channel).
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -155,6 +157,54 @@ Tensor dropout(const Tensor& x, double rate, Generator& gen) {
     throw ValueError("dropout: rate must be in [0, 1), got " + std::to_string(rate) + "; x=" + x.shape().to_string());
   }
   return apply_mask(x, draw_mask(x, rate, gen), rate);
+}
+
+namespace {
+
+// (x - mean) / sqrt(variance + epsilon) with the statistics over `axes` (biased variance).
+Tensor standardize(const Tensor& x, const std::vector<std::int64_t>& axes, double epsilon) {
+  const Tensor centered = x - mean(x, axes, true);
+  return centered * rsqrt(mean(square(centered), axes, true) + epsilon);
+}
+
+// y * gamma + beta over the last axis, each optional.
+Tensor scale_and_shift(Tensor y, const Tensor& gamma, const Tensor& beta) {
+  if (gamma.defined()) y = y * gamma;
+  if (beta.defined()) y = y + beta;
+  return y;
+}
+
+void check_epsilon(const char* op, double epsilon) {
+  if (!(epsilon >= 0.0)) throw ValueError(std::string(op) + ": epsilon must be >= 0, got " + std::to_string(epsilon));
+}
+
+}  // namespace
+
+// x[..., D] -> [..., D]
+Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double epsilon) {
+  constexpr const char* op = "layer_norm";
+  if (x.rank() < 1) throw ShapeError(std::string(op) + ": needs x of rank >= 1; x=" + x.shape().to_string());
+  check_channel_vector(op, gamma, "gamma", x);
+  check_channel_vector(op, beta, "beta", x);
+  check_epsilon(op, epsilon);
+  return scale_and_shift(standardize(x, {-1}, epsilon), gamma, beta);
+}
+
+// x[N, ..., C] -> [N, ..., C]; statistics per example and group of C / groups channels
+Tensor group_norm(const Tensor& x, std::int64_t groups, const Tensor& gamma, const Tensor& beta, double epsilon) {
+  constexpr const char* op = "group_norm";
+  if (x.rank() < 2 || groups < 1 || x.dim(-1) % groups != 0) {
+    throw ShapeError(std::string(op) + ": needs x [N, ..., C] with C divisible by groups; x=" + x.shape().to_string() +
+                     ", groups=" + std::to_string(groups));
+  }
+  check_channel_vector(op, gamma, "gamma", x);
+  check_channel_vector(op, beta, "beta", x);
+  check_epsilon(op, epsilon);
+  const std::int64_t n = x.dim(0), c = x.dim(-1);
+  // [N, P, G, C/G]: statistics over the positions P and the group's channels
+  const Tensor grouped = reshape(x, {n, -1, groups, c / groups});
+  const Tensor y = reshape(standardize(grouped, {1, 3}, epsilon), x.shape().dims());
+  return scale_and_shift(y, gamma, beta);
 }
 
 }  // namespace tape

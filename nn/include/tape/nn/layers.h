@@ -158,6 +158,75 @@ class BatchNorm : public Module {
   Variable gamma_, beta_, moving_mean_, moving_variance_;
 };
 
+// Options of the per-example normalizations (Keras' defaults: epsilon 1e-3, both affine terms).
+struct FeatureNormOptions {
+  double epsilon = 1e-3;
+  bool center = true;  // beta
+  bool scale = true;   // gamma
+  std::string name;
+};
+
+// Keras' LayerNormalization over the last axis: x[..., D] -> [..., D] (tape::layer_norm), the same
+// in training and inference; gamma[D] (ones) and beta[D] (zeros).
+class LayerNorm : public Module {
+ public:
+  explicit LayerNorm(FeatureNormOptions options = {});
+  std::string type_name() const override { return "LayerNormalization"; }
+  Variable gamma() const { return gamma_; }
+  Variable beta() const { return beta_; }
+
+ protected:
+  Tensor call(const Tensor& x, bool training) override;
+  void build_variables(const Shape& input_shape, DType dtype) override;
+
+ private:
+  FeatureNormOptions options_;
+  Variable gamma_, beta_;
+};
+
+// Keras' GroupNormalization: x[N, ..., C] -> [N, ..., C] with statistics per example and group of
+// C / groups channels (tape::group_norm); groups = -1 takes one group per channel (instance
+// normalization, the WGAN-GP critic's choice where BatchNorm would couple the images).
+// gamma[C] (ones) and beta[C] (zeros). ShapeError at build when C is not a multiple of groups.
+class GroupNorm : public Module {
+ public:
+  explicit GroupNorm(std::int64_t groups = 32, FeatureNormOptions options = {});
+  std::string type_name() const override { return "GroupNormalization"; }
+  std::int64_t groups() const { return groups_; }
+  Variable gamma() const { return gamma_; }
+  Variable beta() const { return beta_; }
+
+ protected:
+  Tensor call(const Tensor& x, bool training) override;
+  void build_variables(const Shape& input_shape, DType dtype) override;
+
+ private:
+  std::int64_t groups_;
+  FeatureNormOptions options_;
+  Variable gamma_, beta_;
+};
+
+// Instance normalization: GroupNorm with one group per channel.
+inline GroupNorm InstanceNorm(FeatureNormOptions options = {}) { return GroupNorm(-1, std::move(options)); }
+
+// Keras' UpSampling2D: x[N, H, W, C] -> [N, H * sh, W * sw, C], "nearest" (each pixel repeated,
+// tape::upsample_nearest2d) or "bilinear" (tape::resize_bilinear2d to the same size,
+// half-pixel centers as tf.image.resize).
+enum class Interpolation { nearest, bilinear };
+class UpSampling2D : public Module {
+ public:
+  explicit UpSampling2D(std::array<std::int64_t, 2> size = {2, 2}, Interpolation interpolation = Interpolation::nearest,
+                        std::string name = "");
+  std::string type_name() const override { return "UpSampling2D"; }
+
+ protected:
+  Tensor call(const Tensor& x, bool training) override;
+
+ private:
+  std::array<std::int64_t, 2> size_;
+  Interpolation interpolation_;
+};
+
 // Elementwise activation layers.
 // x > 0 ? x : alpha * x. The default alpha is Keras' LeakyReLU's, 0.3, not the op's 0.2
 // (tf.nn.leaky_relu's): each follows its TensorFlow counterpart, so models ported from Keras keep

@@ -1,5 +1,6 @@
-// Optimizers: Adam (bias-corrected, as in Keras and PyTorch) and SGD with momentum; weight
-// averaging (an exponential moving average of a model in a twin model).
+// Optimizers: Adam (bias-corrected, as in Keras and PyTorch), AdamW (decoupled weight decay),
+// RMSprop and SGD with momentum; gradient clipping by value and by global norm; weight averaging
+// (an exponential moving average of a model in a twin model).
 // apply_gradients(grads, vars) updates Variables outside any tape; undefined gradients are skipped.
 #pragma once
 #include <cstdint>
@@ -83,6 +84,53 @@ class Adam : public Optimizer {
   AdamOptions options_;
 };
 
+struct AdamWOptions {
+  double learning_rate = 1e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double epsilon = 1e-7;
+  double weight_decay = 0.01;  // PyTorch's default (Keras' AdamW: 0.004)
+};
+
+// Adam with decoupled weight decay (Loshchilov & Hutter 2019; torch.optim.AdamW,
+// keras.optimizers.AdamW): var *= 1 - lr * weight_decay, then Adam's update.
+class AdamW : public Adam {
+ public:
+  explicit AdamW(AdamWOptions options = {});
+  std::string type_name() const override { return "AdamW"; }
+  double weight_decay() const { return weight_decay_; }
+
+ protected:
+  void update(Variable& var, const Tensor& grad, std::map<std::string, Tensor>& slots) override;
+
+ private:
+  double weight_decay_;
+};
+
+struct RMSpropOptions {
+  double learning_rate = 1e-3;
+  double rho = 0.9;        // Keras' decay of the squared-gradient average (PyTorch's alpha, default 0.99)
+  double momentum = 0.0;
+  double epsilon = 1e-7;   // Keras' default (PyTorch's 1e-8)
+  bool centered = false;   // divide by the gradient's estimated variance instead of its second moment
+};
+
+// RMSprop (Hinton; torch.optim.RMSprop's form): v = rho v + (1 - rho) g^2 (centered: also
+// a = rho a + (1 - rho) g and v - a^2 in place of v); step = g / (sqrt(v) + eps);
+// with momentum: b = momentum b + step, var -= lr b; else var -= lr step.
+class RMSprop : public Optimizer {
+ public:
+  explicit RMSprop(RMSpropOptions options = {});
+  std::string type_name() const override { return "RMSprop"; }
+  const RMSpropOptions& options() const { return options_; }
+
+ protected:
+  void update(Variable& var, const Tensor& grad, std::map<std::string, Tensor>& slots) override;
+
+ private:
+  RMSpropOptions options_;
+};
+
 struct SGDOptions {
   double learning_rate = 0.01;
   double momentum = 0.0;
@@ -102,6 +150,20 @@ class SGD : public Optimizer {
  private:
   SGDOptions options_;
 };
+
+// Each gradient clipped elementwise to [low, high] (tf.clip_by_value, torch's clip_grad_value_
+// with low = -high); undefined gradients stay undefined. ValueError unless low <= high.
+std::vector<Tensor> clip_gradients_by_value(const std::vector<Tensor>& grads, double low, double high);
+
+// The gradients scaled together so that their global norm sqrt(sum of every squared element) is
+// at most max_norm: each times max_norm / max(global_norm, max_norm) (tf.clip_by_global_norm;
+// torch's clip_grad_norm_ divides by global_norm + 1e-6). Undefined gradients are skipped and stay
+// undefined. ValueError unless max_norm > 0; a non-finite global norm is a NumericsError.
+struct ClippedGradients {
+  std::vector<Tensor> grads;
+  double global_norm = 0.0;  // before clipping
+};
+ClippedGradients clip_gradients_by_global_norm(const std::vector<Tensor>& grads, double max_norm);
 
 // Weight averaging (Polyak; the EMA generator of GAN training): average's trainable variables
 // become decay * average + (1 - decay) * model's, matched in order; its non-trainable ones
