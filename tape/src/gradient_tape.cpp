@@ -391,17 +391,39 @@ Tensor stack_rows(const std::vector<Tensor>& rows, const Tensor& source, Unconne
 }  // namespace
 
 Tensor GradientTape::jacobian(const Tensor& target, const Tensor& source, Unconnected unconnected) {
-  if (!target.defined() || !source.defined()) throw ValueError("GradientTape::jacobian: undefined target or source");
-  std::vector<Tensor> rows;
+  return jacobian(target, std::vector<Tensor>{source}, unconnected)[0];
+}
+Tensor GradientTape::jacobian(const Tensor& target, const Variable& source, Unconnected unconnected) {
+  return jacobian(target, std::vector<Tensor>{source.peek()}, unconnected)[0];
+}
+std::vector<Tensor> GradientTape::jacobian(const Tensor& target, const std::vector<Variable>& sources,
+                                           Unconnected unconnected) {
+  return jacobian(target, values_of(sources), unconnected);
+}
+
+// One reverse sweep per element of target, each giving a row of every source's Jacobian.
+std::vector<Tensor> GradientTape::jacobian(const Tensor& target, const std::vector<Tensor>& sources,
+                                           Unconnected unconnected) {
+  if (!target.defined()) throw ValueError("GradientTape::jacobian: undefined target");
+  std::vector<TensorId> ids;
+  for (std::size_t k = 0; k < sources.size(); ++k) {
+    if (!sources[k].defined()) throw ValueError("GradientTape::jacobian: source " + std::to_string(k) + " is undefined");
+    ids.push_back(sources[k].id());
+  }
+  std::vector<std::vector<Tensor>> rows(sources.size());
   for (std::int64_t i = 0; i < target.numel(); ++i) {
     GradientOptions opts{{one_hot(target.shape(), target.dtype(), i)}, Unconnected::none};
-    rows.push_back(compute({target}, {source.id()}, {source}, opts, false)[0]);
+    const std::vector<Tensor> row = compute({target}, ids, sources, opts, false);
+    for (std::size_t k = 0; k < sources.size(); ++k) rows[k].push_back(row[k]);
   }
-  std::vector<std::int64_t> dims = target.shape().dims();
-  dims.insert(dims.end(), source.shape().begin(), source.shape().end());
-  Tensor result = stack_rows(rows, source, unconnected, dims);
+  std::vector<Tensor> out;
+  for (std::size_t k = 0; k < sources.size(); ++k) {
+    std::vector<std::int64_t> dims = target.shape().dims();  // target.shape + source.shape
+    dims.insert(dims.end(), sources[k].shape().begin(), sources[k].shape().end());
+    out.push_back(stack_rows(rows[k], sources[k], unconnected, dims));
+  }
   impl_->release_if_not_persistent();
-  return result;
+  return out;
 }
 
 Tensor GradientTape::batch_jacobian(const Tensor& target, const Tensor& source, Unconnected unconnected) {

@@ -184,7 +184,7 @@ std::vector<Sample> pooling(const std::string& name, Tensor (*op)(const Tensor&,
   std::uint64_t seed = 400;
   for (const auto& [shape, p] : cases) {
     const std::string text = name + "(x, " + list_text({p[0], p[1]}) + ")";
-    out.push_back(call(text, [op, p](const Args& in) { return op(in[0], p); }, {rand(shape, seed++)}));
+    out.push_back(call(text, [op, p = p](const Args& in) { return op(in[0], p); }, {rand(shape, seed++)}));
   }
   return out;
 }
@@ -482,8 +482,8 @@ std::vector<OpInfo> make_table() {
          std::uint64_t seed = 20;
          for (const auto& [small, big] : pairs) {
            Sample s = call("broadcast_to(x, " + big.to_string() + ")",
-                           [big](const Args& in) { return broadcast_to(in[0], big); }, {rand(small, seed)});
-           s.transpose = [small](const Args&, const Tensor& u) { return Args{sum_to(u, small)}; };
+                           [big = big](const Args& in) { return broadcast_to(in[0], big); }, {rand(small, seed)});
+           s.transpose = [small = small](const Args&, const Tensor& u) { return Args{sum_to(u, small)}; };
            s.upstream = rand(big, seed + 1);
            out.push_back(s);
            seed += 2;

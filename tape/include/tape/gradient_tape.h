@@ -66,8 +66,14 @@ class GradientTape {
   std::vector<Tensor> gradient(const std::vector<Tensor>& targets, const std::vector<Tensor>& sources,
                                const GradientOptions& options = {});
 
-  // Full Jacobian: shape target.shape + source.shape.
+  // Full Jacobian: shape target.shape + source.shape (one reverse sweep per element of target).
   Tensor jacobian(const Tensor& target, const Tensor& source, Unconnected unconnected = Unconnected::none);
+  Tensor jacobian(const Tensor& target, const Variable& source, Unconnected unconnected = Unconnected::none);
+  // Several sources in the same sweeps: one Jacobian per source, each target.shape + source.shape.
+  std::vector<Tensor> jacobian(const Tensor& target, const std::vector<Tensor>& sources,
+                               Unconnected unconnected = Unconnected::none);
+  std::vector<Tensor> jacobian(const Tensor& target, const std::vector<Variable>& sources,
+                               Unconnected unconnected = Unconnected::none);
   // Per-example Jacobian: target [b, y...], source [b, x...] -> [b, y..., x...]; assumes
   // target[i] depends on source[i] only.
   Tensor batch_jacobian(const Tensor& target, const Tensor& source,

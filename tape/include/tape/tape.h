@@ -2,6 +2,7 @@
 #pragma once
 #include "tape/dtype.h"
 #include "tape/error.h"
+#include "tape/functional.h"
 #include "tape/gradcheck.h"
 #include "tape/gradient_tape.h"
 #include "tape/memory.h"
