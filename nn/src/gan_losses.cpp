@@ -14,17 +14,20 @@ Tensor bce(const Tensor& labels, const Tensor& logits) { return binary_cross_ent
 
 Tensor generator_loss(GanLoss loss, const Tensor& fake_logits) {
   // [B, 1] -> scalar
-  return loss == GanLoss::hinge ? -mean(fake_logits) : bce(Tensor::ones(fake_logits.shape()), fake_logits);
+  return loss == GanLoss::bce ? bce(Tensor::ones(fake_logits.shape()), fake_logits) : -mean(fake_logits);
 }
 
 GanLossTerms gan_losses(GanLoss loss, const Tensor& real_logits, const Tensor& fake_logits, double real_label) {
   // [B, 1], [B, 1] -> three scalars
+  if (loss != GanLoss::bce && real_label != 1.0) {
+    throw ValueError(std::string("gan_losses: the ") + (loss == GanLoss::hinge ? "hinge" : "Wasserstein") +
+                     " loss takes no label smoothing, got real_label " + std::to_string(real_label));
+  }
   if (loss == GanLoss::hinge) {
-    if (real_label != 1.0)
-      throw ValueError("gan_losses: the hinge loss takes no label smoothing, got real_label " + std::to_string(real_label));
     return {hinge(Tensor::ones(real_logits.shape()), real_logits), hinge(Tensor::full(fake_logits.shape(), -1.0), fake_logits),
             generator_loss(loss, fake_logits)};
   }
+  if (loss == GanLoss::wasserstein) return {-mean(real_logits), mean(fake_logits), generator_loss(loss, fake_logits)};
   return {bce(Tensor::full(real_logits.shape(), real_label), real_logits), bce(Tensor::zeros(fake_logits.shape()), fake_logits),
           generator_loss(loss, fake_logits)};
 }

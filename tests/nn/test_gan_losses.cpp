@@ -1,4 +1,4 @@
-// GAN losses: the BCE and hinge terms against their formulas, and the WGAN-GP and R1 penalties'
+// GAN losses: the BCE, hinge and Wasserstein terms against their formulas, and the WGAN-GP and R1 penalties'
 // values and gradients w.r.t. the critic's weights and the images (second order, through nested
 // tapes) against float64 finite differences.
 #include <cmath>
@@ -25,7 +25,7 @@ Tensor images(std::uint64_t seed) { return test::rand({2, 6, 6, 1}, seed); }
 
 }  // namespace
 
-TEST_CASE("the BCE and hinge GAN losses follow their formulas", "[gan]") {
+TEST_CASE("the BCE, hinge and Wasserstein GAN losses follow their formulas", "[gan]") {
   const Tensor real = Tensor::from_vector(std::vector<double>{2.0, -1.0}, {2, 1});
   const Tensor fake = Tensor::from_vector(std::vector<double>{0.5, -3.0}, {2, 1});
   auto softplus = [](double x) { return std::log1p(std::exp(x)); };
@@ -39,6 +39,11 @@ TEST_CASE("the BCE and hinge GAN losses follow their formulas", "[gan]") {
   CHECK(hinge.d_fake.item() == Approx((1.5 + 0.0) / 2));   // relu(1 + D(G(z)))
   CHECK(hinge.g.item() == Approx(-(0.5 - 3.0) / 2));       // -mean D(G(z))
   CHECK_THROWS_AS(nn::gan_losses(nn::GanLoss::hinge, real, fake, 0.9), tape::ValueError);
+  const nn::GanLossTerms w = nn::gan_losses(nn::GanLoss::wasserstein, real, fake);
+  CHECK(w.d_real.item() == -(2.0 - 1.0) / 2);  // -mean D(x)
+  CHECK(w.d_fake.item() == (0.5 - 3.0) / 2);   // mean D(G(z))
+  CHECK(w.g.item() == -(0.5 - 3.0) / 2);       // -mean D(G(z))
+  CHECK_THROWS_WITH(nn::gan_losses(nn::GanLoss::wasserstein, real, fake, 0.9), Catch::Contains("Wasserstein"));
 }
 
 TEST_CASE("the squared input-gradient norms match finite differences of the critic", "[wgan]") {

@@ -157,23 +157,23 @@ StepResult wgan_gp_step(Architecture& arch, nn::Adam& g_opt, nn::Adam& d_opt, co
     }
     const Tensor eps = Tensor::uniform({b, 1, 1, 1}, noise_gen);
     tape::GradientTape d_tape;
-    const Tensor real_mean = tape::mean(arch.discriminator(real, true));
-    const Tensor fake_mean = tape::mean(arch.discriminator(fake, true));
+    const nn::GanLossTerms terms = nn::gan_losses(nn::GanLoss::wasserstein, arch.discriminator(real, true),
+                                                  arch.discriminator(fake, true));
     const Tensor penalty = nn::gradient_penalty(arch.discriminator, real, fake, eps);
-    const Tensor d_loss = fake_mean - real_mean + o.gp_weight * penalty;
+    const Tensor d_loss = terms.d_fake + terms.d_real + o.gp_weight * penalty;
     d_opt.apply_gradients(d_tape.gradient(d_loss, d_vars), d_vars);
-    r.d_real = real_mean.item();
-    r.d_fake = fake_mean.item();
-    r.d_loss_real = -r.d_real;
-    r.d_loss_fake = r.d_fake;
-    r.g_loss = -r.d_fake;
+    r.d_loss_real = terms.d_real.item();
+    r.d_loss_fake = terms.d_fake.item();
+    r.d_real = -r.d_loss_real;
+    r.d_fake = r.d_loss_fake;
+    r.g_loss = terms.g.item();
   }
   r.g_updated = o.train_g;
   if (o.train_g) {
     const Tensor z = arch.sample_noise(b, noise_gen);
     const auto g_vars = arch.generator.trainable_variables();
     tape::GradientTape g_tape;
-    const Tensor g_loss = -tape::mean(arch.discriminator(arch.generator(z, true), true));
+    const Tensor g_loss = nn::generator_loss(nn::GanLoss::wasserstein, arch.discriminator(arch.generator(z, true), true));
     g_opt.apply_gradients(g_tape.gradient(g_loss, g_vars), g_vars);
     r.g_loss = g_loss.item();
   }

@@ -1,5 +1,5 @@
 // GAN losses, as TF-GAN has them: the discriminator's two terms and the generator's loss for the
-// non-saturating BCE and the hinge loss, and the penalties on the critic's input gradient (WGAN-GP,
+// non-saturating BCE, the hinge loss and the Wasserstein (critic) loss, and the penalties on the critic's input gradient (WGAN-GP,
 // R1), differentiable again w.r.t. the critic's weights and the images (nested tapes).
 #pragma once
 #include "tape/nn/module.h"
@@ -7,18 +7,21 @@
 
 namespace tape::nn {
 
-enum class GanLoss { bce, hinge };
+enum class GanLoss { bce, hinge, wasserstein };
 
 // Scalars: D's loss on real images, D's loss on generated ones, G's loss.
 struct GanLossTerms {
   Tensor d_real, d_fake, g;
 };
 
-// fake_logits [B, 1] -> G's loss: BCE(1, D(G(z))) (non-saturating), or -mean D(G(z)) for hinge.
+// fake_logits [B, 1] -> G's loss: BCE(1, D(G(z))) (non-saturating), or -mean D(G(z)) for hinge
+// and Wasserstein.
 Tensor generator_loss(GanLoss loss, const Tensor& fake_logits);
 // logits [B, 1] -> D's terms and G's loss. BCE: BCE(real_label, D(x)) and BCE(0, D(G(z))) (a
 // real_label below 1 is one-sided label smoothing); hinge: mean relu(1 - D(x)) and
-// mean relu(1 + D(G(z))) (ValueError for a real_label other than 1).
+// mean relu(1 + D(G(z))); Wasserstein (WGAN's critic): -mean D(x) and mean D(G(z)), so that
+// d_real + d_fake is the negated Wasserstein estimate (add a gradient_penalty for WGAN-GP). Hinge
+// and Wasserstein take no label smoothing (ValueError for a real_label other than 1).
 GanLossTerms gan_losses(GanLoss loss, const Tensor& real_logits, const Tensor& fake_logits, double real_label = 1.0);
 
 // ||grad_x sum D(x)||^2 for each image of x [B, H, W, C] -> [B], computed under a nested tape so
