@@ -71,8 +71,9 @@ void add_train_options(CLI::App& cmd, dcgan::TrainConfig& c) {
   cmd.add_option("--loss", c.loss, "bce (the seeds' GAN loss) | hinge | wgan-gp (critic + gradient penalty)")
       ->check(CLI::IsMember({"bce", "hinge", "wgan-gp"}))->capture_default_str();
   cmd.add_option("--updates", c.updates, "simultaneous (one forward pass, the TF tutorial) | alternating (D, then G "
-                                         "against the updated D, PyTorch's example)")
-      ->check(CLI::IsMember({"simultaneous", "alternating"}))->capture_default_str();
+                                         "against the updated D on the same G(z), PyTorch's example) | alternating-fresh "
+                                         "(D, then G on fresh noise through a second G pass, seed 003's TF1 loop)")
+      ->check(CLI::IsMember({"simultaneous", "alternating", "alternating-fresh"}))->capture_default_str();
   cmd.add_option("--n-critic", c.n_critic, "wgan-gp: critic updates per generator update")
       ->check(CLI::PositiveNumber)->capture_default_str();
   cmd.add_option("--gp-weight", c.gp_weight, "wgan-gp: gradient penalty weight lambda")
@@ -98,6 +99,8 @@ void add_train_options(CLI::App& cmd, dcgan::TrainConfig& c) {
       ->check(CLI::Range(0.5, 1.0))->capture_default_str();
   cmd.add_flag("--balance", c.balance, "train D and G only while their losses are above thresholds (seed 004)");
   cmd.add_option("--digit", c.digit, "train on one class only")->check(CLI::Range(0, 9));
+  cmd.add_option("--split", c.split, "the images trained on: train | train+test (seed 003: all 70,000 MNIST images)")
+      ->check(CLI::IsMember({"train", "train+test"}))->capture_default_str();
   cmd.add_option("--sample-every", c.sample_every, "also save a sample grid every N steps");
   cmd.add_option("--checkpoint-every", c.checkpoint_every, "save a checkpoint every N steps (and each epoch)")
       ->check(CLI::PositiveNumber)->capture_default_str();

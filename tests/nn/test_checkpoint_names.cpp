@@ -159,8 +159,11 @@ TEST_CASE("a checkpoint with per-process layer numbers loads with its numbers re
   REQUIRE(models.generators()[1].second->state() == GeneratorState{6, 20, 4});  // "rng/discriminator/dropout_1/generator"
   for (const auto& t : models.targets()) REQUIRE(t.optimizer->iterations() == 2);
 
-  // And the values are the ones the same training gives today (up to rounding, should an op's
-  // arithmetic change).
+  // And the values are the ones the same training gives today, up to rounding: the fixture was
+  // written by a GCC build with OpenBLAS; with Eigen's GEMM or another compiler the sums run in
+  // another order, and a moving mean (a small difference of larger sums) then moves by 3e-4 of its
+  // largest value (Clang with Eigen's GEMM, the ThreadSanitizer build). A key read under the wrong
+  // number gives another tensor altogether, far outside this tolerance.
   FixtureModels again(1);
   again.train();
   const auto expected = tensors_of(again);
@@ -168,7 +171,7 @@ TEST_CASE("a checkpoint with per-process layer numbers loads with its numbers re
   for (const auto& [name, value] : expected) {
     INFO(name);
     REQUIRE(loaded.count(name) == 1);
-    test::require_close(loaded.at(name), value, 1e-5);
+    test::require_close(loaded.at(name), value, 2e-3);
   }
   REQUIRE(generator_states(models) == generator_states(again));
 }

@@ -97,6 +97,26 @@ Architecture libtorch(std::int64_t z, const std::string& name = "libtorch",
           {28, 28, 1}, z};
 }
 
+// mshenron/TF-GAN (seed 003): G 1,792,385 params, D 59,265, with N(0, 0.2) weights,
+// zero biases and LeakyReLU 0.2 throughout, "same" padding. The seed's BatchNorm layers never
+// train (TF1's default training=False, and their gamma/beta lie outside both optimizers' variable
+// scopes), so they are a fixed scale there; here they normalize with batch statistics and train,
+// which is what the seed meant (docs/results.md).
+Architecture tf_gan(std::int64_t z) {
+  const nn::Initializer w = nn::init::normal(0.0, 0.2);
+  return {"tf-gan", "mshenron/TF-GAN (seed 003)",
+          nn::Sequential::named("generator",
+              nn::Dense(7 * 7 * 256, {.kernel_initializer = w}), nn::LeakyReLU(0.2), nn::Reshape({7, 7, 256}),
+              nn::Conv2DTranspose(128, 4, conv(2, "same", true, Activation::linear, w)), nn::BatchNorm(), nn::LeakyReLU(0.2),
+              nn::Conv2DTranspose(1, 2, conv(2, "same", true, Activation::tanh, w))),
+          nn::Sequential::named("discriminator",
+              nn::Conv2D(32, 5, conv(2, "same", true, Activation::linear, w)), nn::LeakyReLU(0.2),
+              nn::Conv2D(64, 3, conv(1, "same", true, Activation::linear, w)), nn::BatchNorm(), nn::LeakyReLU(0.2),
+              nn::Conv2D(128, 2, conv(2, "same", true, Activation::linear, w)), nn::BatchNorm(), nn::LeakyReLU(0.2),
+              nn::Flatten(), nn::Dense(1, {.kernel_initializer = w})),
+          {28, 28, 1}, z};
+}
+
 // mnist-fast with spectral normalization on every convolution of D and no BatchNorm there
 // (SN-GAN's discriminator; libtorch's G).
 Architecture mnist_fast_sn(std::int64_t z) {
@@ -130,7 +150,7 @@ Architecture cifar(std::int64_t z) {
 }  // namespace
 
 const std::vector<std::string>& architecture_names() {
-  static const std::vector<std::string> names{"tf-tutorial", "keras-small", "vstark21", "libtorch", "mnist-fast", "mnist-lean", "mnist-fast-sn", "cifar"};
+  static const std::vector<std::string> names{"tf-tutorial", "keras-small", "vstark21", "tf-gan", "libtorch", "mnist-fast", "mnist-lean", "mnist-fast-sn", "cifar"};
   return names;
 }
 
@@ -162,13 +182,14 @@ Architecture make_architecture(const std::string& name, std::int64_t z_dim, std:
   Architecture a = name == "tf-tutorial"   ? tf_tutorial(z_dim)
                    : name == "keras-small" ? keras_small(z_dim)
                    : name == "vstark21"    ? vstark21(z_dim)
+                   : name == "tf-gan"      ? tf_gan(z_dim)
                    : name == "libtorch"    ? libtorch(z_dim)
                    : name == "mnist-fast"  ? libtorch(z_dim, "mnist-fast", "libtorch's G, D at half width (for CPU throughput)", 32)
                    : name == "mnist-lean"  ? libtorch(z_dim, "mnist-lean", "libtorch's D, G at half width (for CPU throughput)", 64, 32)
                    : name == "mnist-fast-sn" ? mnist_fast_sn(z_dim)
                    : name == "cifar"       ? cifar(z_dim)
                                            : throw tape::ValueError("unknown architecture '" + name +
-                                                                    "' (tf-tutorial, keras-small, vstark21, libtorch, mnist-fast, mnist-lean, mnist-fast-sn, cifar)");
+                                                                    "' (tf-tutorial, keras-small, vstark21, tf-gan, libtorch, mnist-fast, mnist-lean, mnist-fast-sn, cifar)");
   tape::Generator gen(seed);
   a.generator.build({z_dim}, gen);
   a.discriminator.build(tape::Shape(a.image_shape), gen);

@@ -29,7 +29,7 @@ struct Architecture {
   tape::Tensor sample_noise(std::int64_t n, tape::Generator& gen) const { return draw_noise(noise, n, z_dim, gen); }
 };
 
-// The names --arch accepts: tf-tutorial, keras-small, vstark21, libtorch, mnist-fast, cifar.
+// The names --arch accepts (tf-tutorial, keras-small, vstark21, tf-gan, libtorch, mnist-fast, ...).
 const std::vector<std::string>& architecture_names();
 // The largest noise dimension taken (a sanity bound for --z-dim and checkpoint metadata).
 inline constexpr std::int64_t kMaxZDim = 4096;

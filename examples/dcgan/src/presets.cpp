@@ -18,6 +18,11 @@ const std::vector<Preset>& presets() {
       {"keras-small", "DCGAN-Keras (seed 002), 3,000 steps of 64 with a weight average",
        {"--arch", "keras-small", "--batch", "64", "--steps", "3000", "--ema", "0.999"}},
       {"vstark21", "vstark21/DCGANs on digits (seed 001)", {"--arch", "vstark21", "--batch", "128"}},
+      {"tf-gan", "mshenron/TF-GAN (seed 003): batch 64 of all 70,000 images, Adam 1e-3 beta1 0.5, z ~ U(-1, 1), "
+                 "D's step then G's on fresh noise, 7x7 grids every 100 steps, checkpoints every 1,000, 200 epochs",
+       {"--arch", "tf-gan", "--batch", "64", "--split", "train+test", "--lr", "1e-3", "--beta1", "0.5", "--noise", "uniform",
+        "--updates", "alternating-fresh", "--samples", "49", "--sample-every", "100", "--checkpoint-every", "1000",
+        "--epochs", "200"}},
       {"libtorch", "PyTorch's C++ DCGAN example: batch 64, Adam 2e-4, beta1 0.5", {"--arch", "libtorch", "--batch", "64"}},
       {"cifar", "vstark21/DCGANs on CIFAR-10 (seed 001)", {"--dataset", "cifar10", "--arch", "cifar", "--batch", "128"}},
   };

@@ -50,7 +50,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, preset, dataset, da
                                                 steps, batch, lr, g_lr, d_lr, lr_schedule, batch_from, lr_decay_start,
                                                 lr_final, beta1, beta2, loss, updates, n_critic, gp_weight, r1_gamma,
                                                 r1_every, ema, ema_start, z_dim, seed, out, resume, threads, real_label,
-                                                balance, digit, sample_every, checkpoint_every, keep_checkpoints,
+                                                balance, digit, split, sample_every, checkpoint_every, keep_checkpoints,
                                                 tensorboard, tensorboard_every, samples, log_every, max_images,
                                                 eval_every, eval_n, classifier, check_numerics, noise)
 
@@ -73,10 +73,15 @@ void update_discriminator(Architecture& arch, nn::Adam& d_opt, tape::GradientTap
 }
 
 StepResult alternating_step(Architecture& arch, nn::Adam& g_opt, nn::Adam& d_opt, const Tensor& real, const Tensor& z,
-                            const StepOptions& o) {
+                            tape::Generator& noise_gen, const StepOptions& o) {
   StepResult r;
   tape::GradientTape g_tape;
-  const Tensor fake = arch.generator(z, true);
+  Tensor fake;
+  {
+    std::optional<tape::NoRecord> constant;  // fresh noise: this G(z) only feeds D's step
+    if (o.fresh_noise) constant.emplace();
+    fake = arch.generator(z, true);
+  }
   {
     const auto g_paused = g_tape.stop_recording();  // D's own update is no part of G's gradient
     tape::GradientTape d_tape;                      // begins after G: fake is a constant to it
@@ -88,6 +93,7 @@ StepResult alternating_step(Architecture& arch, nn::Adam& g_opt, nn::Adam& d_opt
     r.d_real = mean_probability(real_logits);
     update_discriminator(arch, d_opt, d_tape, losses, real, true, true, o.r1_gamma);
   }
+  if (o.fresh_noise) fake = arch.generator(arch.sample_noise(real.dim(0), noise_gen), true);
   const Tensor fake_logits = arch.discriminator(fake, true);  // through the updated D
   const Tensor g_loss = nn::generator_loss(o.loss, fake_logits);
   r.g_loss = g_loss.item();
@@ -105,7 +111,7 @@ StepResult train_step(Architecture& arch, nn::Adam& g_opt, nn::Adam& d_opt, cons
   const Tensor z = arch.sample_noise(b, noise_gen);
   if (o.alternating) {
     if (o.balance) throw tape::ValueError("train_step: alternating updates do not combine with balance");
-    return alternating_step(arch, g_opt, d_opt, real, z, o);
+    return alternating_step(arch, g_opt, d_opt, real, z, noise_gen, o);
   }
   tape::GradientTape g_tape, d_tape;  // one forward pass, recorded by both
   const Tensor fake = arch.generator(z, true);
@@ -193,7 +199,7 @@ extern "C" void on_sigint(int) { g_interrupted.store(true); }
 StepOptions step_options(const TrainConfig& c, std::int64_t step, const StepResult* last) {
   const bool r1_now = (step + 1) % c.r1_every == 0;
   StepOptions o{c.loss == "hinge" ? GanLoss::hinge : GanLoss::bce, c.real_label, c.balance,
-                r1_now ? c.r1_gamma * static_cast<double>(c.r1_every) : 0.0, c.updates == "alternating"};
+                r1_now ? c.r1_gamma * static_cast<double>(c.r1_every) : 0.0, c.updates != "simultaneous", c.updates == "alternating-fresh"};
   if (c.balance && last) {
     o.train_d_fake = last->d_loss_fake > 0.6;
     o.train_g = last->g_loss > 0.5;
@@ -204,6 +210,15 @@ StepOptions step_options(const TrainConfig& c, std::int64_t step, const StepResu
 
 tape::data::Dataset load_training_data(const TrainConfig& c) {
   tape::data::Dataset ds = tape::data::load_dataset(c.dataset, c.data_dir, true, c.verify_checksums);
+  if (c.split != "train" && c.split != "train+test") {
+    throw tape::ValueError("train: --split must be train or train+test, got '" + c.split + "'");
+  }
+  if (c.split == "train+test") {
+    const tape::data::Dataset test = tape::data::load_dataset(c.dataset, c.data_dir, false, c.verify_checksums);
+    ds.images = tape::concat({ds.images, test.images}, 0);
+    ds.labels.insert(ds.labels.end(), test.labels.begin(), test.labels.end());
+    ds.name += "+test";
+  }
   if (c.digit >= 0) ds = tape::data::filter_class(ds, c.digit);
   if (c.max_images > 0 && c.max_images < ds.size()) {
     ds.images = tape::slice(ds.images, {0, 0, 0, 0}, {c.max_images, -1, -1, -1});
@@ -233,12 +248,17 @@ std::int64_t batch_of_run_config(const std::string& path, std::int64_t fallback)
   std::ifstream f(path);
   if (!f) return fallback;
   const nlohmann::json j = nlohmann::json::parse(f, nullptr, false);
-  if (!j.is_object() || !j.contains("batch")) return fallback;
-  try {
-    return j.get<TrainConfig>().batch;
-  } catch (const nlohmann::json::exception&) {
-    return fallback;
+  if (!j.is_object()) return fallback;
+  // Only an integer JSON number is a batch: nlohmann converts a float to an integer with a plain
+  // cast, undefined beyond the integer's range (a fuzz finding: "batch": 5.8e52).
+  const auto batch = j.find("batch");
+  if (batch == j.end() || !batch->is_number_integer()) return fallback;
+  if (batch->is_number_unsigned()) {
+    const auto value = batch->get<std::uint64_t>();
+    return value <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) ? static_cast<std::int64_t>(value)
+                                                                                          : fallback;
   }
+  return batch->get<std::int64_t>();
 }
 
 ResumePosition resume_position(const std::map<std::string, std::string>& meta, const std::string& checkpoint,
@@ -449,11 +469,11 @@ int train(const TrainConfig& c) {
   if (c.loss != "bce" && c.loss != "hinge" && c.loss != "wgan-gp") {
     throw tape::ValueError("train: unknown --loss '" + c.loss + "' (bce, hinge, wgan-gp)");
   }
-  if (c.updates != "simultaneous" && c.updates != "alternating") {
-    throw tape::ValueError("train: unknown --updates '" + c.updates + "' (simultaneous, alternating)");
+  if (c.updates != "simultaneous" && c.updates != "alternating" && c.updates != "alternating-fresh") {
+    throw tape::ValueError("train: unknown --updates '" + c.updates + "' (simultaneous, alternating, alternating-fresh)");
   }
-  if (c.updates == "alternating" && (c.balance || c.loss == "wgan-gp")) {
-    throw tape::ValueError("train: --updates alternating is for --loss bce or hinge without --balance");
+  if (c.updates != "simultaneous" && (c.balance || c.loss == "wgan-gp")) {
+    throw tape::ValueError("train: --updates " + c.updates + " is for --loss bce or hinge without --balance");
   }
   if (c.loss == "hinge" && c.real_label != 1.0) {
     throw tape::ValueError("train: --label-smoothing is for --loss bce (hinge has no labels to smooth)");

@@ -41,7 +41,8 @@ struct TrainConfig {
   double beta2 = 0.999;
   std::string loss = "bce";       // bce (the seeds' GAN loss) | hinge | wgan-gp
   // simultaneous: one forward pass, both nets updated from it (the TF tutorial); alternating: D
-  // updated first, then G against the updated D (PyTorch's DCGAN example)
+  // updated first, then G against the updated D on the same G(z) (PyTorch's DCGAN example);
+  // alternating-fresh: the same, G's update on fresh noise through a second G pass (seed 003)
   std::string updates = "simultaneous";
   int n_critic = 5;               // wgan-gp: critic updates per generator update
   double gp_weight = 10.0;        // wgan-gp: lambda of the gradient penalty
@@ -62,6 +63,7 @@ struct TrainConfig {
   double real_label = 1.0;        // one-sided label smoothing: the target for real images
   bool balance = false;           // seed 004's loss-balanced updates
   int digit = -1;                 // keep one class only
+  std::string split = "train";    // train | train+test (seed 003: all 70,000 MNIST images)
   std::int64_t sample_every = 0;  // extra sample grids every N steps (0: per epoch only)
   std::int64_t checkpoint_every = 500;
   int keep_checkpoints = 3;
@@ -108,6 +110,7 @@ struct StepOptions {
   bool balance = false;
   double r1_gamma = 0.0;
   bool alternating = false;  // D's update first, then G's against the updated D
+  bool fresh_noise = false;  // with alternating: G's update on a second G(z') with fresh z' (the TF1 seeds')
   // Balanced mode: which updates the previous step's losses allow (seed 004's thresholds).
   bool train_d_real = true, train_d_fake = true, train_g = true;
 };
@@ -117,7 +120,8 @@ struct StepOptions {
 // With GanLoss::hinge: D loss = hinge(1, D(x)) + hinge(-1, D(G(z))), G loss = -mean D(G(z)).
 // With alternating: D is updated first (G(z) a constant to it), then G's loss is taken through the
 // updated D on the same G(z) (one more D forward pass); g_loss and d_fake in the result are from
-// the updated D. Not with balance.
+// the updated D. With fresh_noise as well, G's update draws a fresh z' and runs G again (seed 003's
+// two sess.run calls: D's step, then G's on new noise). Not with balance.
 StepResult train_step(Architecture& arch, tape::nn::Adam& g_opt, tape::nn::Adam& d_opt, const tape::Tensor& real,
                       tape::Generator& noise_gen, const StepOptions& options);
 
@@ -150,7 +154,7 @@ ResumePosition resume_position(const std::map<std::string, std::string>& metadat
                                const std::string& config_path, std::int64_t fallback_batch);
 
 // The batch size in a run folder's config.json (checkpoints written before 2026-11-29 do not
-// record it), or `fallback` when the file is missing, not a config or has none.
+// record it), or `fallback` when the file is missing, not a config, or has no integer "batch".
 std::int64_t batch_of_run_config(const std::string& path, std::int64_t fallback);
 
 // Runs a whole training job; returns the process exit code (0 also after Ctrl-C, with a
