@@ -178,7 +178,7 @@ TEST_CASE("hinge: values, gradient, labels other than -1 and 1 rejected", "[loss
   REQUIRE_THROWS_AS(nn::hinge(Tensor::ones({3}, DType::f64), p), ShapeError);
 }
 
-TEST_CASE("learning-rate schedules: constant, delayed linear and cosine decay, errors", "[optimizers]") {
+TEST_CASE("learning-rate schedules: constant, delayed linear and cosine decay, step decay, warm-up, errors", "[optimizers]") {
   using S = nn::LearningRateSchedule;
   REQUIRE(S::constant(0.1)(0) == 0.1);
   REQUIRE(S::constant(0.1)(1000000) == 0.1);
@@ -195,7 +195,18 @@ TEST_CASE("learning-rate schedules: constant, delayed linear and cosine decay, e
   REQUIRE(cos(100) == Approx(0.5));
   REQUIRE(S::from_name("linear", 1.0, 0, 2, 0.5)(1) == Approx(0.75));
   REQUIRE(S::from_name("cosine", 1.0, 0, 2).kind() == S::Kind::cosine);
-  REQUIRE_THROWS_WITH(S::from_name("step", 1.0, 0, 2), Catch::Contains("'step'"));
+  REQUIRE_THROWS_WITH(S::from_name("exponential", 1.0, 0, 2), Catch::Contains("'exponential'"));
+  const S step = S::step(1.0, 3, 0.5);  // halved every 3 updates
+  REQUIRE(step(2) == 1.0);
+  REQUIRE(step(3) == 0.5);
+  REQUIRE(step(7) == 0.25);
+  const S warm = S::constant(2.0).with_warmup(4, 0.5);  // 1.0, 1.25, 1.5, 1.75, then 2.0
+  REQUIRE(warm(0) == 1.0);
+  REQUIRE(warm(2) == 1.5);
+  REQUIRE(warm(4) == 2.0);
+  REQUIRE(warm.kind() == S::Kind::constant);
+  REQUIRE_THROWS_AS(S::step(1.0, 0, 0.5), ValueError);
+  REQUIRE_THROWS_AS(S::constant(1.0).with_warmup(3, 1.5), ValueError);
   REQUIRE_THROWS_AS(S::linear(1.0, 5, 5), ValueError);
   REQUIRE_THROWS_AS(S::cosine(-1.0, 0, 5), ValueError);
   REQUIRE_THROWS_AS(S::linear(1.0, 0, 5, -0.5), ValueError);

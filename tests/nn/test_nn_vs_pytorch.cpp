@@ -334,17 +334,21 @@ TEST_CASE("Adam (epsilon 1e-8) matches torch.optim.Adam over three steps", "[pyt
   }
 }
 
-TEST_CASE("Adam with a linear or cosine schedule matches torch LinearLR / CosineAnnealingLR over six steps",
+TEST_CASE("Adam with a linear, cosine, step or warmed-up cosine schedule matches torch's schedulers over six steps",
           "[pytorch][nn]") {
-  for (const json& c : cases_of("adam_schedule", 2)) {
+  for (const json& c : cases_of("adam_schedule", 4)) {
     INFO(c.at("name").get<std::string>());
     const double lr = c.at("learning_rate").get<double>();
     tape::nn::Adam adam({.learning_rate = lr, .beta1 = c.at("beta1").get<double>(),
                          .beta2 = c.at("beta2").get<double>(), .epsilon = c.at("epsilon").get<double>()});
     const std::string kind = c.at("schedule").get<std::string>();
-    // LinearLR(1 -> 0.1, total_iters 4); CosineAnnealingLR(T_max 5, eta_min 0.1 lr)
-    adam.set_learning_rate_schedule(kind == "linear" ? tape::nn::LearningRateSchedule::linear(lr, 0, 4, 0.1)
-                                                     : tape::nn::LearningRateSchedule::cosine(lr, 0, 5, 0.1));
+    // LinearLR(1 -> 0.1, total_iters 4); CosineAnnealingLR(T_max 5, eta_min 0.1 lr); StepLR(2, 0.5);
+    // LinearLR(0.25 -> 1, total_iters 3) chained with CosineAnnealingLR(T_max 5, eta_min 0)
+    using Schedule = tape::nn::LearningRateSchedule;
+    adam.set_learning_rate_schedule(kind == "linear"   ? Schedule::linear(lr, 0, 4, 0.1)
+                                    : kind == "cosine" ? Schedule::cosine(lr, 0, 5, 0.1)
+                                    : kind == "step"   ? Schedule::step(lr, 2, 0.5)
+                                                       : Schedule::cosine(lr, 0, 5, 0.0).with_warmup(3, 0.25));
     run_optimizer_case(c, adam);
   }
 }
