@@ -231,11 +231,15 @@ Tensor Reshape::call(const Tensor& x, bool) {
 
 // ---------------------------------------------------------------- pooling
 MaxPool2D::MaxPool2D(std::array<std::int64_t, 2> pool_size, std::string name)
-    : Module("max_pooling2d", std::move(name)), pool_(pool_size) {}
-Tensor MaxPool2D::call(const Tensor& x, bool) { return max_pool2d(x, pool_); }
+    : MaxPool2D(pool_size, Pool2dOptions{}, std::move(name)) {}
+MaxPool2D::MaxPool2D(std::array<std::int64_t, 2> pool_size, Pool2dOptions options, std::string name)
+    : Module("max_pooling2d", std::move(name)), pool_(pool_size), options_(std::move(options)) {}
+Tensor MaxPool2D::call(const Tensor& x, bool) { return max_pool2d(x, pool_, options_); }
 
 AveragePool2D::AveragePool2D(std::array<std::int64_t, 2> pool_size, std::string name)
-    : Module("average_pooling2d", std::move(name)), pool_(pool_size) {}
-Tensor AveragePool2D::call(const Tensor& x, bool) { return avg_pool2d(x, pool_); }
+    : AveragePool2D(pool_size, Pool2dOptions{}, std::move(name)) {}
+AveragePool2D::AveragePool2D(std::array<std::int64_t, 2> pool_size, Pool2dOptions options, std::string name)
+    : Module("average_pooling2d", std::move(name)), pool_(pool_size), options_(std::move(options)) {}
+Tensor AveragePool2D::call(const Tensor& x, bool) { return avg_pool2d(x, pool_, options_); }
 
 }  // namespace tape::nn

@@ -506,3 +506,31 @@ TEST_CASE("UpSampling2D nearest and bilinear match torch interpolate (align_corn
   }
   REQUIRE(bilinear_cases == 2);
 }
+
+TEST_CASE("MaxPool2D and AveragePool2D with strides and same padding match torch max_pool2d / avg_pool2d",
+          "[pytorch][nn]") {
+  int same_cases = 0;
+  for (const json& c : cases_of("pooling", 4)) {
+    INFO(c.at("name").get<std::string>());
+    const Shape shape = shape_of(c.at("x_shape"));
+    const auto pool = c.at("pool").get<std::vector<std::int64_t>>();
+    const auto strides = c.at("strides").get<std::vector<std::int64_t>>();
+    const std::string padding = c.at("padding").get<std::string>();
+    same_cases += padding == "same";
+    const tape::Pool2dOptions options{.strides = {strides[0], strides[1]}, .padding = padding};
+    std::unique_ptr<tape::nn::Module> layer;
+    if (c.at("mode") == "max") {
+      layer = std::make_unique<tape::nn::MaxPool2D>(std::array<std::int64_t, 2>{pool[0], pool[1]}, options);
+    } else {
+      layer = std::make_unique<tape::nn::AveragePool2D>(std::array<std::int64_t, 2>{pool[0], pool[1]}, options);
+    }
+    const Tensor x = tensor_of(c.at("x"), shape);
+    GradientTape tape;
+    tape.watch(x);
+    const Tensor y = (*layer)(x);
+    require_matches(y, c, "y", y.shape());
+    const Tensor g = reference(c, "g", y.shape()).to(DType::f32);
+    require_matches(tape.gradient(tape::sum(y * g), x), c, "gx", shape);
+  }
+  REQUIRE(same_cases == 3);
+}

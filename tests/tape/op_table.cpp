@@ -177,7 +177,10 @@ std::vector<Sample> broadcast_pair_samples(bool up) {
 }
 
 // x[N, H, W, C] with pools that tile it, drop a column and are not square (seeds 400, 401, ...).
-std::vector<Sample> pooling(const std::string& name, Tensor (*op)(const Tensor&, std::array<std::int64_t, 2>)) {
+using Pool = Tensor (*)(const Tensor&, std::array<std::int64_t, 2>);
+using PoolWithOptions = Tensor (*)(const Tensor&, std::array<std::int64_t, 2>, const Pool2dOptions&);
+
+std::vector<Sample> pooling(const std::string& name, Pool op, PoolWithOptions general) {
   const std::vector<std::pair<Shape, std::array<std::int64_t, 2>>> cases = {
       {{1, 4, 4, 1}, {2, 2}}, {{2, 4, 5, 2}, {2, 2}}, {{1, 6, 6, 3}, {3, 2}}, {{2, 3, 4, 1}, {1, 2}}};
   std::vector<Sample> out;
@@ -185,6 +188,23 @@ std::vector<Sample> pooling(const std::string& name, Tensor (*op)(const Tensor&,
   for (const auto& [shape, p] : cases) {
     const std::string text = name + "(x, " + list_text({p[0], p[1]}) + ")";
     out.push_back(call(text, [op, p = p](const Args& in) { return op(in[0], p); }, {rand(shape, seed++)}));
+  }
+  // Overlapping windows, strides other than the pool, "same" padding (windows across the border).
+  struct General {
+    Shape shape;
+    std::array<std::int64_t, 2> pool;
+    Pool2dOptions options;
+    std::string text;
+  };
+  const std::vector<General> general_cases = {
+      {{1, 5, 5, 2}, {3, 3}, {.strides = {2, 2}, .padding = "same"}, "{3, 3}, strides {2, 2}, same"},
+      {{2, 4, 5, 1}, {2, 2}, {.strides = {1, 1}}, "{2, 2}, strides {1, 1}, valid"},
+      {{1, 5, 4, 1}, {3, 2}, {.strides = {2, 1}, .padding = "same"}, "{3, 2}, strides {2, 1}, same"},
+      {{1, 4, 4, 2}, {2, 2}, {.padding = "same"}, "{2, 2}, same"}};
+  for (const auto& g : general_cases) {
+    out.push_back(call(name + "(x, " + g.text + ")",
+                       [general, pool = g.pool, options = g.options](const Args& in) { return general(in[0], pool, options); },
+                       {rand(g.shape, seed++)}));
   }
   return out;
 }
@@ -567,8 +587,13 @@ std::vector<OpInfo> make_table() {
        .why = "integer shape arithmetic without tensors: its values are tested in test_conv.cpp"},
 
       // ---- pooling
-      {.name = "max_pool2d", .samples = [] { return pooling("max_pool2d", max_pool2d); }},
-      {.name = "avg_pool2d", .linear = Linear::jointly, .samples = [] { return pooling("avg_pool2d", avg_pool2d); }},
+      {.name = "max_pool2d",
+       .samples = [] { return pooling("max_pool2d", max_pool2d, max_pool2d); },
+       .declarations = 2},
+      {.name = "avg_pool2d",
+       .linear = Linear::jointly,
+       .samples = [] { return pooling("avg_pool2d", avg_pool2d, avg_pool2d); },
+       .declarations = 2},
 
       // ---- resampling
       {.name = "upsample_nearest2d",

@@ -150,6 +150,18 @@ ConvGeometry conv_geometry(std::int64_t in, std::int64_t kernel, std::int64_t st
 // max_pool2d shares the gradient between tied maxima.
 Tensor max_pool2d(const Tensor& x, std::array<std::int64_t, 2> pool_size);  // tf.nn.max_pool2d
 Tensor avg_pool2d(const Tensor& x, std::array<std::int64_t, 2> pool_size);  // tf.nn.avg_pool2d
+// Any window, stride and padding (Keras' MaxPooling2D / AveragePooling2D):
+// x[N, H, W, C] -> [N, Ho, Wo, C] with Ho, Wo as conv2d's. Padded positions never count: max_pool2d
+// takes the largest value inside the image, avg_pool2d averages the values inside it (TensorFlow's
+// "same" rule, PyTorch's count_include_pad=False). Non-overlapping "valid" windows take the path
+// above; others gather each window's values with a convolution by one-hot kernels, so both stay
+// differentiable to any order.
+struct Pool2dOptions {
+  std::array<std::int64_t, 2> strides{0, 0};  // 0: the pool size (Keras' strides=None)
+  Padding padding = Padding::valid();
+};
+Tensor max_pool2d(const Tensor& x, std::array<std::int64_t, 2> pool_size, const Pool2dOptions& options);
+Tensor avg_pool2d(const Tensor& x, std::array<std::int64_t, 2> pool_size, const Pool2dOptions& options);
 
 // ---------------- resampling (NHWC), linear, differentiable to any order ----------------
 // x[N, H, W, C] -> [N, H * sh, W * sw, C]: each pixel repeated sh x sw times (Keras'

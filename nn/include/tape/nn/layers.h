@@ -319,10 +319,13 @@ class Flatten : public Module {
   Tensor call(const Tensor& x, bool) override { return reshape(x, {x.dim(0), -1}); }
 };
 
-// Non-overlapping pooling (strides = pool size, "valid"): x[N, H, W, C] -> [N, H/p, W/p, C].
+// Keras' pooling layers: x[N, H, W, C] -> [N, Ho, Wo, C]. By default non-overlapping windows
+// (strides = pool size, "valid": [N, H/p, W/p, C]); any strides and "same" padding through
+// Pool2dOptions (padded positions never count, as in TensorFlow).
 class MaxPool2D : public Module {
  public:
   explicit MaxPool2D(std::array<std::int64_t, 2> pool_size = {2, 2}, std::string name = "");
+  MaxPool2D(std::array<std::int64_t, 2> pool_size, Pool2dOptions options, std::string name = "");
   std::string type_name() const override { return "MaxPooling2D"; }
 
  protected:
@@ -330,11 +333,13 @@ class MaxPool2D : public Module {
 
  private:
   std::array<std::int64_t, 2> pool_;
+  Pool2dOptions options_;
 };
 
 class AveragePool2D : public Module {
  public:
   explicit AveragePool2D(std::array<std::int64_t, 2> pool_size = {2, 2}, std::string name = "");
+  AveragePool2D(std::array<std::int64_t, 2> pool_size, Pool2dOptions options, std::string name = "");
   std::string type_name() const override { return "AveragePooling2D"; }
 
  protected:
@@ -342,6 +347,7 @@ class AveragePool2D : public Module {
 
  private:
   std::array<std::int64_t, 2> pool_;
+  Pool2dOptions options_;
 };
 
 // Pooling as ops, x[N, H, W, C] -> [N, H/ph, W/pw, C]: tape's (tape/ops.h), also reachable here.
