@@ -134,36 +134,30 @@ Tensor BatchNorm::call(const Tensor& x, bool training) {
 }
 
 // ---------------------------------------------------------------- per-example normalization
-namespace {
-
-void check_feature_norm(const char* layer, const FeatureNormOptions& o) {
-  if (!(o.epsilon > 0.0)) throw ValueError(std::string(layer) + ": epsilon must be > 0, got " + std::to_string(o.epsilon));
+FeatureNorm::FeatureNorm(const char* default_name, const char* layer, FeatureNormOptions options)
+    : Module(default_name, options.name), options_(std::move(options)) {
+  if (!(options_.epsilon > 0.0)) throw ValueError(std::string(layer) + ": epsilon must be > 0, got " + std::to_string(options_.epsilon));
 }
 
-}  // namespace
-
-LayerNorm::LayerNorm(FeatureNormOptions options) : Module("layer_normalization", options.name), options_(std::move(options)) {
-  check_feature_norm("LayerNormalization", options_);
+void FeatureNorm::add_affine(std::int64_t channels, DType dtype) {
+  if (options_.scale) gamma_ = add_weight("gamma", Shape{channels}, init::ones(), true, dtype);
+  if (options_.center) beta_ = add_weight("beta", Shape{channels}, init::zeros(), true, dtype);
 }
+
+LayerNorm::LayerNorm(FeatureNormOptions options) : FeatureNorm("layer_normalization", "LayerNormalization", std::move(options)) {}
 
 void LayerNorm::build_variables(const Shape& input_shape, DType dtype) {
   if (input_shape.rank() < 2) {
     throw ShapeError("LayerNormalization '" + name() + "': expects input [batch, ..., D], got " + input_shape.to_string());
   }
-  const Shape d{input_shape[-1]};
-  if (options_.scale) gamma_ = add_weight("gamma", d, init::ones(), true, dtype);
-  if (options_.center) beta_ = add_weight("beta", d, init::zeros(), true, dtype);
+  add_affine(input_shape[-1], dtype);
 }
 
 // x[..., D] -> [..., D]
-Tensor LayerNorm::call(const Tensor& x, bool) {
-  return layer_norm(x, options_.scale ? gamma_.value() : Tensor(), options_.center ? beta_.value() : Tensor(),
-                    options_.epsilon);
-}
+Tensor LayerNorm::call(const Tensor& x, bool) { return layer_norm(x, gamma_value(), beta_value(), options_.epsilon); }
 
 GroupNorm::GroupNorm(std::int64_t groups, FeatureNormOptions options)
-    : Module("group_normalization", options.name), groups_(groups), options_(std::move(options)) {
-  check_feature_norm("GroupNormalization", options_);
+    : FeatureNorm("group_normalization", "GroupNormalization", std::move(options)), groups_(groups) {
   if (groups_ == 0 || groups_ < -1) throw ValueError("GroupNormalization: groups must be >= 1 or -1 (one per channel), got " + std::to_string(groups_));
 }
 
@@ -174,15 +168,11 @@ void GroupNorm::build_variables(const Shape& input_shape, DType dtype) {
     throw ShapeError("GroupNormalization '" + name() + "': expects input [batch, ..., C] with C a multiple of groups " +
                      std::to_string(groups_) + ", got " + input_shape.to_string());
   }
-  if (options_.scale) gamma_ = add_weight("gamma", Shape{c}, init::ones(), true, dtype);
-  if (options_.center) beta_ = add_weight("beta", Shape{c}, init::zeros(), true, dtype);
+  add_affine(c, dtype);
 }
 
 // x[N, ..., C] -> [N, ..., C]
-Tensor GroupNorm::call(const Tensor& x, bool) {
-  return group_norm(x, groups_, options_.scale ? gamma_.value() : Tensor(), options_.center ? beta_.value() : Tensor(),
-                    options_.epsilon);
-}
+Tensor GroupNorm::call(const Tensor& x, bool) { return group_norm(x, groups_, gamma_value(), beta_value(), options_.epsilon); }
 
 UpSampling2D::UpSampling2D(std::array<std::int64_t, 2> size, Interpolation interpolation, std::string name)
     : Module("up_sampling2d", std::move(name)), size_(size), interpolation_(interpolation) {

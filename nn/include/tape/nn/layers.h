@@ -166,35 +166,47 @@ struct FeatureNormOptions {
   std::string name;
 };
 
-// Keras' LayerNormalization over the last axis: x[..., D] -> [..., D] (tape::layer_norm), the same
-// in training and inference; gamma[D] (ones) and beta[D] (zeros).
-class LayerNorm : public Module {
+// What the per-example normalizations share: the options and the affine gamma[C] (ones) and
+// beta[C] (zeros) over the last axis, each optional.
+class FeatureNorm : public Module {
  public:
-  explicit LayerNorm(FeatureNormOptions options = {});
-  std::string type_name() const override { return "LayerNormalization"; }
   Variable gamma() const { return gamma_; }
   Variable beta() const { return beta_; }
 
  protected:
-  Tensor call(const Tensor& x, bool training) override;
-  void build_variables(const Shape& input_shape, DType dtype) override;
+  FeatureNorm(const char* default_name, const char* layer, FeatureNormOptions options);
+  // Adds gamma and beta for `channels` (as the options ask).
+  void add_affine(std::int64_t channels, DType dtype);
+  // Their values, or undefined tensors when the options leave them out.
+  Tensor gamma_value() const { return options_.scale ? gamma_.value() : Tensor(); }
+  Tensor beta_value() const { return options_.center ? beta_.value() : Tensor(); }
+  FeatureNormOptions options_;
 
  private:
-  FeatureNormOptions options_;
   Variable gamma_, beta_;
+};
+
+// Keras' LayerNormalization over the last axis: x[..., D] -> [..., D] (tape::layer_norm), the same
+// in training and inference.
+class LayerNorm : public FeatureNorm {
+ public:
+  explicit LayerNorm(FeatureNormOptions options = {});
+  std::string type_name() const override { return "LayerNormalization"; }
+
+ protected:
+  Tensor call(const Tensor& x, bool training) override;
+  void build_variables(const Shape& input_shape, DType dtype) override;
 };
 
 // Keras' GroupNormalization: x[N, ..., C] -> [N, ..., C] with statistics per example and group of
 // C / groups channels (tape::group_norm); groups = -1 takes one group per channel (instance
 // normalization, the WGAN-GP critic's choice where BatchNorm would couple the images).
-// gamma[C] (ones) and beta[C] (zeros). ShapeError at build when C is not a multiple of groups.
-class GroupNorm : public Module {
+// ShapeError at build when C is not a multiple of groups.
+class GroupNorm : public FeatureNorm {
  public:
   explicit GroupNorm(std::int64_t groups = 32, FeatureNormOptions options = {});
   std::string type_name() const override { return "GroupNormalization"; }
   std::int64_t groups() const { return groups_; }
-  Variable gamma() const { return gamma_; }
-  Variable beta() const { return beta_; }
 
  protected:
   Tensor call(const Tensor& x, bool training) override;
@@ -202,8 +214,6 @@ class GroupNorm : public Module {
 
  private:
   std::int64_t groups_;
-  FeatureNormOptions options_;
-  Variable gamma_, beta_;
 };
 
 // Instance normalization: GroupNorm with one group per channel.
