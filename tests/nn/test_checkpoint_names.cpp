@@ -159,20 +159,25 @@ TEST_CASE("a checkpoint with per-process layer numbers loads with its numbers re
   REQUIRE(models.generators()[1].second->state() == GeneratorState{6, 20, 4});  // "rng/discriminator/dropout_1/generator"
   for (const auto& t : models.targets()) REQUIRE(t.optimizer->iterations() == 2);
 
-  // And the values are the ones the same training gives today, up to rounding: the fixture was
-  // written by a GCC build with OpenBLAS; with Eigen's GEMM or another compiler the sums run in
-  // another order, and a moving mean (a small difference of larger sums) then moves by 3e-4 of its
-  // largest value (Clang with Eigen's GEMM, the ThreadSanitizer build). A key read under the wrong
-  // number gives another tensor altogether, far outside this tolerance.
+  // And the values are the ones the same training gives today (up to rounding, should an op's
+  // arithmetic change). Only with the toolchain that wrote the fixture (GCC, OpenBLAS): the first
+  // Dense of each of the two rooted models feeds a BatchNorm, so its bias's gradient is zero up to
+  // rounding, which Adam scales to full-size steps — that bias, and through it the moving mean, is
+  // rounding noise, and another compiler or GEMM sums in another order (Clang with Eigen's GEMM: the
+  // bias 72% off). The mapping above is checked everywhere.
   FixtureModels again(1);
   again.train();
   const auto expected = tensors_of(again);
   REQUIRE(expected.size() == loaded.size());
+#if TAPE_FIXTURE_TOOLCHAIN
   for (const auto& [name, value] : expected) {
     INFO(name);
     REQUIRE(loaded.count(name) == 1);
-    test::require_close(loaded.at(name), value, 2e-3);
+    test::require_close(loaded.at(name), value, 1e-5);
   }
+#else
+  WARN("not the fixture's toolchain (GCC with OpenBLAS): the trained values are not compared");
+#endif
   REQUIRE(generator_states(models) == generator_states(again));
 }
 
