@@ -361,6 +361,8 @@ TEST_CASE("presets expand before the user's words, and the default applies witho
   REQUIRE(V(k.end() - 2, k.end()) == V{"--steps", "10"});  // the user's last: it wins
   const V e = dcgan::expand_preset({"--preset", "keras-small", "--epochs", "2"});
   REQUIRE(std::find(e.begin(), e.end(), "--steps") == e.end());  // --epochs excludes the preset's --steps
+  const V t = dcgan::expand_preset({"--preset", "tf-gan", "--steps", "100"});
+  REQUIRE(std::find(t.begin(), t.end(), "--epochs") == t.end());  // and --steps the preset's --epochs
   REQUIRE(dcgan::expand_preset({"--dataset", "cifar10"})[1] == "cifar");
   REQUIRE_THROWS_WITH(dcgan::expand_preset({"--preset", "nope"}), Catch::Contains("nope") && Catch::Contains("tf-tutorial"));
   for (const auto& p : dcgan::presets()) {

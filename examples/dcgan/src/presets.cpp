@@ -84,9 +84,10 @@ std::vector<std::string> expand_preset(const std::vector<std::string>& train_arg
   }
   if (!preset) return train_args;
   std::vector<std::string> out{"--preset", preset->name};  // recorded in config.json
-  const bool user_epochs = has_option(train_args, "--epochs");
+  // --epochs and --steps exclude each other: the user's one drops the preset's other.
+  const bool user_epochs = has_option(train_args, "--epochs"), user_steps = has_option(train_args, "--steps");
   for (std::size_t i = 0; i < preset->args.size(); ++i) {
-    if (user_epochs && preset->args[i] == "--steps") {
+    if ((user_epochs && preset->args[i] == "--steps") || (user_steps && preset->args[i] == "--epochs")) {
       ++i;  // skip its value too
       continue;
     }

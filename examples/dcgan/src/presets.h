@@ -23,7 +23,7 @@ const Preset& default_preset(const std::string& dataset);
 
 // The words of a `dcgan train` command line (without "dcgan train") with its preset's words put
 // in front: the named --preset, or the default one when neither --preset nor --arch is given.
-// A --steps of the preset is dropped when the user gives --epochs (the two exclude each other).
+// --epochs and --steps exclude each other: a preset's one is dropped when the user gives the other.
 std::vector<std::string> expand_preset(const std::vector<std::string>& train_args);
 
 }  // namespace dcgan
