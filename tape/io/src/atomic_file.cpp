@@ -1,5 +1,6 @@
 // AtomicFile: temporary file beside the target, write, fsync, rename, fsync of the directory.
 #include "tape/io/atomic_file.h"
+#include "posix_io.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -18,18 +19,10 @@
 #include "tape/error.h"
 
 namespace tape::io {
-namespace {
+namespace detail {
 
-[[noreturn]] void io_fail(const std::string& op, const std::string& path, const std::string& what) {
-  throw IOError(op + ": " + path + ": " + what);
-}
-
-// The OS's text for errno value `err` (what strerror gives).
 std::string os_error(int err) { return std::system_category().message(err); }
 
-std::string in_quotes(const std::string& s) { return "'" + s + "'"; }
-
-// Writes all of [data, data + n); returns 0 or errno.
 int write_all(int fd, const void* data, std::size_t n) {
   const auto* p = static_cast<const unsigned char*>(data);
   while (n > 0) {
@@ -41,6 +34,19 @@ int write_all(int fd, const void* data, std::size_t n) {
   }
   return 0;
 }
+
+}  // namespace detail
+
+namespace {
+
+using detail::os_error;
+using detail::write_all;
+
+[[noreturn]] void io_fail(const std::string& op, const std::string& path, const std::string& what) {
+  throw IOError(op + ": " + path + ": " + what);
+}
+
+std::string in_quotes(const std::string& s) { return "'" + s + "'"; }
 
 // Closes `fd` (when open) and sets it to -1; returns 0 or the errno of close().
 int close_fd(int& fd) {

@@ -9,9 +9,9 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
-#include <system_error>
 
 #include "tape/error.h"
+#include "posix_io.h"
 #include "tape/io/atomic_file.h"
 
 namespace tape::io {
@@ -100,19 +100,10 @@ void CsvLog::append(const std::vector<double>& row) {
   // (No space left on device, File too large, ...); a row cut short by one is dropped on resume.
   const std::string text = line(row) + '\n';
   const int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
-  if (fd < 0) io_fail(path_, "cannot append a row: " + std::system_category().message(errno));
-  std::size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int err = n < 0 ? errno : EIO;
-      ::close(fd);
-      io_fail(path_, "cannot append a row: " + std::system_category().message(err));
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  if (::close(fd) != 0) io_fail(path_, "cannot append a row: " + std::system_category().message(errno));
+  if (fd < 0) io_fail(path_, "cannot append a row: " + detail::os_error(errno));
+  const int err = detail::write_all(fd, text.data(), text.size());
+  if (::close(fd) != 0 && err == 0) io_fail(path_, "cannot append a row: " + detail::os_error(errno));
+  if (err != 0) io_fail(path_, "cannot append a row: " + detail::os_error(err));
   rows_.push_back(row);
 }
 
