@@ -19,6 +19,7 @@ packages=(
   libcairo2-dev fonts-dejavu-core  # tape::io's line plots
   protobuf-compiler  # tests decode the TensorBoard event files with protoc
   dataset-fashion-mnist  # dcgan --dataset fashion-mnist
+  libopenmpi-dev openmpi-bin  # tape::distributed and its tests under mpirun
 )
 python_packages=(python3-numpy python3-torch libopenblas0-openmp)
 clang_packages=(clang-14 libclang-rt-14-dev libomp-14-dev)

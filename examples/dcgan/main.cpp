@@ -17,6 +17,11 @@
 #include "classifier_paths.h"
 #include "presets.h"
 #include "trainer.h"
+#ifdef TAPE_DCGAN_MPI
+#include <tape/distributed/communicator.h>
+
+#include "process_group.h"
+#endif
 
 namespace {
 
@@ -118,6 +123,8 @@ void add_train_options(CLI::App& cmd, dcgan::TrainConfig& c) {
       ->check(CLI::NonNegativeNumber);
   cmd.add_option("--eval-n", c.eval_n, "images per evaluation")->check(CLI::Range(10, 10000))->capture_default_str();
   cmd.add_option("--classifier", c.classifier, classifier_help());
+  cmd.add_flag("--sync-batch-norm", c.sync_batch_norm,
+               "over several processes: BatchNorm with the whole batch's statistics, as one process would");
 }
 
 // argv without the program name, with `train`'s preset expanded (presets.h), in the reversed
@@ -152,6 +159,34 @@ void print_presets() {
 
 }  // namespace
 
+bool launched_by_mpi() {
+#ifdef TAPE_DCGAN_MPI
+  return tape::distributed::launched_by_mpi();
+#else
+  return false;
+#endif
+}
+
+// `dcgan train` in every process of mpirun: each trains on its share of every batch. An error in
+// one process ends them all (the others may be waiting for it in a collective).
+int train_distributed(const dcgan::TrainConfig& config) {
+#ifdef TAPE_DCGAN_MPI
+  tape::distributed::Environment mpi;
+  const auto comm = tape::distributed::Communicator::world();
+  try {
+    const dcgan::ProcessGroup group = dcgan::make_process_group(comm, config.sync_batch_norm);
+    return dcgan::train(config, &group);
+  } catch (const std::exception& e) {
+    std::cerr << "dcgan (rank " << comm.rank() << " of " << comm.size() << "): " << e.what() << "\n";
+    if (comm.size() > 1) comm.abort(1);
+    return 1;
+  }
+#else
+  (void)config;
+  throw tape::ValueError("train --distributed: this dcgan was built without MPI (install libopenmpi-dev and build again)");
+#endif
+}
+
 int main(int argc, char** argv) {
   CLI::App app{"dcgan: train DCGANs with tape (a GradientTape for C++) and watch them learn"};
   app.require_subcommand(1);
@@ -159,6 +194,10 @@ int main(int argc, char** argv) {
   dcgan::TrainConfig config;
   auto* train = app.add_subcommand("train", "train a DCGAN");
   add_train_options(*train, config);
+  bool distributed = false;
+  train->add_flag("--distributed", distributed,
+                  "train in every process of mpirun, each on its share of every batch (automatic under mpirun; "
+                  "needs a dcgan built with MPI)");
 
   std::string checkpoint, out = "samples.png";
   std::int64_t n = 64;
@@ -225,6 +264,7 @@ int main(int argc, char** argv) {
     if (train->count("--beta2") == 0) config.beta2 = 0.9;
   }
   try {
+    if (*train && (distributed || launched_by_mpi())) return train_distributed(config);
     if (*train) return dcgan::train(config);
     if (*render) {
       dcgan::render(run_dir);

@@ -95,6 +95,12 @@ BatchNorm::BatchNorm(BatchNormOptions options) : Module("batch_normalization", o
   }
 }
 
+void BatchNorm::set_replicas(ReplicaSum sum, std::int64_t replicas) {
+  if (replicas < 1) throw ValueError("BatchNorm " + name() + ": replicas must be >= 1, got " + std::to_string(replicas));
+  replicas_ = sum ? replicas : 1;
+  replica_sum_ = replicas_ > 1 ? std::move(sum) : ReplicaSum();
+}
+
 void BatchNorm::set_momentum(double momentum) {
   if (!(momentum >= 0.0 && momentum <= 1.0)) {
     throw ValueError("BatchNormalization '" + name() + "': momentum must be in [0, 1], got " + std::to_string(momentum));
@@ -123,9 +129,10 @@ Tensor BatchNorm::call(const Tensor& x, bool training) {
     if (beta.defined()) y = y + beta;
     return y;
   }
-  const BatchNormResult r = batch_norm(x, gamma, beta, options_.epsilon);
+  const BatchNormResult r = replicas_ > 1 ? batch_norm(x, gamma, beta, options_.epsilon, replica_sum_, replicas_)
+                                          : batch_norm(x, gamma, beta, options_.epsilon);
   NoRecord no_record;
-  const double n = static_cast<double>(x.numel() / x.dim(-1));
+  const double n = static_cast<double>(x.numel() / x.dim(-1) * replicas_);
   const Tensor batch_var = options_.unbiased_moving_variance && n > 1 ? r.variance * (n / (n - 1.0)) : r.variance;
   const double m = options_.momentum;
   moving_mean_.assign(moving_mean_.peek() * m + r.mean * (1.0 - m));
@@ -205,7 +212,18 @@ void Dropout::build_variables(const Shape&, DType) {
 // x[...] -> x * mask, mask = (u > rate) / (1 - rate), while training (tape::dropout)
 Tensor Dropout::call(const Tensor& x, bool training) {
   if (!training || rate_ == 0.0) return x;
-  return dropout(x, rate_, gen_);
+  return dropout(x, rate_, gen_, shard_);
+}
+
+void Dropout::set_batch_shard(const BatchShard& shard) {
+  shard.check();
+  shard_ = shard;
+}
+
+void set_data_parallel(Module& model, const BatchShard& shard, const ReplicaSum& batch_norm_sum) {
+  shard.check();
+  for (Dropout* d : modules_of<Dropout>(model)) d->set_batch_shard(shard);
+  for (BatchNorm* bn : modules_of<BatchNorm>(model)) bn->set_replicas(batch_norm_sum, shard.count);
 }
 
 // ---------------------------------------------------------------- Reshape

@@ -191,19 +191,9 @@ void update_moving_average(Module& average, const Module& model, double decay) {
   }
 }
 
-namespace {
-
-void collect_batch_norms(Module& m, std::vector<BatchNorm*>& out) {
-  if (auto* bn = dynamic_cast<BatchNorm*>(&m)) out.push_back(bn);
-  for (Module* child : m.children()) collect_batch_norms(*child, out);
-}
-
-}  // namespace
-
 void recompute_batch_norm_statistics(Module& model, const std::vector<Tensor>& inputs) {
   if (inputs.empty()) throw ValueError("recompute_batch_norm_statistics: no inputs for '" + model.name() + "'");
-  std::vector<BatchNorm*> layers;
-  collect_batch_norms(model, layers);
+  std::vector<BatchNorm*> layers = modules_of<BatchNorm>(model);
   std::vector<double> momenta;
   for (BatchNorm* bn : layers) momenta.push_back(bn->momentum());
   struct Restore {

@@ -95,6 +95,17 @@ double Generator::normal() {
 
 Generator Generator::split() { return Generator(next_u64()); }
 
+void Generator::discard(std::uint64_t words) {
+  // Word position of the next draw: the current block's index, or the start of block `counter`.
+  const std::uint64_t position = state_.index >= 4 ? 4 * state_.counter : 4 * (state_.counter - 1) + state_.index;
+  const std::uint64_t target = position + words;
+  if (target % 4 == 0) {
+    set_state({state_.seed, target / 4, 4});
+  } else {
+    set_state({state_.seed, target / 4 + 1, static_cast<std::uint32_t>(target % 4)});
+  }
+}
+
 GeneratorState Generator::state() const { return state_; }
 
 void Generator::set_state(const GeneratorState& state) {

@@ -56,3 +56,39 @@ TEST_CASE("EpochBatches: seeded epochs, resumable with seek", "[data]") {
   CHECK_THROWS_AS(resumed.seek(0, 10), tape::ValueError);
   CHECK_THROWS_AS(resumed.seek(0, -1), tape::ValueError);
 }
+
+TEST_CASE("EpochBatches shards: together the global batch, each image of an epoch on one shard", "[data][shard]") {
+  const tape::data::Dataset data = indexed_dataset(103);
+  for (const std::int64_t count : {1, 2, 3, 4}) {
+    tape::data::EpochBatches whole(data, 5);
+    whole.seek(0, 0);
+    std::vector<tape::data::EpochBatches> shards;
+    for (std::int64_t i = 0; i < count; ++i) {
+      shards.emplace_back(data, 5, tape::BatchShard{i, count});
+      shards.back().seek(0, 0);
+    }
+    std::set<std::int64_t> epoch_images;
+    for (int step = 0; step < 12; ++step) {  // batches of 12 then 24: an epoch ends inside
+      const std::int64_t batch = step < 5 ? 12 : 24, next = step + 1 < 5 ? 12 : 24;
+      const std::int64_t epoch = whole.epoch();
+      const std::vector<std::int64_t> expected = indices_of(whole.next(batch, next));
+      std::vector<std::int64_t> joined;
+      for (auto& s : shards) {
+        REQUIRE(s.epoch() == epoch);
+        const std::vector<std::int64_t> part = indices_of(s.next(batch, next));
+        REQUIRE(static_cast<std::int64_t>(part.size()) == batch / count);
+        joined.insert(joined.end(), part.begin(), part.end());
+        REQUIRE(s.image_in_epoch() == whole.image_in_epoch());
+      }
+      REQUIRE(joined == expected);
+      if (epoch == 0) {
+        for (const std::int64_t i : joined) REQUIRE(epoch_images.insert(i).second);  // never twice in an epoch
+      }
+    }
+    REQUIRE(epoch_images.size() == 12 * 5 + 24 * 1);  // the first epoch's batches: 84 of 103 images
+  }
+  tape::data::EpochBatches three(data, 5, tape::BatchShard{0, 3});
+  three.seek(0, 0);
+  REQUIRE_THROWS_WITH(three.next(16, 16), Catch::Contains("16") && Catch::Contains("3 equal shards"));
+  REQUIRE_THROWS_AS(tape::data::EpochBatches(data, 5, tape::BatchShard{3, 3}), tape::ValueError);
+}

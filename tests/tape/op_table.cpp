@@ -653,8 +653,22 @@ std::vector<OpInfo> make_table() {
                   [](const Args& in) { return batch_norm(in[0], in[1], in[2], 1e-3).y; },
                   {rand({3, 2, 2, 4}, 9, -2.0, 2.0), rand({4}, 10, 0.5, 1.5), rand({4}, 11)}),
              call("batch_norm(x, no gamma, no beta, 1e-3).y",
-                  [](const Args& in) { return batch_norm(in[0], Tensor(), Tensor(), 1e-3).y; }, {rand({5, 3}, 12)})};
+                  [](const Args& in) { return batch_norm(in[0], Tensor(), Tensor(), 1e-3).y; }, {rand({5, 3}, 12)}),
+             // Cross-replica: two identical replicas (the sum doubles) normalize as one; and a
+             // second replica whose sums are fixed numbers, so the global statistics differ.
+             call("batch_norm(x, gamma, beta, 1e-3, 2 identical replicas).y",
+                  [](const Args& in) {
+                    return batch_norm(in[0], in[1], in[2], 1e-3, [](const Tensor& t) { return t * 2.0; }, 2).y;
+                  },
+                  {rand({3, 2, 4}, 13, -2.0, 2.0), rand({4}, 14, 0.5, 1.5), rand({4}, 15)}),
+             call("batch_norm(x, gamma, no beta, 1e-3, + a replica of fixed sums).y",
+                  [](const Args& in) {
+                    const Tensor other = Tensor::from_vector(std::vector<double>{1.5, -0.5, 2.0}) * 4.0;
+                    return batch_norm(in[0], in[1], Tensor(), 1e-3, [other](const Tensor& t) { return t + other; }, 2).y;
+                  },
+                  {rand({4, 3}, 16, -2.0, 2.0), rand({3}, 17, 0.5, 1.5)})};
        },
+       .declarations = 2,
        .tags = "[normalization]"},
       {.name = "dropout",
        .linear = Linear::jointly,
@@ -667,8 +681,15 @@ std::vector<OpInfo> make_table() {
          return std::vector<Sample>{
              nonlinear(call("square(dropout(x, 0.4, Generator(7)))", [f](const Args& in) { return square(f(in)); },
                             {rand({3, 4, 5}, 21)})),
-             call("dropout(x, 0.4, Generator(7))", f, {rand({3, 4, 5}, 21)})};
+             call("dropout(x, 0.4, Generator(7))", f, {rand({3, 4, 5}, 21)}),
+             call("dropout(x, 0.4, Generator(7), shard 1 of 3)",
+                  [](const Args& in) {
+                    Generator gen(7);
+                    return dropout(in[0], 0.4, gen, BatchShard{1, 3});
+                  },
+                  {rand({2, 4, 5}, 22)})};
        },
+       .declarations = 2,
        .tags = "[normalization][dropout]"},
 
       // ---- optimizer steps

@@ -185,3 +185,75 @@ TEST_CASE("dropout's integer threshold is the first 53-bit draw above the rate i
   }
   REQUIRE(detail::first_bits_above<float>(1.0 - 1e-9) == std::uint64_t{1} << 53);  // rounds to 1.0f: none kept
 }
+
+// ---------------------------------------------------------------- data-parallel shards
+TEST_CASE("Generator::discard(n) leaves the generator where n next_u32 calls would", "[random][shard]") {
+  for (const std::uint64_t start : {0, 1, 2, 3, 4, 5, 7}) {
+    for (const std::uint64_t n : {0, 1, 2, 3, 4, 5, 8, 9, 1001}) {
+      Generator a(9), b(9);
+      for (std::uint64_t i = 0; i < start; ++i) (void)a.next_u32(), (void)b.next_u32();
+      for (std::uint64_t i = 0; i < n; ++i) (void)a.next_u32();
+      b.discard(n);
+      INFO("start " << start << ", n " << n);
+      REQUIRE(a.state() == b.state());
+      REQUIRE(a.next_u32() == b.next_u32());
+      REQUIRE(a.next_u64() == b.next_u64());
+    }
+  }
+}
+
+TEST_CASE("dropout's shards together draw the global batch's mask", "[normalization][dropout][shard]") {
+  for (const std::int64_t count : {1, 2, 3, 4}) {
+    for (const int offset : {0, 1, 3}) {  // the generator part way through a block
+      const Tensor x = rand({2 * count, 3, 5}, 31, -1.0, 1.0, DType::f32);
+      Generator global(11);
+      for (int i = 0; i < offset; ++i) (void)global.next_u32();
+      Generator start = global;
+      const Tensor expected = dropout(x, 0.4, global);
+      for (std::int64_t i = 0; i < count; ++i) {
+        Generator gen = start;
+        const Tensor part = dropout(slice(x, {2 * i, 0, 0}, {2, -1, -1}), 0.4, gen, BatchShard{i, count});
+        INFO("shard " << i << " of " << count << ", offset " << offset);
+        REQUIRE(part.to_vector<float>() == slice(expected, {2 * i, 0, 0}, {2, -1, -1}).to_vector<float>());
+        REQUIRE(gen.state() == global.state());
+      }
+    }
+  }
+  Generator gen(1);
+  REQUIRE_THROWS_WITH(dropout(rand({2, 3}, 1), 0.5, gen, BatchShard{2, 2}), Catch::Contains("index 2 of 2"));
+  REQUIRE_THROWS_WITH(BatchShard({0, 3}).rows(64), Catch::Contains("64") && Catch::Contains("3 equal shards"));
+}
+
+TEST_CASE("cross-replica batch_norm: the statistics of the global batch", "[normalization][shard]") {
+  const Tensor a = rand({3, 2, 4}, 41, -2.0, 2.0), b = rand({3, 2, 4}, 42, -1.0, 3.0);
+  const Tensor gamma = rand({4}, 43, 0.5, 1.5), beta = rand({4}, 44);
+  SECTION("one replica with the identity as its sum is batch_norm") {
+    const auto same = [](const Tensor& t) { return t; };
+    const BatchNormResult r = batch_norm(a, gamma, beta, 1e-3, same, 1), f = batch_norm(a, gamma, beta, 1e-3);
+    test::require_close(r.y, f.y, 1e-12);
+    test::require_close(r.mean, f.mean, 1e-12);
+    test::require_close(r.variance, f.variance, 1e-12);
+    const Tensor v = rand(a.shape(), 45);
+    const Args fused = grads_of([&](const Args& in) { return batch_norm(in[0], in[1], in[2], 1e-3).y; }, {a, gamma, beta}, v);
+    const Args cross = grads_of([&](const Args& in) { return batch_norm(in[0], in[1], in[2], 1e-3, same, 1).y; },
+                                {a, gamma, beta}, v);
+    for (std::size_t i = 0; i < fused.size(); ++i) test::require_close(cross[i], fused[i], 1e-12);
+  }
+  SECTION("replica a, with b's sums added, normalizes as batch_norm of a and b together") {
+    const BatchNormResult whole = batch_norm(concat({a, b}, 0), gamma, beta, 1e-3);
+    int call = 0;  // the op sums the values, then the squared deviations from the global mean
+    const auto with_b = [&](const Tensor& t) {
+      const Tensor other = call++ == 0 ? sum(b, {0, 1}) : sum(square(b - whole.mean), {0, 1});
+      return t + other;
+    };
+    const BatchNormResult r = batch_norm(a, gamma, beta, 1e-3, with_b, 2);
+    test::require_close(r.y, slice(whole.y, {0, 0, 0}, {3, -1, -1}), 1e-12);
+    test::require_close(r.mean, whole.mean, 1e-12);
+    test::require_close(r.variance, whole.variance, 1e-12);
+  }
+  SECTION("errors name the op") {
+    REQUIRE_THROWS_WITH(batch_norm(a, gamma, beta, 1e-3, ReplicaSum(), 2), Catch::Contains("cross-replica"));
+    REQUIRE_THROWS_WITH(batch_norm(a, gamma, beta, 1e-3, [](const Tensor& t) { return reshape(t, {2, 2}); }, 2),
+                        Catch::Contains("cross-replica") && Catch::Contains("[2, 2]"));
+  }
+}

@@ -52,7 +52,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, preset, dataset, da
                                                 r1_every, ema, ema_start, z_dim, seed, out, resume, threads, real_label,
                                                 balance, digit, split, sample_every, checkpoint_every, keep_checkpoints,
                                                 tensorboard, tensorboard_every, samples, log_every, max_images,
-                                                eval_every, eval_n, classifier, check_numerics, noise)
+                                                eval_every, eval_n, classifier, check_numerics, noise,
+                                                sync_batch_norm)
 
 namespace nn = tape::nn;
 namespace fs = std::filesystem;
@@ -63,13 +64,33 @@ namespace {
 
 double mean_probability(const Tensor& logits) { return tape::mean(tape::sigmoid(logits)).item(); }
 
+// This process's rows of global[B, ...] (all of it in one process).
+Tensor shard_rows(const Tensor& global, const tape::BatchShard& shard) {
+  if (shard.whole()) return global;
+  std::vector<std::int64_t> begin(static_cast<std::size_t>(global.rank()), 0), size(begin.size(), -1);
+  begin[0] = shard.first_row(global.dim(0));
+  size[0] = shard.rows(global.dim(0));
+  return tape::slice(global, begin, size);
+}
+
+// G's noise for this process's `rows` images: its rows of the global batch's draw.
+Tensor noise_for(const Architecture& arch, std::int64_t rows, tape::Generator& gen, const tape::BatchShard& shard) {
+  return shard_rows(arch.sample_noise(rows * shard.count, gen), shard);
+}
+
+// One optimizer update, the gradients averaged over the processes first.
+void apply_update(nn::Adam& opt, std::vector<Tensor> grads, const std::vector<tape::Variable>& vars, const DataParallel& p) {
+  if (p.average_gradients) grads = p.average_gradients(grads);
+  opt.apply_gradients(grads, vars);
+}
+
 // D's update from its two loss terms (as far as the options allow), with R1 on the real images.
 void update_discriminator(Architecture& arch, nn::Adam& d_opt, tape::GradientTape& d_tape, const nn::GanLossTerms& losses,
-                          const Tensor& real, bool use_real, bool use_fake, double r1_gamma) {
+                          const Tensor& real, bool use_real, bool use_fake, double r1_gamma, const DataParallel& parallel) {
   const auto d_vars = arch.discriminator.trainable_variables();
   Tensor d_loss = use_real && use_fake ? losses.d_real + losses.d_fake : use_real ? losses.d_real : losses.d_fake;
   if (r1_gamma > 0 && use_real) d_loss = d_loss + r1_gamma * nn::r1_penalty(arch.discriminator, real);
-  d_opt.apply_gradients(d_tape.gradient(d_loss, d_vars), d_vars);
+  apply_update(d_opt, d_tape.gradient(d_loss, d_vars), d_vars, parallel);
 }
 
 StepResult alternating_step(Architecture& arch, nn::Adam& g_opt, nn::Adam& d_opt, const Tensor& real, const Tensor& z,
@@ -91,15 +112,15 @@ StepResult alternating_step(Architecture& arch, nn::Adam& g_opt, nn::Adam& d_opt
     r.d_loss_real = losses.d_real.item();
     r.d_loss_fake = losses.d_fake.item();
     r.d_real = mean_probability(real_logits);
-    update_discriminator(arch, d_opt, d_tape, losses, real, true, true, o.r1_gamma);
+    update_discriminator(arch, d_opt, d_tape, losses, real, true, true, o.r1_gamma, o.parallel);
   }
-  if (o.fresh_noise) fake = arch.generator(arch.sample_noise(real.dim(0), noise_gen), true);
+  if (o.fresh_noise) fake = arch.generator(noise_for(arch, real.dim(0), noise_gen, o.parallel.shard), true);
   const Tensor fake_logits = arch.discriminator(fake, true);  // through the updated D
   const Tensor g_loss = nn::generator_loss(o.loss, fake_logits);
   r.g_loss = g_loss.item();
   r.d_fake = mean_probability(fake_logits);
   const auto g_vars = arch.generator.trainable_variables();
-  g_opt.apply_gradients(g_tape.gradient(g_loss, g_vars), g_vars);
+  apply_update(g_opt, g_tape.gradient(g_loss, g_vars), g_vars, o.parallel);
   return r;
 }
 
@@ -107,8 +128,7 @@ StepResult alternating_step(Architecture& arch, nn::Adam& g_opt, nn::Adam& d_opt
 
 StepResult train_step(Architecture& arch, nn::Adam& g_opt, nn::Adam& d_opt, const Tensor& real,
                       tape::Generator& noise_gen, const StepOptions& o) {
-  const std::int64_t b = real.dim(0);
-  const Tensor z = arch.sample_noise(b, noise_gen);
+  const Tensor z = noise_for(arch, real.dim(0), noise_gen, o.parallel.shard);
   if (o.alternating) {
     if (o.balance) throw tape::ValueError("train_step: alternating updates do not combine with balance");
     return alternating_step(arch, g_opt, d_opt, real, z, noise_gen, o);
@@ -134,9 +154,9 @@ StepResult train_step(Architecture& arch, nn::Adam& g_opt, nn::Adam& d_opt, cons
     // every tensor of it alive) while g_tape differentiates.
     const auto d_paused = d_tape.stop_recording();
     const auto g_vars = arch.generator.trainable_variables();
-    g_opt.apply_gradients(g_tape.gradient(losses.g, g_vars), g_vars);
+    apply_update(g_opt, g_tape.gradient(losses.g, g_vars), g_vars, o.parallel);
   }
-  if (r.d_updated) update_discriminator(arch, d_opt, d_tape, losses, real, use_real, use_fake, o.r1_gamma);
+  if (r.d_updated) update_discriminator(arch, d_opt, d_tape, losses, real, use_real, use_fake, o.r1_gamma, o.parallel);
   return r;
 }
 
@@ -159,15 +179,15 @@ StepResult wgan_gp_step(Architecture& arch, nn::Adam& g_opt, nn::Adam& d_opt, co
     Tensor fake;
     {
       tape::NoRecord no_record;  // the critic update does not differentiate through G
-      fake = arch.generator(arch.sample_noise(b, noise_gen), true);
+      fake = arch.generator(noise_for(arch, b, noise_gen, o.parallel.shard), true);
     }
-    const Tensor eps = Tensor::uniform({b, 1, 1, 1}, noise_gen);
+    const Tensor eps = shard_rows(Tensor::uniform({b * o.parallel.shard.count, 1, 1, 1}, noise_gen), o.parallel.shard);
     tape::GradientTape d_tape;
     const nn::GanLossTerms terms = nn::gan_losses(nn::GanLoss::wasserstein, arch.discriminator(real, true),
                                                   arch.discriminator(fake, true));
     const Tensor penalty = nn::gradient_penalty(arch.discriminator, real, fake, eps);
     const Tensor d_loss = terms.d_fake + terms.d_real + o.gp_weight * penalty;
-    d_opt.apply_gradients(d_tape.gradient(d_loss, d_vars), d_vars);
+    apply_update(d_opt, d_tape.gradient(d_loss, d_vars), d_vars, o.parallel);
     r.d_loss_real = terms.d_real.item();
     r.d_loss_fake = terms.d_fake.item();
     r.d_real = -r.d_loss_real;
@@ -176,11 +196,11 @@ StepResult wgan_gp_step(Architecture& arch, nn::Adam& g_opt, nn::Adam& d_opt, co
   }
   r.g_updated = o.train_g;
   if (o.train_g) {
-    const Tensor z = arch.sample_noise(b, noise_gen);
+    const Tensor z = noise_for(arch, b, noise_gen, o.parallel.shard);
     const auto g_vars = arch.generator.trainable_variables();
     tape::GradientTape g_tape;
     const Tensor g_loss = nn::generator_loss(nn::GanLoss::wasserstein, arch.discriminator(arch.generator(z, true), true));
-    g_opt.apply_gradients(g_tape.gradient(g_loss, g_vars), g_vars);
+    apply_update(g_opt, g_tape.gradient(g_loss, g_vars), g_vars, o.parallel);
     r.g_loss = g_loss.item();
   }
   return r;
@@ -404,11 +424,12 @@ std::string resolved_classifier(const TrainConfig& c) {
   return examples::has_classifier(c.dataset) || !c.classifier.empty() ? examples::classifier_path(c.dataset, c.classifier) : "";
 }
 
-void write_config(const TrainConfig& c, const std::string& path, std::int64_t steps_per_epoch, std::int64_t total) {
+void write_config(const TrainConfig& c, const std::string& path, std::int64_t steps_per_epoch, std::int64_t total,
+                  int processes) {
   nlohmann::json j = c;  // every option, then what the run resolved them to
   j.update({{"program", "tape dcgan"}, {"version", TAPE_DCGAN_VERSION}, {"total_steps", total},
             {"steps_per_epoch", steps_per_epoch}, {"g_lr", generator_lr(c)}, {"d_lr", discriminator_lr(c)},
-            {"threads", tape::num_threads()}, {"classifier", resolved_classifier(c)}});
+            {"threads", tape::num_threads()}, {"processes", processes}, {"classifier", resolved_classifier(c)}});
   tape::io::write_file_atomically(path, j.dump(2) + "\n");
 }
 
@@ -440,9 +461,71 @@ void check_losses_finite(const StepResult& r, std::int64_t step, const std::opti
                             " and a lower --lr, or with --check-numerics to find the op that made the first NaN or Inf");
 }
 
+// Every batch of the schedule splits into the group's shards, or ValueError naming the option.
+void check_batches_split(const TrainConfig& c, const tape::BatchShard& shard) {
+  auto check = [&](std::int64_t batch, const std::string& option) {
+    if (batch % shard.count != 0) {
+      throw tape::ValueError("train: " + option + " " + std::to_string(batch) + " does not split into " +
+                             std::to_string(shard.count) + " equal shares, one per process: give a multiple of " +
+                             std::to_string(shard.count));
+    }
+  };
+  check(c.batch, "--batch");
+  for (const auto& change : c.batch_from) check(change.batch, "--batch-from's batch");
+}
+
+// The step's losses averaged over the processes (each holds its shard's means, so the average is
+// the global batch's), and whether any process wants to stop (Ctrl-C, keep_going): every process
+// gets the same answers, so they log, balance and stop alike.
+bool agree(StepResult& r, bool wants_stop, const ProcessGroup& group) {
+  const std::vector<double> sums = group.sum({r.d_loss_real, r.d_loss_fake, r.g_loss, r.d_real, r.d_fake, wants_stop ? 1.0 : 0.0});
+  const double n = group.size;
+  r.d_loss_real = sums[0] / n;
+  r.d_loss_fake = sums[1] / n;
+  r.g_loss = sums[2] / n;
+  r.d_real = sums[3] / n;
+  r.d_fake = sums[4] / n;
+  return sums[5] > 0.0;
+}
+
+// After rank 0 restored a checkpoint (or built a fresh run), every process takes its position,
+// weights, optimizer states and generator states. Scalars travel as sums to which the other
+// processes add zeros (exact in doubles).
+void share_run_state(Run& run, const ProcessGroup& group) {
+  const bool root = group.is_root();
+  const bool has_last = run.last.has_value();
+  const StepResult last = run.last.value_or(StepResult{});
+  auto mine = [&](double v) { return root ? v : 0.0; };
+  const std::vector<double> s = group.sum({mine(double(run.step)), mine(double(run.epoch)), mine(double(run.image_in_epoch)),
+                                           mine(has_last ? 1.0 : 0.0), mine(last.d_loss_real), mine(last.d_loss_fake),
+                                           mine(last.g_loss)});
+  run.step = static_cast<std::int64_t>(s[0]);
+  run.epoch = static_cast<std::int64_t>(s[1]);
+  run.image_in_epoch = static_cast<std::int64_t>(s[2]);
+  if (s[3] > 0.0) {
+    StepResult r;
+    r.d_loss_real = s[4];
+    r.d_loss_fake = s[5];
+    r.g_loss = s[6];
+    run.last = r;
+  } else {
+    run.last.reset();
+  }
+  group.broadcast_variables(run.arch.generator.variables());
+  group.broadcast_variables(run.arch.discriminator.variables());
+  group.broadcast_optimizer(run.g_opt);
+  group.broadcast_optimizer(run.d_opt);
+  std::vector<tape::Generator*> gens;
+  for (auto& [name, gen] : run.generators()) gens.push_back(gen);
+  group.broadcast_generators(gens);
+}
+
 }  // namespace
 
-int train(const TrainConfig& c) {
+int train(const TrainConfig& c, const ProcessGroup* group) {
+  const bool parallel = group != nullptr && group->size > 1;
+  const bool root = !parallel || group->is_root();
+  const tape::BatchShard shard = parallel ? group->shard() : tape::BatchShard{};
   if (c.threads > 0) tape::set_num_threads(c.threads);
   std::optional<tape::CheckNumerics> anomaly_mode;
   if (c.check_numerics) anomaly_mode.emplace(true);
@@ -455,6 +538,7 @@ int train(const TrainConfig& c) {
   }
   const std::int64_t total = c.steps > 0 ? c.steps : steps_per_epoch * std::max<std::int64_t>(c.epochs, 1);
   const tape::data::BatchSchedule schedule = batch_schedule(c);
+  check_batches_split(c, shard);
   if (schedule.largest() > n) {
     throw tape::ValueError("train: --batch-from: a batch of " + std::to_string(schedule.largest()) + " is more than the " +
                            std::to_string(n) + " images of the data set");
@@ -485,8 +569,12 @@ int train(const TrainConfig& c) {
   if (c.r1_every < 1) throw tape::ValueError("train: --r1-every must be >= 1, got " + std::to_string(c.r1_every));
   if (c.n_critic < 1) throw tape::ValueError("train: --n-critic must be >= 1, got " + std::to_string(c.n_critic));
   if (c.ema < 0.0 || c.ema >= 1.0) throw tape::ValueError("train: --ema must be in [0, 1), got " + std::to_string(c.ema));
+  if (parallel) {
+    group->prepare(arch.generator);
+    group->prepare(arch.discriminator);
+  }
   std::optional<nn::Sequential> average;
-  if (c.ema > 0.0) {
+  if (c.ema > 0.0 && root) {  // only rank 0 shows, scores and saves G
     average = make_architecture(c.arch, c.z_dim, c.seed).generator;  // built alike: G's layer names
     nn::update_moving_average(*average, arch.generator, 0.0);  // starts as a copy of G
   }
@@ -496,8 +584,8 @@ int train(const TrainConfig& c) {
     run.g_opt.set_learning_rate_schedule(schedule_for(c, generator_lr(c), std::max<std::int64_t>(g_updates, 1)));
     run.d_opt.set_learning_rate_schedule(schedule_for(c, discriminator_lr(c), total));
   }
-  run.files.create();
-  if (c.resume) {
+  if (root) run.files.create();
+  if (c.resume && root) {
     for (const std::string& dir : {c.out, run.files.samples_dir(), run.files.checkpoint_dir(), run.files.tensorboard_dir()})
       tape::io::remove_stale_temporaries(dir);  // left by a run that was killed while writing
     const auto latest = run.checkpoints.latest();
@@ -505,19 +593,26 @@ int train(const TrainConfig& c) {
     run.restore(*latest);
     run.files.load_history(run.step);
     std::cout << "Resumed from " << *latest << " at step " << run.step << " (epoch " << run.epoch + 1 << ")" << std::endl;
-  } else {
+  } else if (root) {
     run.files.start_history();
   }
-  write_config(c, run.files.config_path(), steps_per_epoch, total);
-  run.arch.generator.summary(std::cout);
-  run.arch.discriminator.summary(std::cout);
-  std::cout << "Training " << c.arch << " on " << c.dataset << " (" << n << " images, batch " << c.batch << ", "
-            << total << " steps, " << tape::num_threads() << " threads) -> " << c.out << "\n";
+  if (parallel) share_run_state(run, *group);
+  if (root) {
+    write_config(c, run.files.config_path(), steps_per_epoch, total, parallel ? group->size : 1);
+    run.arch.generator.summary(std::cout);
+    run.arch.discriminator.summary(std::cout);
+    std::cout << "Training " << c.arch << " on " << c.dataset << " (" << n << " images, batch " << c.batch << ", "
+              << total << " steps, " << tape::num_threads() << " threads"
+              << (parallel ? " in each of " + std::to_string(group->size) + " processes" : std::string()) << ") -> " << c.out
+              << "\n";
+  }
 
   std::unique_ptr<tape::summary::EventWriter> events;
-  if (c.tensorboard) events = std::make_unique<tape::summary::EventWriter>(run.files.tensorboard_dir());
+  if (c.tensorboard && root) events = std::make_unique<tape::summary::EventWriter>(run.files.tensorboard_dir());
   g_interrupted = false;
   auto previous = std::signal(SIGINT, on_sigint);
+  std::optional<decltype(previous)> previous_term;  // mpirun passes Ctrl-C on to the processes as SIGTERM
+  if (parallel) previous_term = std::signal(SIGTERM, on_sigint);
   tape::summary::ProgressBar progress(total, n, isatty(STDOUT_FILENO) != 0, c.log_every);
   const std::int64_t images_total = schedule.images_in(total);
   std::int64_t images_done = schedule.images_in(run.step);
@@ -531,7 +626,7 @@ int train(const TrainConfig& c) {
 
   std::unique_ptr<Evaluator> evaluator;
   std::unique_ptr<MetricsLog> metrics_log;
-  if (c.eval_every > 0) {
+  if (c.eval_every > 0 && root) {
     if (!examples::has_classifier(c.dataset)) {
       throw tape::ValueError("train: --eval-every needs --dataset mnist or fashion-mnist (the datasets with a "
                              "classifier), got --dataset " + c.dataset);
@@ -552,23 +647,30 @@ int train(const TrainConfig& c) {
   if (evaluator && run.step == 0) evaluate_now();
 
   auto epoch_start = std::chrono::steady_clock::now();
-  tape::data::EpochBatches batches(data, c.seed);
+  tape::data::EpochBatches batches(data, c.seed, shard);
   batches.seek(run.epoch, run.image_in_epoch);
-  while (run.step < total && !g_interrupted) {
+  const DataParallel data_parallel{shard, parallel ? group->average_gradients : GradientAverage()};
+  bool stop = false;
+  while (run.step < total && !stop && (parallel || !g_interrupted)) {
     const auto t0 = std::chrono::steady_clock::now();
-    const std::int64_t batch = schedule.batch_at(run.step);
+    const std::int64_t batch = schedule.batch_at(run.step);  // global: every process's shards together
     const Tensor real = batches.next(batch, schedule.batch_at(run.step + 1));
-    const StepResult r =
-        c.loss == "wgan-gp"
-            ? wgan_gp_step(run.arch, run.g_opt, run.d_opt, real, run.noise_gen,
-                           {.gp_weight = c.gp_weight, .train_g = (run.step + 1) % c.n_critic == 0})
-            : train_step(run.arch, run.g_opt, run.d_opt, real, run.noise_gen,
-                         step_options(c, run.step, run.last ? &*run.last : nullptr));
-    run.last = r;
+    StepOptions options = step_options(c, run.step, run.last ? &*run.last : nullptr);
+    options.parallel = data_parallel;
+    StepResult r = c.loss == "wgan-gp"
+                       ? wgan_gp_step(run.arch, run.g_opt, run.d_opt, real, run.noise_gen,
+                                      {.gp_weight = c.gp_weight, .train_g = (run.step + 1) % c.n_critic == 0,
+                                       .parallel = data_parallel})
+                       : train_step(run.arch, run.g_opt, run.d_opt, real, run.noise_gen, options);
     ++run.step;
+    const bool wants_stop = g_interrupted || (c.keep_going && !c.keep_going(run.step));
+    stop = parallel ? agree(r, wants_stop, *group) : wants_stop;
+    run.last = r;
     if (run.g_ema) nn::update_moving_average(*run.g_ema, run.arch.generator, average_decay(c, run.step));
     run.epoch = batches.epoch();
     run.image_in_epoch = batches.image_in_epoch();
+    check_losses_finite(r, run.step, root ? run.checkpoints.latest() : std::nullopt);
+    if (!root) continue;  // rank 0 alone logs and writes
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const double images_per_second = double(batch) / std::max(seconds, 1e-9);
     run.files.append_losses({run.step, run.epoch + (run.image_in_epoch == 0 ? 0 : 1), r.d_loss_real, r.d_loss_fake,
@@ -578,7 +680,6 @@ int train(const TrainConfig& c) {
                      .sample_in_epoch = run.image_in_epoch, .batch = batch, .samples_done = images_done,
                      .samples_total = images_total},
                     live_fields(r), log_fields(r), images_per_second);
-    check_losses_finite(r, run.step, run.checkpoints.latest());
     if (events && run.step % c.tensorboard_every == 0) {
       events->add_scalar("d_loss_real", run.step, r.d_loss_real);
       events->add_scalar("d_loss_fake", run.step, r.d_loss_fake);
@@ -598,16 +699,18 @@ int train(const TrainConfig& c) {
     }
     if (epoch_done || run.step % c.checkpoint_every == 0 || run.step == total) run.save_checkpoint();
     if (evaluator && (run.step % c.eval_every == 0 || run.step == total)) evaluate_now();
-    if (c.keep_going && !c.keep_going(run.step)) g_interrupted = true;
   }
   std::signal(SIGINT, previous);
+  if (previous_term) std::signal(SIGTERM, *previous_term);
+  if (!root) return 0;
+  stop = stop || g_interrupted;
   progress.finish();
   // A run that stops mid-epoch still shows where it got to, as the grid of the epoch under way.
   if (run.image_in_epoch != 0) save_grid(run.files.epoch_sample_path(run.epoch + 1));
-  if (g_interrupted && run.checkpoints.latest() != run.checkpoints.path(run.step)) run.save_checkpoint();
+  if (stop && run.checkpoints.latest() != run.checkpoints.path(run.step)) run.save_checkpoint();
   run.files.write_gif();
   run.files.write_loss_plot();
-  if (g_interrupted) {
+  if (stop) {
     std::cout << "Interrupted: checkpoint saved at step " << run.step << "; continue with --resume.\n";
   } else {
     std::cout << "Done: " << run.step << " steps. Samples in " << run.files.samples_dir() << ", progress.gif, losses.png\n";

@@ -81,6 +81,10 @@ struct TrainConfig {
   // Anomaly mode (tape::CheckNumerics): every recorded op's output and every gradient checked, the
   // first NaN or Inf named by its op. Without it a step with non-finite losses still stops the run.
   bool check_numerics = false;
+  // Over several processes (mpirun): BatchNorm with the global batch's statistics instead of each
+  // process's shard (the same training as one process, at the cost of two small all-reduces per
+  // BatchNorm layer and pass).
+  bool sync_batch_norm = false;
   // Called after every step with the step number; returning false stops the run the way Ctrl-C
   // does (checkpoint saved, clean exit). For programs embedding the trainer, and for tests.
   std::function<bool(std::int64_t)> keep_going;
@@ -104,6 +108,15 @@ struct StepResult {
 
 using tape::nn::GanLoss;
 
+// Data-parallel training: this process holds `shard` of every global batch (its noise is its rows
+// of the global batch's draw) and `average_gradients` averages gradients over the processes before
+// each update (none: one process).
+using GradientAverage = std::function<std::vector<tape::Tensor>(const std::vector<tape::Tensor>&)>;
+struct DataParallel {
+  tape::BatchShard shard;
+  GradientAverage average_gradients;
+};
+
 struct StepOptions {
   GanLoss loss = GanLoss::bce;
   double real_label = 1.0;
@@ -113,6 +126,7 @@ struct StepOptions {
   bool fresh_noise = false;  // with alternating: G's update on a second G(z') with fresh z' (the TF1 seeds')
   // Balanced mode: which updates the previous step's losses allow (seed 004's thresholds).
   bool train_d_real = true, train_d_fake = true, train_g = true;
+  DataParallel parallel;
 };
 
 // One step: z ~ N(0, 1); G and D forward under two tapes; D loss = BCE(real_label, D(x)) +
@@ -133,6 +147,7 @@ StepResult train_step(Architecture& arch, tape::nn::Adam& g_opt, tape::nn::Adam&
 struct WganOptions {
   double gp_weight = 10.0;
   bool train_g = true;
+  DataParallel parallel;
 };
 StepResult wgan_gp_step(Architecture& arch, tape::nn::Adam& g_opt, tape::nn::Adam& d_opt, const tape::Tensor& real,
                         tape::Generator& noise_gen, const WganOptions& options);
@@ -157,9 +172,29 @@ ResumePosition resume_position(const std::map<std::string, std::string>& metadat
 // record it), or `fallback` when the file is missing, not a config, or has no integer "batch".
 std::int64_t batch_of_run_config(const std::string& path, std::int64_t fallback);
 
+// The processes of a data-parallel run as train() uses them; dcgan's MPI glue
+// (mpi/process_group.h) makes one from tape::distributed. Every function is collective.
+struct ProcessGroup {
+  int rank = 0, size = 1;
+  // Sets a model up for this process's shard of each batch (Dropout masks; BatchNorm statistics
+  // synchronized or per process, as the group was made).
+  std::function<void(tape::nn::Module&)> prepare;
+  GradientAverage average_gradients;
+  std::function<std::vector<double>(const std::vector<double>&)> sum;  // element-wise over processes
+  // rank 0's values, optimizer state and generator states on every process
+  std::function<void(const std::vector<tape::Variable>&)> broadcast_variables;
+  std::function<void(tape::nn::Optimizer&)> broadcast_optimizer;
+  std::function<void(const std::vector<tape::Generator*>&)> broadcast_generators;
+  bool is_root() const { return rank == 0; }
+  tape::BatchShard shard() const { return {rank, size}; }
+};
+
 // Runs a whole training job; returns the process exit code (0 also after Ctrl-C, with a
-// checkpoint saved). Throws on bad configuration or data.
-int train(const TrainConfig& config);
+// checkpoint saved). Throws on bad configuration or data. With a process group of more than one
+// process, each trains on its shard of every global batch of config.batch images, gradients
+// averaged, and rank 0 alone reads and writes files (run folder, checkpoints, samples, logs,
+// metrics): the others receive from it what a resume restores.
+int train(const TrainConfig& config, const ProcessGroup* group = nullptr);
 
 // dcgan render: progress.gif and losses.png of a run folder, made again from its files.
 void render(const std::string& out_dir);

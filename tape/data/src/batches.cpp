@@ -91,7 +91,10 @@ tape::Tensor BatchIterator::next() {
   return gather_images(data_, last_indices_);
 }
 
-EpochBatches::EpochBatches(const Dataset& data, std::uint64_t seed) : data_(data), seed_(seed) {}
+EpochBatches::EpochBatches(const Dataset& data, std::uint64_t seed, const BatchShard& shard)
+    : data_(data), seed_(seed), shard_(shard) {
+  shard_.check();
+}
 
 void EpochBatches::seek(std::int64_t epoch, std::int64_t image_in_epoch) {
   if (image_in_epoch < 0 || image_in_epoch >= data_.size()) {
@@ -104,13 +107,17 @@ void EpochBatches::seek(std::int64_t epoch, std::int64_t image_in_epoch) {
   order_ = shuffled_indices(data_.size(), gen);
 }
 
-tape::Tensor EpochBatches::next(std::int64_t batch, std::int64_t next_batch) {
+std::vector<std::int64_t> EpochBatches::next_indices(std::int64_t batch, std::int64_t next_batch) {
+  const std::int64_t rows = shard_.rows(batch), first = shard_.first_row(batch);
   if (next_ + batch > data_.size()) seek(epoch_ + 1, 0);
-  std::vector<std::int64_t> idx(order_.begin() + next_, order_.begin() + next_ + batch);
-  tape::Tensor images = gather_images(data_, idx);
+  std::vector<std::int64_t> idx(order_.begin() + next_ + first, order_.begin() + next_ + first + rows);
   next_ += batch;
   if (next_ + next_batch > data_.size()) seek(epoch_ + 1, 0);
-  return images;
+  return idx;
+}
+
+tape::Tensor EpochBatches::next(std::int64_t batch, std::int64_t next_batch) {
+  return gather_images(data_, next_indices(batch, next_batch));
 }
 
 }  // namespace tape::data

@@ -3,10 +3,12 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "tape/batch_shard.h"
 #include "tape/tensor.h"
 
 namespace tape {
@@ -185,6 +187,18 @@ struct BatchNormResult {
   Tensor y, mean, variance;
 };
 BatchNormResult batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double epsilon);
+// Sums a tensor over the processes of a data-parallel run, differentiably (its gradient is the
+// same sum of the upstream gradients): tape::distributed::all_reduce_sum, or a stand-in in tests.
+using ReplicaSum = std::function<Tensor(const Tensor&)>;
+// x[..., C] -> y[..., C], mean[C], variance[C] over the global batch of `replicas` processes, x
+// being this process's part and every part of the same size (torch.nn.SyncBatchNorm,
+// keras BatchNormalization(synchronized=True)): the mean is replica_sum(sum of x) / n and the
+// biased variance replica_sum(sum of (x - mean)^2) / n, n the global count per channel, then as
+// batch_norm. Composite ops, so differentiable to any order with gradients flowing through the
+// global statistics; mean and variance come back as constants. With replicas = 1 and the identity
+// as the sum it is batch_norm.
+BatchNormResult batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double epsilon,
+                           const ReplicaSum& replica_sum, std::int64_t replicas);
 
 // Per-example statistics, composite ops (mean, square, rsqrt: differentiable to any order);
 // gamma[C] and beta[C] optional; biased variance.
@@ -202,6 +216,11 @@ Tensor group_norm(const Tensor& x, std::int64_t groups, const Tensor& gamma, con
 // bytes (a quarter of x's float32 size) and neither x nor the draws. rate in [0, 1).
 // (tf.nn.dropout / torch.nn.functional.dropout, training)
 Tensor dropout(const Tensor& x, double rate, Generator& gen);
+// x[B / shard.count, ...] -> the same, as shard `shard` of dropout on the global batch
+// x_global[B, ...]: this shard's rows of the mask that dropout(x_global, rate, gen) would draw,
+// and gen left where that draw leaves it (the other shards' draws skipped in O(1)), so data-parallel
+// processes together drop exactly what one process with the whole batch would.
+Tensor dropout(const Tensor& x, double rate, Generator& gen, const BatchShard& shard);
 
 // ---------------- optimizer steps (not differentiable; tf.raw_ops.ApplyAdam) ----------------
 // One Adam step in one pass over var, grad, m, v (same shape and dtype), step t >= 1:

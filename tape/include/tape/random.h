@@ -26,6 +26,10 @@ class Generator {
   double normal();
   // A new generator whose stream is independent of this one (derived from the next draw).
   Generator split();
+  // Skips the next `words` 32-bit words in O(1): afterwards the generator is where `words` calls of
+  // next_u32() would have left it (a uniform draw takes two words; data-parallel shards skip the
+  // draws of the other shards with it).
+  void discard(std::uint64_t words);
 
   GeneratorState state() const;
   void set_state(const GeneratorState& state);

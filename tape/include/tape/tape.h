@@ -8,6 +8,7 @@
 #include "tape/memory.h"
 #include "tape/numerics.h"
 #include "tape/ops.h"
+#include "tape/batch_shard.h"
 #include "tape/profiler.h"
 #include "tape/random.h"
 #include "tape/shape.h"

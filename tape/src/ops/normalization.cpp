@@ -159,6 +159,17 @@ Tensor dropout(const Tensor& x, double rate, Generator& gen) {
   return apply_mask(x, draw_mask(x, rate, gen), rate);
 }
 
+// x[B / count, ...] -> [B / count, ...]: this shard's rows of the global batch's mask
+Tensor dropout(const Tensor& x, double rate, Generator& gen, const BatchShard& shard) {
+  shard.check();
+  if (shard.whole()) return dropout(x, rate, gen);
+  const auto words = 2 * static_cast<std::uint64_t>(x.numel());  // two 32-bit words per uniform draw
+  gen.discard(words * static_cast<std::uint64_t>(shard.index));
+  Tensor y = dropout(x, rate, gen);
+  gen.discard(words * static_cast<std::uint64_t>(shard.count - 1 - shard.index));
+  return y;
+}
+
 namespace {
 
 // (x - mean) / sqrt(variance + epsilon) with the statistics over `axes` (biased variance).
@@ -205,6 +216,40 @@ Tensor group_norm(const Tensor& x, std::int64_t groups, const Tensor& gamma, con
   const Tensor grouped = reshape(x, {n, -1, groups, c / groups});
   const Tensor y = reshape(standardize(grouped, {1, 3}, epsilon), x.shape().dims());
   return scale_and_shift(y, gamma, beta);
+}
+
+// x[..., C] (this replica's part), gamma[C], beta[C] -> y[..., C], mean[C], variance[C] of the
+// global batch of `replicas` equal parts
+BatchNormResult batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double epsilon,
+                           const ReplicaSum& replica_sum, std::int64_t replicas) {
+  constexpr const char* op = "batch_norm (cross-replica)";
+  ops_detail::require_defined(op, x, "x");
+  if (x.rank() < 1 || x.numel() == 0) {
+    throw ShapeError(std::string(op) + ": x must have a channel axis and at least one element; x=" + x.shape().to_string());
+  }
+  check_channel_vector(op, gamma, "gamma", x);
+  check_channel_vector(op, beta, "beta", x);
+  if (!(epsilon > 0.0)) throw ValueError(std::string(op) + ": epsilon must be > 0, got " + std::to_string(epsilon));
+  if (!replica_sum || replicas < 1) {
+    throw ValueError(std::string(op) + ": needs a replica sum and replicas >= 1, got " + std::to_string(replicas) +
+                     " replicas; x=" + x.shape().to_string());
+  }
+  std::vector<std::int64_t> axes(static_cast<std::size_t>(x.rank() - 1));
+  for (std::size_t i = 0; i < axes.size(); ++i) axes[i] = static_cast<std::int64_t>(i);
+  const double n = static_cast<double>(x.numel() / x.dim(-1) * replicas);
+  auto global_sum = [&](const Tensor& t, const char* what) {
+    const Tensor s = replica_sum(sum(t, axes));
+    if (s.shape() != Shape{x.dim(-1)}) {
+      throw ShapeError(std::string(op) + ": the replica sum of the " + what + " returned " + s.shape().to_string() +
+                       ", not [" + std::to_string(x.dim(-1)) + "]");
+    }
+    return s;
+  };
+  const Tensor mean_c = global_sum(x, "sums") * (1.0 / n);
+  const Tensor centered = x - mean_c;
+  const Tensor variance_c = global_sum(square(centered), "squared deviations") * (1.0 / n);
+  const Tensor y = scale_and_shift(centered * rsqrt(variance_c + epsilon), gamma, beta);
+  return {y, stop_gradient(mean_c), stop_gradient(variance_c)};
 }
 
 }  // namespace tape

@@ -148,6 +148,12 @@ class BatchNorm : public Module {
   double momentum() const { return options_.momentum; }
   // Throws ValueError outside [0, 1]. (recompute_batch_norm_statistics uses it to average.)
   void set_momentum(double momentum);
+  // Synchronized BatchNorm for data-parallel training: in training, the statistics of the global
+  // batch of `replicas` processes, summed by `sum` (tape::batch_norm's cross-replica form; the
+  // moving averages then agree on every process). An empty `sum` or 1 replica: this process's
+  // batch alone (the default).
+  void set_replicas(ReplicaSum sum, std::int64_t replicas);
+  bool synchronized() const { return replicas_ > 1; }
 
  protected:
   Tensor call(const Tensor& x, bool training) override;
@@ -156,6 +162,8 @@ class BatchNorm : public Module {
  private:
   BatchNormOptions options_;
   Variable gamma_, beta_, moving_mean_, moving_variance_;
+  ReplicaSum replica_sum_;
+  std::int64_t replicas_ = 1;
 };
 
 // Options of the per-example normalizations (Keras' defaults: epsilon 1e-3, both affine terms).
@@ -293,6 +301,11 @@ class Dropout : public Module {
   // The mask stream: each training call draws one mask from it (set its state to replay a mask).
   Generator& generator() { return gen_; }
   double rate() const { return rate_; }
+  // Data-parallel training: each input is shard `shard` of a global batch, and the layer drops
+  // that shard's rows of the global batch's mask (tape::dropout's sharded form), so the
+  // processes together drop what one process would. BatchShard{} (the default): the whole batch.
+  void set_batch_shard(const BatchShard& shard);
+  const BatchShard& batch_shard() const { return shard_; }
 
  protected:
   Tensor call(const Tensor& x, bool training) override;
@@ -304,7 +317,14 @@ class Dropout : public Module {
   double rate_;
   std::uint64_t seed_;
   Generator gen_;
+  BatchShard shard_;
 };
+
+// Data-parallel training: `model` sees shard `shard` of each global batch. Every Dropout in it
+// draws its shard of the global batch's mask; with a replica sum, every BatchNorm normalizes with
+// the global batch's statistics (synchronized), else with this process's batch. BatchShard{} and
+// no sum: back to one process.
+void set_data_parallel(Module& model, const BatchShard& shard, const ReplicaSum& batch_norm_sum = {});
 
 // x[N, ...] -> [N, target...]
 class Reshape : public Module {

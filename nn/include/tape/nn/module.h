@@ -108,6 +108,18 @@ class Module {
   std::unique_ptr<Generator> fallback_gen_;
 };
 
+// Every module of type L in root's tree (root included), each parent before its children.
+template <class L>
+std::vector<L*> modules_of(Module& root) {
+  std::vector<L*> out;
+  const std::function<void(Module&)> visit = [&](Module& m) {
+    if (auto* l = dynamic_cast<L*>(&m)) out.push_back(l);
+    for (Module* child : m.children()) visit(*child);
+  };
+  visit(root);
+  return out;
+}
+
 // Layers in order; each takes the previous one's output.
 class Sequential : public Module {
  public:

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "tape/data/dataset.h"
+#include "tape/batch_shard.h"
 #include "tape/random.h"
 
 namespace tape::data {
@@ -62,19 +63,28 @@ class BatchIterator {
 // it. Keeps an aliasing copy of `data`. Call seek() before the first next().
 class EpochBatches {
  public:
-  EpochBatches(const Dataset& data, std::uint64_t seed);
+  // `shard`: data-parallel training, where every process holds the same EpochBatches (same data
+  // and seed) and draws its contiguous share of each global batch (a DistributedSampler with
+  // blocks of the global order): the shards of one step together are the batch one process
+  // would draw, and an epoch gives every image of its order to exactly one process.
+  EpochBatches(const Dataset& data, std::uint64_t seed, const BatchShard& shard = {});
   // Continues at image `image_in_epoch` of `epoch`'s order; throws tape::ValueError unless it is in
   // [0, N).
   void seek(std::int64_t epoch, std::int64_t image_in_epoch);
-  // images [batch, H, W, C]; moves to the next epoch when `next_batch` images no longer fit in it
-  // (checked before drawing too, for a run resumed with a larger batch).
+  // images [batch / shard.count, H, W, C], this shard's rows of the next global batch of `batch`
+  // images (a multiple of shard.count, else ValueError); moves to the next epoch when
+  // `next_batch` images no longer fit in it (checked before drawing too, for a run resumed with a
+  // larger batch). Positions (epoch, image_in_epoch) count global images, alike on every shard.
   tape::Tensor next(std::int64_t batch, std::int64_t next_batch);
+  // The dataset indices of next(batch, next_batch)'s images, advancing alike.
+  std::vector<std::int64_t> next_indices(std::int64_t batch, std::int64_t next_batch);
   std::int64_t epoch() const { return epoch_; }
   std::int64_t image_in_epoch() const { return next_; }
 
  private:
   Dataset data_;
   std::uint64_t seed_;
+  BatchShard shard_;
   std::int64_t epoch_ = 0, next_ = 0;
   std::vector<std::int64_t> order_;
 };
