@@ -3,6 +3,7 @@
 // and the bytes each process reduces per step. One JSON line from rank 0:
 //   mpirun -np 2 bench_distributed --arch mnist-fast --batch 64 --threads 1 --steps 40
 //   bench_distributed --arch mnist-fast --batch 64 --threads 2 --steps 40      (one process)
+//   mpirun -np 2 bench_distributed --allreduce-floats 1000000 --steps 50        (the link alone)
 // --batch is the global batch, split over the processes.
 #include <tape/distributed/data_parallel.h>
 
@@ -12,6 +13,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "process_group.h"
 #include "trainer.h"
@@ -23,6 +25,7 @@ struct Options {
   std::int64_t batch = 64;
   int threads = 1, steps = 40, warmup = 5;
   bool sync_batch_norm = false;
+  std::int64_t allreduce_floats = 0;  // > 0: time all-reduces of this many floats alone
 };
 
 Options parse(int argc, char** argv) {
@@ -39,6 +42,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--steps") o.steps = std::stoi(value());
     else if (a == "--warmup") o.warmup = std::stoi(value());
     else if (a == "--sync-batch-norm") o.sync_batch_norm = true;
+    else if (a == "--allreduce-floats") o.allreduce_floats = std::stoll(value());
     else throw tape::ValueError("bench_distributed: unknown option " + a);
   }
   return o;
@@ -46,11 +50,35 @@ Options parse(int argc, char** argv) {
 
 }  // namespace
 
+// The link alone: `steps` in-place all-reduces of n floats after `warmup` more; the time of one and
+// the bus bandwidth 2 (P - 1) / P * bytes / time (what a ring all-reduce moves per process).
+void time_allreduce(const tape::distributed::Communicator& comm, const Options& o) {
+  std::vector<float> buffer(static_cast<std::size_t>(o.allreduce_floats), 1.0f);
+  std::chrono::steady_clock::time_point t0;
+  for (int i = 0; i < o.warmup + o.steps; ++i) {
+    if (i == o.warmup) {
+      comm.barrier();
+      t0 = std::chrono::steady_clock::now();
+    }
+    comm.sum_in_place(buffer.data(), o.allreduce_floats);
+  }
+  const double seconds = comm.max(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()) / o.steps;
+  const double bytes = 4.0 * static_cast<double>(o.allreduce_floats);
+  if (comm.is_root()) {
+    std::printf("{\"allreduce_bytes\": %.0f, \"processes\": %d, \"ms\": %.4f, \"bus_gb_per_s\": %.3f}\n", bytes, comm.size(),
+                1e3 * seconds, 2.0 * (comm.size() - 1) / comm.size() * bytes / seconds / 1e9);
+  }
+}
+
 int main(int argc, char** argv) {
   tape::distributed::Environment mpi;
   const auto comm = tape::distributed::Communicator::world();
   try {
     const Options o = parse(argc, argv);
+    if (o.allreduce_floats > 0) {
+      time_allreduce(comm, o);
+      return 0;
+    }
     tape::set_num_threads(o.threads);
     auto allreduce_seconds = std::make_shared<double>(0.0);
     const dcgan::ProcessGroup group = dcgan::make_process_group(comm, o.sync_batch_norm, allreduce_seconds);
