@@ -46,7 +46,7 @@ void add_train_options(CLI::App& cmd, dcgan::TrainConfig& c) {
   cmd.add_flag("--check-numerics", c.check_numerics,
                "anomaly mode: check every op's output and every gradient for NaN/Inf and name the op that made the first");
   cmd.add_flag("!--no-checksum", c.verify_checksums, "skip MNIST's checksum check (IDX files of your own)");
-  cmd.add_option("--arch", c.arch, "tf-tutorial | keras-small | vstark21 | libtorch | mnist-fast | mnist-lean | mnist-fast-sn | cifar")
+  cmd.add_option("--arch", c.arch, "tf-tutorial | keras-small | vstark21 | libtorch | mnist-fast | mnist-lean | mnist-fast-sn | feziodoshi | cifar")
       ->check(CLI::IsMember(dcgan::architecture_names()))->capture_default_str();
   auto* epochs = cmd.add_option("--epochs", c.epochs, "passes over the data (default 1)");
   cmd.add_option("--steps", c.steps, "total training steps (instead of --epochs)")->excludes(epochs);
@@ -77,8 +77,13 @@ void add_train_options(CLI::App& cmd, dcgan::TrainConfig& c) {
       ->check(CLI::IsMember({"bce", "hinge", "wgan-gp"}))->capture_default_str();
   cmd.add_option("--updates", c.updates, "simultaneous (one forward pass, the TF tutorial) | alternating (D, then G "
                                          "against the updated D on the same G(z), PyTorch's example) | alternating-fresh "
-                                         "(D, then G on fresh noise through a second G pass, seed 003's TF1 loop)")
-      ->check(CLI::IsMember({"simultaneous", "alternating", "alternating-fresh"}))->capture_default_str();
+                                         "(D, then G on fresh noise through a second G pass, seed 003's TF1 loop) | gated "
+                                         "(seed 004: up to three runs a step on fresh noise, D on fakes, G, D on reals, "
+                                         "each while its latest loss is above 0.6 / 0.5 / 0.45, with three Adams)")
+      ->check(CLI::IsMember({"simultaneous", "alternating", "alternating-fresh", "gated"}))->capture_default_str();
+  cmd.add_option("--data-range", c.data_range, "-1,1 | 0,1: the pixels G makes and D sees (default: the architecture's "
+                                                "own; a tanh G is mapped to 0,1 by x/2 + 1/2, a sigmoid G to -1,1 by 2x - 1)")
+      ->check(CLI::IsMember({"-1,1", "0,1"}));
   cmd.add_option("--n-critic", c.n_critic, "wgan-gp: critic updates per generator update")
       ->check(CLI::PositiveNumber)->capture_default_str();
   cmd.add_option("--gp-weight", c.gp_weight, "wgan-gp: gradient penalty weight lambda")

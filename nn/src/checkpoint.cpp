@@ -431,7 +431,7 @@ class CheckpointBuilder {
     if (entry.model == nullptr) value_fail(op_, path_, "the model for prefix " + in_quotes(entry.prefix) + " is null");
     std::set<std::string> variable_names;
     for (const NamedVariable& nv : entry.model->named_variables()) {
-      add_tensor(entry.prefix + "/" + nv.name, nv.variable.peek());
+      if (entry.variables) add_tensor(entry.prefix + "/" + nv.name, nv.variable.peek());
       variable_names.insert(nv.variable.name());
     }
     if (entry.optimizer != nullptr) add_optimizer(entry.prefix, *entry.optimizer, variable_names);
@@ -532,6 +532,7 @@ void renumber_older_keys(TensorFile& file, const std::vector<CheckpointTarget>& 
   std::set<std::string> bases;
   for (const CheckpointTarget& t : targets) add_default_names(*t.model, bases);
   for (const CheckpointTarget& t : targets) {
+    if (!t.variables) continue;  // optimizer state only: written by releases that number layers per model
     const auto variables = t.model->named_variables();
     const bool complete = std::all_of(variables.begin(), variables.end(), [&](const NamedVariable& nv) {
       return file.tensors.contains(t.prefix + "/" + nv.name);
@@ -576,6 +577,7 @@ class CheckpointMatcher {
   void plan_target(const CheckpointTarget& target, LoadPlan& plan) const {
     std::set<std::string> used;
     for (const NamedVariable& nv : target.model->named_variables()) {
+      if (!target.variables) break;
       const std::string name = target.prefix + "/" + nv.name;
       plan.variables.emplace_back(nv.variable, find_matching(name, nv.variable, "the model"));
       used.insert(name);

@@ -1,6 +1,8 @@
 // The layers: Dense, Conv2D, Conv2DTranspose, BatchNorm, activations, Dropout, Reshape, pooling.
 #include "tape/nn/layers.h"
 
+#include <cmath>
+
 namespace tape::nn {
 
 Tensor apply_activation(const Tensor& x, Activation activation, double alpha) {
@@ -192,7 +194,22 @@ UpSampling2D::UpSampling2D(std::array<std::int64_t, 2> size, Interpolation inter
 Tensor UpSampling2D::call(const Tensor& x, bool) {
   if (interpolation_ == Interpolation::nearest) return upsample_nearest2d(x, size_);
   if (x.rank() != 4) throw ShapeError("UpSampling2D '" + name() + "': expects input [N, H, W, C], got " + x.shape().to_string());
-  return resize_bilinear2d(x, {x.dim(1) * size_[0], x.dim(2) * size_[1]});
+  return resize_bilinear2d(x, {x.dim(1) * size_[0], x.dim(2) * size_[1]}, interpolation_ == Interpolation::bilinear);
+}
+
+// ---------------------------------------------------------------- Rescaling
+Rescaling::Rescaling(double scale, double offset, std::string name)
+    : Module("rescaling", std::move(name)), scale_(scale), offset_(offset) {
+  if (!std::isfinite(scale) || !std::isfinite(offset)) {
+    throw ValueError("Rescaling: scale and offset must be finite, got " + std::to_string(scale) + " and " +
+                     std::to_string(offset));
+  }
+}
+
+// x[...] -> x * scale + offset
+Tensor Rescaling::call(const Tensor& x, bool) {
+  const Tensor scaled = scale_ == 1.0 ? x : x * scale_;
+  return offset_ == 0.0 ? scaled : scaled + offset_;
 }
 
 // ---------------------------------------------------------------- activations

@@ -103,6 +103,7 @@ TEST_CASE("every architecture builds with its pinned parameter counts", "[dcgan]
                                           {"mnist-fast", 838400, 166272, {28, 28, 1}},
                                           {"mnist-lean", 312704, 660224, {28, 28, 1}},
                                           {"mnist-fast-sn", 838400, 168433, {28, 28, 1}},
+                                          {"feziodoshi", 328737, 3265409, {28, 28, 1}},
                                           {"cifar", 18127363, 4310145, {32, 32, 3}}};
   REQUIRE(expected.size() == dcgan::architecture_names().size());
   for (const auto& e : expected) {
@@ -367,7 +368,10 @@ TEST_CASE("presets expand before the user's words, and the default applies witho
   REQUIRE_THROWS_WITH(dcgan::expand_preset({"--preset", "nope"}), Catch::Contains("nope") && Catch::Contains("tf-tutorial"));
   for (const auto& p : dcgan::presets()) {
     INFO(p.name);
-    REQUIRE(p.args.size() % 2 == 0);
+    for (std::size_t i = 0; i < p.args.size(); ++i) {  // "--option value" pairs, or one "--flag=value" word
+      REQUIRE(p.args[i].rfind("--", 0) == 0);
+      if (p.args[i].find('=') == std::string::npos) REQUIRE(++i < p.args.size());
+    }
     REQUIRE(std::find(dcgan::architecture_names().begin(), dcgan::architecture_names().end(),
                       p.args[std::find(p.args.begin(), p.args.end(), "--arch") - p.args.begin() + 1]) !=
             dcgan::architecture_names().end());
@@ -652,4 +656,118 @@ TEST_CASE("a run's config.json gives its batch only as an integer in range, else
   CHECK(batch_of(R"([1, 2])") == 64);
   CHECK(batch_of("not json") == 64);
   CHECK(dcgan::batch_of_run_config(dir.file("missing.json"), 32) == 32);
+}
+
+TEST_CASE("seed 004's gated loop: which runs happen, in order, each with its own Adam and fresh noise", "[dcgan][train][gated]") {
+  TempDir data;
+  write_tiny_mnist(data, 16);
+  const tape::data::Dataset ds = tape::data::load_mnist(data.str(), true, false);
+  dcgan::Architecture probe = dcgan::make_architecture("feziodoshi", 16, 3);
+  const tape::Tensor real = probe.from_signed(tape::slice(ds.images, {0, 0, 0, 0}, {4, -1, -1, -1}));
+  const nn::AdamOptions adam{.learning_rate = 1e-4, .beta1 = 0.9};
+  dcgan::StepOptions o;
+  o.real_label = 0.9;
+  auto losses = [](double d_real, double d_fake, double g) {
+    dcgan::StepResult r;
+    r.d_loss_real = d_real;
+    r.d_loss_fake = d_fake;
+    r.g_loss = g;
+    return r;
+  };
+  // Latest losses below every threshold: no run, nothing drawn, the losses kept.
+  {
+    dcgan::Architecture a = dcgan::make_architecture("feziodoshi", 16, 3);
+    nn::Adam g(adam), df(adam), dr(adam);
+    tape::Generator noise(5);
+    dcgan::GatedUpdates done;
+    const dcgan::StepResult r = dcgan::gated_step(a, g, df, dr, real, noise, o, losses(0.4, 0.5, 0.4), &done);
+    REQUIRE((!done.d_fake && !done.g && !done.d_real));
+    REQUIRE(noise.state() == tape::Generator(5).state());
+    REQUIRE(r.g_loss == 0.4);
+    REQUIRE((g.iterations() == 0 && df.iterations() == 0 && dr.iterations() == 0));
+  }
+  // The seed's start (g 0, d 1 and 1): D on fakes first; then each decision from the run before.
+  dcgan::Architecture a = dcgan::make_architecture("feziodoshi", 16, 3);
+  nn::Adam g(adam), df(adam), dr(adam);
+  tape::Generator noise(5);
+  dcgan::GatedUpdates done;
+  const dcgan::StepResult r = dcgan::gated_step(a, g, df, dr, real, noise, o, losses(1.0, 1.0, 0.0), &done);
+  REQUIRE(done.d_fake);
+  REQUIRE(df.iterations() == 1);
+  REQUIRE(g.iterations() == (done.g ? 1 : 0));
+  REQUIRE(dr.iterations() == (done.d_real ? 1 : 0));
+  REQUIRE(r.d_updated);
+  REQUIRE(r.g_updated == done.g);
+
+  // The same written out: each run draws z, evaluates the three losses, then updates one part.
+  dcgan::Architecture b = dcgan::make_architecture("feziodoshi", 16, 3);
+  nn::Adam gb(adam), dfb(adam), drb(adam);
+  tape::Generator nb(5);
+  auto run = [&](int part) {
+    tape::GradientTape t;
+    const tape::Tensor fake = b.generator(b.sample_noise(4, nb), true);
+    const nn::GanLossTerms l = nn::gan_losses(nn::GanLoss::bce, b.discriminator(real, true), b.discriminator(fake, true), 0.9);
+    const auto vars = part == 1 ? b.generator.trainable_variables() : b.discriminator.trainable_variables();
+    (part == 1 ? gb : part == 0 ? dfb : drb)
+        .apply_gradients(t.gradient(part == 1 ? l.g : part == 0 ? l.d_fake : l.d_real, vars), vars);
+    return losses(l.d_real.item(), l.d_fake.item(), l.g.item());
+  };
+  dcgan::StepResult latest = run(0);
+  if (latest.g_loss > 0.5) latest = run(1);
+  REQUIRE(done.g == (gb.iterations() == 1));
+  if (latest.d_loss_real > 0.45) latest = run(2);
+  REQUIRE(done.d_real == (drb.iterations() == 1));
+  REQUIRE(latest.d_loss_real == r.d_loss_real);  // the last run's losses, exactly
+  REQUIRE(latest.d_loss_fake == r.d_loss_fake);
+  REQUIRE(latest.g_loss == r.g_loss);
+  REQUIRE(noise.state() == nb.state());
+  for (auto [x, y] : {std::pair{&a.generator, &b.generator}, std::pair{&a.discriminator, &b.discriminator}}) {
+    const auto vx = x->trainable_variables(), vy = y->trainable_variables();
+    for (std::size_t i = 0; i < vx.size(); ++i) REQUIRE(vx[i].value().to_vector<float>() == vy[i].value().to_vector<float>());
+  }
+}
+
+TEST_CASE("seed 004 trains in [0, 1]: its preset runs, checkpoints both D optimizers and resumes bit for bit",
+          "[dcgan][train][gated]") {
+  TempDir data, out;
+  write_tiny_mnist(data, 16);
+  dcgan::TrainConfig c = tiny_config(data, out.file("run"));
+  c.arch = "feziodoshi";
+  c.updates = "gated";
+  c.noise = "truncated";
+  c.real_label = 0.9;
+  c.lr = 1e-4;
+  c.beta1 = 0.9;
+  c.tensorboard = true;
+  c.tensorboard_every = 2;
+  REQUIRE(dcgan::train(c) == 0);
+  const std::string last = out.file("run") + "/checkpoints/ckpt-00000006.safetensors";
+  const nn::TensorFile f = nn::load_safetensors(last);
+  REQUIRE(f.metadata.at("data_range") == "0,1");
+  REQUIRE(f.metadata.count("discriminator_real/optimizer/iterations") == 1);
+  REQUIRE(f.tensors.count("discriminator_real/discriminator/dense/kernel") == 0);  // D's weights once
+  // Generated images come back in [-1, 1] for pictures and metrics.
+  dcgan::Architecture g = dcgan::load_generator(last, false);
+  REQUIRE(g.range == dcgan::DataRange::unit);
+  const tape::Tensor images = dcgan::generate_images(g, 8, {});
+  for (const float v : images.to_vector<float>()) REQUIRE((v >= -1.0f && v <= 1.0f));
+
+  // Interrupted at step 3 and resumed: the uninterrupted run's last checkpoint.
+  dcgan::TrainConfig first = c;
+  first.out = out.file("resumed");
+  first.keep_going = [](std::int64_t step) { return step < 3; };
+  REQUIRE(dcgan::train(first) == 0);
+  dcgan::TrainConfig rest = c;
+  rest.out = out.file("resumed");
+  rest.resume = true;
+  REQUIRE(dcgan::train(rest) == 0);
+  require_same_tensors(last, out.file("resumed") + "/checkpoints/ckpt-00000006.safetensors");
+
+  // A tanh architecture asked for [0, 1] maps G's output by x / 2 + 1/2.
+  dcgan::Architecture k = dcgan::make_architecture("keras-small", 100, 1, dcgan::DataRange::unit);
+  REQUIRE(k.range == dcgan::DataRange::unit);
+  REQUIRE(k.generator.count_params() == 840705);
+  tape::Generator gen(1);
+  for (const float v : k.generator(k.sample_noise(4, gen), false).to_vector<float>()) REQUIRE((v >= 0.0f && v <= 1.0f));
+  REQUIRE_THROWS_WITH(dcgan::data_range_of("0,255"), Catch::Contains("0,255") && Catch::Contains("-1,1"));
 }

@@ -394,6 +394,35 @@ TEST_CASE("several models with their own optimizers share one file under their p
   REQUIRE_THROWS_AS((nn::save_checkpoint(path, {{"a/b", &g1, nullptr}})), ValueError);
 }
 
+TEST_CASE("a second optimizer over a saved model keeps only its state (variables = false)", "[checkpoint]") {
+  TempDir dir;
+  const std::string path = dir.file("two_optimizers.safetensors");
+  const Batch batch = make_batch();
+  nn::Sequential d1 = make_model(2, 4);
+  nn::Adam fake_opt, real_opt;
+  train_step(d1, fake_opt, batch);
+  train_step(d1, real_opt, batch);
+  train_step(d1, real_opt, batch);
+  nn::CheckpointExtras extras;
+  extras.generators = prefixed("discriminator", d1.named_generators());
+  nn::save_checkpoint(path, {{"discriminator", &d1, &fake_opt}, {"discriminator_real", &d1, &real_opt, false}}, extras);
+  const nn::TensorFile file = nn::load_safetensors(path);
+  for (const auto& [name, tensor] : file.tensors) {
+    INFO(name);
+    REQUIRE((!name.starts_with("discriminator_real/") || name.starts_with("discriminator_real/optimizer/")));
+  }
+  nn::Sequential d2 = make_model(4, 4);
+  nn::Adam fake2, real2;
+  nn::load_checkpoint(path, {{"discriminator", &d2, &fake2}, {"discriminator_real", &d2, &real2, false}},
+                     prefixed("discriminator", d2.named_generators()));
+  require_same_values(values(d2), values(d1));
+  REQUIRE(fake2.iterations() == 1);
+  REQUIRE(real2.iterations() == 2);
+  train_step(d1, real_opt, batch);
+  train_step(d2, real2, batch);
+  require_same_values(values(d2), values(d1));
+}
+
 // ---------------------------------------------------------------- damaged and mismatched files
 
 TEST_CASE("damaged files throw IOError naming the file and tensor and leave the model untouched", "[checkpoint]") {

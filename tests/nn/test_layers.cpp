@@ -268,3 +268,23 @@ TEST_CASE("glorot_uniform and he_normal have Keras' scales", "[layers][init]") {
   REQUIRE(std::sqrt(mean(square(n)).item()) == Approx(0.02).epsilon(0.02));
   REQUIRE(nn::init::fans({5, 5, 64, 128}) == std::pair<double, double>{1600.0, 3200.0});
 }
+
+TEST_CASE("gradcheck and gradgradcheck: Rescaling, UpSampling2D in TensorFlow 1's bilinear mode", "[layers][gradcheck]") {
+  nn::Rescaling rescale(1.0 / std::sqrt(0.02 + 1e-5), 0.25);
+  check_layer(rescale, rand({3, 4}, 21), true);
+  nn::UpSampling2D up({2, 2}, nn::Interpolation::bilinear_tf1);
+  check_layer(up, rand({1, 3, 2, 2}, 22), true);
+}
+
+TEST_CASE("Rescaling computes x * scale + offset, and TensorFlow 1's bilinear samples output i at i / 2", "[layers]") {
+  nn::Rescaling rescale(0.5, 0.5);
+  REQUIRE(rescale(Tensor::from_vector(std::vector<float>{-1.0f, 0.0f, 1.0f}), true).to_vector<float>() ==
+          std::vector<float>{0.0f, 0.5f, 1.0f});
+  REQUIRE_THROWS_WITH(nn::Rescaling(std::nan("")), Catch::Contains("Rescaling"));
+  // One row [1, 3] made 4 wide: TensorFlow 1 samples at 0, 0.5, 1, 1.5 (the last clamped to 1):
+  // [1, 2, 3, 3]; half-pixel centers sample at -0.25 (clamped), 0.25, 0.75, 1.25 -> [1, 1.5, 2.5, 3].
+  const Tensor x = Tensor::from_vector(std::vector<double>{1.0, 3.0}, Shape{1, 1, 2, 1});
+  nn::UpSampling2D tf1({1, 2}, nn::Interpolation::bilinear_tf1), tf2({1, 2}, nn::Interpolation::bilinear);
+  REQUIRE(tf1(x).to_vector<double>() == std::vector<double>{1.0, 2.0, 3.0, 3.0});
+  REQUIRE(tf2(x).to_vector<double>() == std::vector<double>{1.0, 1.5, 2.5, 3.0});
+}

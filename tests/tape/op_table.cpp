@@ -618,6 +618,8 @@ std::vector<OpInfo> make_table() {
                   [](const Args& in) { return resize_bilinear2d(in[0], {7, 3}); }, {rand({1, 5, 5, 1}, 441)}),
              call("resize_bilinear2d(x, {3, 2}) from 1x1", [](const Args& in) { return resize_bilinear2d(in[0], {3, 2}); },
                   {rand({2, 1, 1, 3}, 442)}),
+             call("resize_bilinear2d(x, {6, 5}, TensorFlow 1's corner sampling)",
+                  [](const Args& in) { return resize_bilinear2d(in[0], {6, 5}, false); }, {rand({1, 3, 4, 2}, 444)}),
              nonlinear(call("square(resize_bilinear2d(x, {4, 4}))",
                             [](const Args& in) { return square(resize_bilinear2d(in[0], {4, 4})); }, {rand({1, 2, 2, 2}, 443)}))};
        },

@@ -2,6 +2,9 @@
 // into the loss, BCE from logits, which is the same function computed stably).
 #include "architectures.h"
 
+#include <algorithm>
+#include <cmath>
+
 namespace dcgan {
 
 namespace nn = tape::nn;
@@ -147,10 +150,55 @@ Architecture cifar(std::int64_t z) {
           {32, 32, 3}, z};
 }
 
+// feziodoshi/Deep-Convolutional-GAN (seed 004): G 328,737 params, D 3,265,409. G: a 56x56 map
+// from the noise, then three 3x3 stride-2 convolutions, each after a normalization by fixed
+// statistics (tf.nn.batch_normalization with mean 0, variance 0.02, epsilon 1e-5: a constant
+// scale, as Rescaling), ReLU and, from the second on, TensorFlow 1's bilinear resize back to
+// 56x56; a sigmoid output in [0, 1]. D: two 5x5 convolutions with ReLU and 2x2 average pooling,
+// a 1024-unit layer, a logit. Truncated-normal weights (G 0.02, D 0.2), zero biases.
+Architecture feziodoshi(std::int64_t z) {
+  const nn::Initializer g_init = nn::init::truncated_normal(0.0, 0.02), d_init = nn::init::truncated_normal(0.0, 0.2);
+  const double fixed_norm = 1.0 / std::sqrt(0.02 + 1e-5);
+  const auto up = [] { return nn::UpSampling2D({2, 2}, nn::Interpolation::bilinear_tf1); };
+  Architecture a{"feziodoshi", "feziodoshi/Deep-Convolutional-GAN (seed 004)",
+                 nn::Sequential::named("generator",
+                     nn::Dense(56 * 56, {.kernel_initializer = g_init}), nn::Reshape({56, 56, 1}),
+                     nn::Rescaling(fixed_norm), nn::ReLU(),
+                     nn::Conv2D(std::max<std::int64_t>(z / 2, 1), 3, conv(2, "same", true, Activation::linear, g_init)), nn::Rescaling(fixed_norm),
+                     nn::ReLU(), up(),
+                     nn::Conv2D(std::max<std::int64_t>(z / 4, 1), 3, conv(2, "same", true, Activation::linear, g_init)), nn::Rescaling(fixed_norm),
+                     nn::ReLU(), up(),
+                     nn::Conv2D(1, 3, conv(2, "same", true, Activation::sigmoid, g_init))),
+                 nn::Sequential::named("discriminator",
+                     nn::Conv2D(32, 5, conv(1, "same", true, Activation::relu, d_init)), nn::AveragePool2D(),
+                     nn::Conv2D(64, 5, conv(1, "same", true, Activation::relu, d_init)), nn::AveragePool2D(),
+                     nn::Flatten(), nn::Dense(1024, {.activation = Activation::relu, .kernel_initializer = d_init}),
+                     nn::Dense(1, {.kernel_initializer = d_init})),
+                 {28, 28, 1}, z};
+  a.range = DataRange::unit;  // its noise, truncated normal, is the preset's --noise truncated
+  return a;
+}
+
 }  // namespace
 
+DataRange data_range_of(const std::string& name) {
+  if (name == "-1,1") return DataRange::signed_unit;
+  if (name == "0,1") return DataRange::unit;
+  throw tape::ValueError("unknown data range '" + name + "' (-1,1 or 0,1)");
+}
+
+std::string name_of(DataRange range) { return range == DataRange::unit ? "0,1" : "-1,1"; }
+
+tape::Tensor Architecture::to_signed(const tape::Tensor& images) const {
+  return range == DataRange::unit ? images * 2.0 - 1.0 : images;
+}
+
+tape::Tensor Architecture::from_signed(const tape::Tensor& images) const {
+  return range == DataRange::unit ? images * 0.5 + 0.5 : images;
+}
+
 const std::vector<std::string>& architecture_names() {
-  static const std::vector<std::string> names{"tf-tutorial", "keras-small", "vstark21", "tf-gan", "libtorch", "mnist-fast", "mnist-lean", "mnist-fast-sn", "cifar"};
+  static const std::vector<std::string> names{"tf-tutorial", "keras-small", "vstark21", "tf-gan", "libtorch", "mnist-fast", "mnist-lean", "mnist-fast-sn", "feziodoshi", "cifar"};
   return names;
 }
 
@@ -175,7 +223,8 @@ tape::Tensor draw_noise(NoisePrior prior, std::int64_t n, std::int64_t z_dim, ta
   return tape::Tensor::normal({n, z_dim}, gen);
 }
 
-Architecture make_architecture(const std::string& name, std::int64_t z_dim, std::uint64_t seed) {
+Architecture make_architecture(const std::string& name, std::int64_t z_dim, std::uint64_t seed,
+                               std::optional<DataRange> range) {
   if (z_dim < 1 || z_dim > kMaxZDim) {
     throw tape::ValueError("make_architecture: z_dim must be in [1, " + std::to_string(kMaxZDim) + "], got " + std::to_string(z_dim));
   }
@@ -187,9 +236,14 @@ Architecture make_architecture(const std::string& name, std::int64_t z_dim, std:
                    : name == "mnist-fast"  ? libtorch(z_dim, "mnist-fast", "libtorch's G, D at half width (for CPU throughput)", 32)
                    : name == "mnist-lean"  ? libtorch(z_dim, "mnist-lean", "libtorch's D, G at half width (for CPU throughput)", 64, 32)
                    : name == "mnist-fast-sn" ? mnist_fast_sn(z_dim)
+                   : name == "feziodoshi"  ? feziodoshi(z_dim)
                    : name == "cifar"       ? cifar(z_dim)
                                            : throw tape::ValueError("unknown architecture '" + name +
-                                                                    "' (tf-tutorial, keras-small, vstark21, tf-gan, libtorch, mnist-fast, mnist-lean, mnist-fast-sn, cifar)");
+                                                                    "' (tf-tutorial, keras-small, vstark21, tf-gan, libtorch, mnist-fast, mnist-lean, mnist-fast-sn, feziodoshi, cifar)");
+  if (range && *range != a.range) {  // G's output mapped into the range asked for
+    a.generator.add(*range == DataRange::unit ? nn::Rescaling(0.5, 0.5) : nn::Rescaling(2.0, -1.0));
+    a.range = *range;
+  }
   tape::Generator gen(seed);
   a.generator.build({z_dim}, gen);
   a.discriminator.build(tape::Shape(a.image_shape), gen);

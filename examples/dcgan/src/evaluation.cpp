@@ -11,7 +11,7 @@ namespace nn = tape::nn;
 using tape::Tensor;
 
 Tensor generate_images(const Architecture& arch, nn::Sequential& generator, std::int64_t n, const NoiseOptions& noise) {
-  // z [n, z_dim] -> images [n, H, W, C], 500 at a time
+  // z [n, z_dim] -> images [n, H, W, C] in [-1, 1], 500 at a time
   if (noise.truncation < 0) {
     throw tape::ValueError("generate_images: the truncation must be >= 0, got " + std::to_string(noise.truncation));
   }
@@ -27,7 +27,7 @@ Tensor generate_images(const Architecture& arch, nn::Sequential& generator, std:
     const Tensor z = noise.truncation > 0
                          ? Tensor::truncated_normal({b, arch.z_dim}, gen, 0.0, 1.0, tape::DType::f32, noise.truncation)
                          : arch.sample_noise(b, gen);
-    parts.push_back(generator(z, noise.batch_statistics));
+    parts.push_back(arch.to_signed(generator(z, noise.batch_statistics)));  // [-1, 1] whatever G's range
   }
   return parts.size() == 1 ? parts[0] : tape::concat(parts, 0);
 }

@@ -24,6 +24,12 @@ const std::vector<Preset>& presets() {
         "--updates", "alternating-fresh", "--samples", "49", "--sample-every", "100", "--checkpoint-every", "1000",
         "--epochs", "200"}},
       {"libtorch", "PyTorch's C++ DCGAN example: batch 64, Adam 2e-4, beta1 0.5", {"--arch", "libtorch", "--batch", "64"}},
+      {"feziodoshi", "feziodoshi/Deep-Convolutional-GAN (seed 004): pixels in [0, 1], batch 50, truncated-normal noise, "
+                     "label 0.9 for real, three Adam(1e-4) gated by the losses 0.6 / 0.5 / 0.45, TensorBoard every 10 "
+                     "steps with 'Fake Evaluation' and 10 images, checkpoints every 5,000, 200,000 iterations",
+       {"--arch", "feziodoshi", "--data-range", "0,1", "--batch", "50", "--lr", "1e-4", "--beta1", "0.9", "--noise",
+        "truncated", "--label-smoothing", "0.9", "--updates", "gated", "--tensorboard=true", "--tensorboard-every", "10",
+        "--samples", "10", "--checkpoint-every", "5000", "--steps", "200000"}},
       {"cifar", "vstark21/DCGANs on CIFAR-10 (seed 001)", {"--dataset", "cifar10", "--arch", "cifar", "--batch", "128"}},
   };
   return table;

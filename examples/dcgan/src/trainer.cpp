@@ -53,7 +53,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, preset, dataset, da
                                                 balance, digit, split, sample_every, checkpoint_every, keep_checkpoints,
                                                 tensorboard, tensorboard_every, samples, log_every, max_images,
                                                 eval_every, eval_n, classifier, check_numerics, noise,
-                                                sync_batch_norm)
+                                                sync_batch_norm, data_range)
 
 namespace nn = tape::nn;
 namespace fs = std::filesystem;
@@ -206,6 +206,55 @@ StepResult wgan_gp_step(Architecture& arch, nn::Adam& g_opt, nn::Adam& d_opt, co
   return r;
 }
 
+// ---------------------------------------------------------------- seed 004's gated loop
+namespace {
+
+// The losses seed 004's loop starts from: g 0, d 1 and 1 (so its first run trains D on fakes).
+const StepResult kGatedStart = [] {
+  StepResult r;
+  r.d_loss_real = 1.0;
+  r.d_loss_fake = 1.0;
+  r.g_loss = 0.0;
+  return r;
+}();
+
+// One run of seed 004's loop: fresh noise, the three losses on the current weights, then one
+// update: of G (g_loss) or of D on one of its loss terms.
+enum class GatedPart { d_fake, g, d_real };
+StepResult gated_run(Architecture& arch, nn::Adam& opt, GatedPart part, const Tensor& real, tape::Generator& noise_gen,
+                     const StepOptions& o) {
+  tape::GradientTape tape;
+  const Tensor fake = arch.generator(noise_for(arch, real.dim(0), noise_gen, o.parallel.shard), true);
+  const Tensor real_logits = arch.discriminator(real, true);
+  const Tensor fake_logits = arch.discriminator(fake, true);
+  const nn::GanLossTerms losses = nn::gan_losses(o.loss, real_logits, fake_logits, o.real_label);
+  StepResult r;
+  r.d_loss_real = losses.d_real.item();
+  r.d_loss_fake = losses.d_fake.item();
+  r.g_loss = losses.g.item();
+  r.d_real = mean_probability(real_logits);
+  r.d_fake = mean_probability(fake_logits);
+  const auto vars = part == GatedPart::g ? arch.generator.trainable_variables() : arch.discriminator.trainable_variables();
+  const Tensor& loss = part == GatedPart::g ? losses.g : part == GatedPart::d_fake ? losses.d_fake : losses.d_real;
+  apply_update(opt, tape.gradient(loss, vars), vars, o.parallel);
+  return r;
+}
+
+}  // namespace
+
+StepResult gated_step(Architecture& arch, nn::Adam& g_opt, nn::Adam& d_fake_opt, nn::Adam& d_real_opt, const Tensor& real,
+                      tape::Generator& noise_gen, const StepOptions& o, const StepResult& latest, GatedUpdates* updated) {
+  StepResult r = latest;
+  GatedUpdates done;
+  if (r.d_loss_fake > 0.6) r = gated_run(arch, d_fake_opt, GatedPart::d_fake, real, noise_gen, o), done.d_fake = true;
+  if (r.g_loss > 0.5) r = gated_run(arch, g_opt, GatedPart::g, real, noise_gen, o), done.g = true;
+  if (r.d_loss_real > 0.45) r = gated_run(arch, d_real_opt, GatedPart::d_real, real, noise_gen, o), done.d_real = true;
+  r.g_updated = done.g;
+  r.d_updated = done.d_fake || done.d_real;
+  if (updated) *updated = done;
+  return r;
+}
+
 // ---------------------------------------------------------------- the run
 namespace {
 
@@ -348,6 +397,8 @@ struct Run {
   nn::CheckpointManager checkpoints;
   Architecture arch;
   nn::Adam g_opt, d_opt;
+  nn::Adam d_real_opt;  // --updates gated: D's second Adam, on its real loss (d_opt takes the fake one)
+  bool gated;
   tape::Generator noise_gen;
   Tensor fixed_noise;
   std::int64_t step = 0, epoch = 0, image_in_epoch = 0;
@@ -358,6 +409,7 @@ struct Run {
       : config(c), files(c.out), checkpoints(files.checkpoint_dir(), std::max(c.keep_checkpoints, 1)), arch(std::move(a)),
         g_opt({.learning_rate = generator_lr(c), .beta1 = c.beta1, .beta2 = c.beta2}),
         d_opt({.learning_rate = discriminator_lr(c), .beta1 = c.beta1, .beta2 = c.beta2}),
+        d_real_opt({.learning_rate = discriminator_lr(c), .beta1 = c.beta1, .beta2 = c.beta2}), gated(c.updates == "gated"),
         noise_gen(c.seed * 0x9E3779B97F4A7C15ull + 1), g_ema(std::move(average)) {
     tape::Generator fixed(c.seed * 0x9E3779B97F4A7C15ull + 2);
     fixed_noise = arch.sample_noise(c.samples, fixed);
@@ -374,7 +426,7 @@ struct Run {
     std::map<std::string, std::string> m{{"step", std::to_string(step)},         {"epoch", std::to_string(epoch)},
                                          {"image_in_epoch", std::to_string(image_in_epoch)}, {"arch", config.arch},
                                          {"dataset", config.dataset},            {"z_dim", std::to_string(config.z_dim)},
-                                         {"noise", config.noise},
+                                         {"noise", config.noise},                {"data_range", name_of(arch.range)},
                                          {"seed", std::to_string(config.seed)},  {"program", "tape dcgan " TAPE_DCGAN_VERSION}};
     // The last step's losses steer --balance; saved exactly (hex floats) so a resumed run decides alike.
     if (last) {
@@ -393,6 +445,7 @@ struct Run {
     std::vector<nn::CheckpointEntry> entries{{"generator", &arch.generator, &g_opt},
                                              {"discriminator", &arch.discriminator, &d_opt}};
     if (g_ema) entries.push_back({"generator_ema", &*g_ema, nullptr});
+    if (gated) entries.push_back({"discriminator_real", &arch.discriminator, &d_real_opt, false});
     checkpoints.save(step, entries, {metadata(), generators()});
   }
 
@@ -400,6 +453,7 @@ struct Run {
     std::vector<nn::CheckpointTarget> targets{{"generator", &arch.generator, &g_opt},
                                               {"discriminator", &arch.discriminator, &d_opt}};
     if (g_ema) targets.push_back({"generator_ema", &*g_ema, nullptr});
+    if (gated) targets.push_back({"discriminator_real", &arch.discriminator, &d_real_opt, false});
     const ResumePosition p = resume_position(nn::load_checkpoint(path, targets, generators()), path,
                                              files.config_path(), config.batch);
     step = p.step;
@@ -410,7 +464,15 @@ struct Run {
 
   // The generator that grids and metrics show: the weight average when there is one.
   nn::Sequential& shown_generator() { return g_ema ? *g_ema : arch.generator; }
-  Tensor samples() { return shown_generator()(fixed_noise, false); }
+  Tensor samples() { return arch.to_signed(shown_generator()(fixed_noise, false)); }  // [-1, 1] for pictures
+
+  // Seed 004's "Fake Evaluation": the mean logit D gives a fresh batch of fakes (inference mode,
+  // its own noise from the seed and the step, so TensorBoard does not change the training).
+  double fake_evaluation(std::int64_t batch) {
+    tape::NoRecord no_record;
+    tape::Generator gen(config.seed * 0x9E3779B97F4A7C15ull + 3 + static_cast<std::uint64_t>(step) * 0x2545F4914F6CDD1Dull);
+    return tape::mean(arch.discriminator(arch.generator(arch.sample_noise(batch, gen), false), false)).item();
+  }
 };
 
 int columns_for(int n) {
@@ -544,7 +606,8 @@ int train(const TrainConfig& c, const ProcessGroup* group) {
                            std::to_string(n) + " images of the data set");
   }
 
-  Architecture arch = make_architecture(c.arch, c.z_dim, c.seed);
+  const std::optional<DataRange> range = c.data_range.empty() ? std::nullopt : std::optional(data_range_of(c.data_range));
+  Architecture arch = make_architecture(c.arch, c.z_dim, c.seed, range);
   arch.noise = noise_prior_of(c.noise);
   if (std::vector<std::int64_t>(data.images.shape().begin() + 1, data.images.shape().end()) != arch.image_shape) {
     throw tape::ShapeError("train: architecture '" + c.arch + "' makes images " + tape::Shape(arch.image_shape).to_string() +
@@ -553,8 +616,12 @@ int train(const TrainConfig& c, const ProcessGroup* group) {
   if (c.loss != "bce" && c.loss != "hinge" && c.loss != "wgan-gp") {
     throw tape::ValueError("train: unknown --loss '" + c.loss + "' (bce, hinge, wgan-gp)");
   }
-  if (c.updates != "simultaneous" && c.updates != "alternating" && c.updates != "alternating-fresh") {
-    throw tape::ValueError("train: unknown --updates '" + c.updates + "' (simultaneous, alternating, alternating-fresh)");
+  if (c.updates != "simultaneous" && c.updates != "alternating" && c.updates != "alternating-fresh" && c.updates != "gated") {
+    throw tape::ValueError("train: unknown --updates '" + c.updates + "' (simultaneous, alternating, alternating-fresh, gated)");
+  }
+  if (c.updates == "gated" && parallel) {
+    throw tape::ValueError("train: --updates gated decides each update from the losses of the run before it; it runs in "
+                           "one process only, not under mpirun");
   }
   if (c.updates != "simultaneous" && (c.balance || c.loss == "wgan-gp")) {
     throw tape::ValueError("train: --updates " + c.updates + " is for --loss bce or hinge without --balance");
@@ -575,7 +642,7 @@ int train(const TrainConfig& c, const ProcessGroup* group) {
   }
   std::optional<nn::Sequential> average;
   if (c.ema > 0.0 && root) {  // only rank 0 shows, scores and saves G
-    average = make_architecture(c.arch, c.z_dim, c.seed).generator;  // built alike: G's layer names
+    average = make_architecture(c.arch, c.z_dim, c.seed, range).generator;  // built alike: G's layer names
     nn::update_moving_average(*average, arch.generator, 0.0);  // starts as a copy of G
   }
   Run run(c, std::move(arch), std::move(average));
@@ -583,6 +650,7 @@ int train(const TrainConfig& c, const ProcessGroup* group) {
     const std::int64_t g_updates = c.loss == "wgan-gp" ? total / c.n_critic : total;
     run.g_opt.set_learning_rate_schedule(schedule_for(c, generator_lr(c), std::max<std::int64_t>(g_updates, 1)));
     run.d_opt.set_learning_rate_schedule(schedule_for(c, discriminator_lr(c), total));
+    run.d_real_opt.set_learning_rate_schedule(schedule_for(c, discriminator_lr(c), total));
   }
   if (root) run.files.create();
   if (c.resume && root) {
@@ -654,14 +722,16 @@ int train(const TrainConfig& c, const ProcessGroup* group) {
   while (run.step < total && !stop && (parallel || !g_interrupted)) {
     const auto t0 = std::chrono::steady_clock::now();
     const std::int64_t batch = schedule.batch_at(run.step);  // global: every process's shards together
-    const Tensor real = batches.next(batch, schedule.batch_at(run.step + 1));
+    const Tensor real = run.arch.from_signed(batches.next(batch, schedule.batch_at(run.step + 1)));
     StepOptions options = step_options(c, run.step, run.last ? &*run.last : nullptr);
     options.parallel = data_parallel;
     StepResult r = c.loss == "wgan-gp"
                        ? wgan_gp_step(run.arch, run.g_opt, run.d_opt, real, run.noise_gen,
                                       {.gp_weight = c.gp_weight, .train_g = (run.step + 1) % c.n_critic == 0,
                                        .parallel = data_parallel})
-                       : train_step(run.arch, run.g_opt, run.d_opt, real, run.noise_gen, options);
+                   : run.gated ? gated_step(run.arch, run.g_opt, run.d_opt, run.d_real_opt, real, run.noise_gen, options,
+                                            run.last.value_or(kGatedStart))
+                               : train_step(run.arch, run.g_opt, run.d_opt, real, run.noise_gen, options);
     ++run.step;
     const bool wants_stop = g_interrupted || (c.keep_going && !c.keep_going(run.step));
     stop = parallel ? agree(r, wants_stop, *group) : wants_stop;
@@ -684,6 +754,7 @@ int train(const TrainConfig& c, const ProcessGroup* group) {
       events->add_scalar("d_loss_real", run.step, r.d_loss_real);
       events->add_scalar("d_loss_fake", run.step, r.d_loss_fake);
       events->add_scalar("g_loss", run.step, r.g_loss);
+      events->add_scalar("fake_evaluation", run.step, run.fake_evaluation(batch));
       tape::NoRecord no_record;
       tape::io::Image grid = tape::io::make_grid(run.samples(), cols, 2, 1);
       events->add_image("generated", run.step, tape::io::encode_png(grid), grid.height, grid.width, grid.channels);
@@ -733,7 +804,9 @@ Architecture load_generator(const std::string& checkpoint, bool raw) {
     if (it == meta.end()) throw tape::IOError(checkpoint + " has no '" + key + "' in its metadata");
     return it->second;
   };
-  Architecture arch = make_architecture(field("arch"), metadata_count(meta, checkpoint, "z_dim", kMaxZDim), 0);
+  const auto range = meta.find("data_range");  // checkpoints written before 2026-11-29: the architecture's own
+  Architecture arch = make_architecture(field("arch"), metadata_count(meta, checkpoint, "z_dim", kMaxZDim), 0,
+                                        range == meta.end() ? std::nullopt : std::optional(data_range_of(range->second)));
   const auto noise = meta.find("noise");  // checkpoints written before 2026-11-29: normal
   if (noise != meta.end()) arch.noise = noise_prior_of(noise->second);
   const bool has_average = std::any_of(file.tensors.begin(), file.tensors.end(),

@@ -42,7 +42,8 @@ struct TrainConfig {
   std::string loss = "bce";       // bce (the seeds' GAN loss) | hinge | wgan-gp
   // simultaneous: one forward pass, both nets updated from it (the TF tutorial); alternating: D
   // updated first, then G against the updated D on the same G(z) (PyTorch's DCGAN example);
-  // alternating-fresh: the same, G's update on fresh noise through a second G pass (seed 003)
+  // alternating-fresh: the same, G's update on fresh noise through a second G pass (seed 003);
+  // gated: seed 004's loop (gated_step below)
   std::string updates = "simultaneous";
   int n_critic = 5;               // wgan-gp: critic updates per generator update
   double gp_weight = 10.0;        // wgan-gp: lambda of the gradient penalty
@@ -56,6 +57,7 @@ struct TrainConfig {
   std::int64_t ema_start = 0;
   std::int64_t z_dim = 100;
   std::string noise = "normal";   // G's noise prior: normal | uniform | truncated (NoisePrior)
+  std::string data_range;         // "-1,1" | "0,1": the pixels G makes and D sees ("": the architecture's own)
   std::uint64_t seed = 1;
   std::string out = "runs/dcgan";
   bool resume = false;
@@ -151,6 +153,18 @@ struct WganOptions {
 };
 StepResult wgan_gp_step(Architecture& arch, tape::nn::Adam& g_opt, tape::nn::Adam& d_opt, const tape::Tensor& real,
                         tape::Generator& noise_gen, const WganOptions& options);
+// Seed 004's iteration: up to three runs, each drawing fresh noise, computing all three losses on
+// the current weights and then updating one part with its own Adam: D on its fake loss (d_fake_opt)
+// when the latest d_loss_fake > 0.6, then G when the latest g_loss > 0.5, then D on its real loss
+// (d_real_opt) when the latest d_loss_real > 0.45 — "latest" being the last run's losses, in this
+// step or before it (`latest`; the seed starts from g 0, d 1 and 1). The result holds the last run's
+// losses (or `latest` when no run happened) and which parts were updated.
+struct GatedUpdates {
+  bool d_fake = false, g = false, d_real = false;
+};
+StepResult gated_step(Architecture& arch, tape::nn::Adam& g_opt, tape::nn::Adam& d_fake_opt, tape::nn::Adam& d_real_opt,
+                      const tape::Tensor& real, tape::Generator& noise_gen, const StepOptions& options,
+                      const StepResult& latest, GatedUpdates* updated = nullptr);
 
 // Throws tape::ValueError when a network meant as a WGAN critic has BatchNorm layers (the
 // gradient penalty is per image; batch statistics couple the images).

@@ -173,8 +173,10 @@ Tensor upsample_nearest2d(const Tensor& x, std::array<std::int64_t, 2> size);
 // x[N, H, W, C] -> [N, out_h, out_w, C], bilinear with half-pixel centers (tf.image.resize
 // "bilinear" without antialiasing, as Keras' UpSampling2D "bilinear"; torch interpolate
 // mode="bilinear", align_corners=False): output i samples the input at (i + 0.5) * in / out - 0.5,
-// clamped to the image. Two products with [out, in] interpolation matrices.
-Tensor resize_bilinear2d(const Tensor& x, std::array<std::int64_t, 2> out_size);
+// clamped to the image. half_pixel_centers = false: TensorFlow 1's tf.image.resize_images
+// (align_corners=False, half_pixel_centers=False), output i samples the input at i * in / out.
+// Two products with [out, in] interpolation matrices.
+Tensor resize_bilinear2d(const Tensor& x, std::array<std::int64_t, 2> out_size, bool half_pixel_centers = true);
 
 // ---------------- normalization and dropout ----------------
 // Batch statistics per channel (the last axis) over every other axis of x[..., C]:

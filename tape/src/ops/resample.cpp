@@ -22,14 +22,16 @@ void check_image(const Tensor& x, std::array<std::int64_t, 2> p, const char* op,
   }
 }
 
-// [out, in] weights of bilinear interpolation with half-pixel centers (align_corners=False):
-// output i samples the input at (i + 0.5) * in / out - 0.5, clamped at 0, between its two
-// neighbours (the last one repeated at the edge).
-Tensor interpolation_matrix(std::int64_t out, std::int64_t in, DType dtype) {
+// [out, in] weights of bilinear interpolation: output i samples the input at
+// (i + 0.5) * in / out - 0.5 with half-pixel centers (align_corners=False), at i * in / out
+// without (TensorFlow 1's legacy resize), clamped at 0, between its two neighbours (the last one
+// repeated at the edge).
+Tensor interpolation_matrix(std::int64_t out, std::int64_t in, DType dtype, bool half_pixel_centers) {
   std::vector<double> a(static_cast<std::size_t>(out * in), 0.0);
   const double scale = static_cast<double>(in) / static_cast<double>(out);
+  const double shift = half_pixel_centers ? 0.5 : 0.0;
   for (std::int64_t i = 0; i < out; ++i) {
-    const double src = std::max((static_cast<double>(i) + 0.5) * scale - 0.5, 0.0);
+    const double src = std::max((static_cast<double>(i) + shift) * scale - shift, 0.0);
     const auto i0 = std::min(static_cast<std::int64_t>(src), in - 1);
     const std::int64_t i1 = std::min(i0 + 1, in - 1);
     const double w1 = src - static_cast<double>(i0);
@@ -50,12 +52,13 @@ Tensor upsample_nearest2d(const Tensor& x, std::array<std::int64_t, 2> size) {
 }
 
 // x[N, H, W, C] -> [N, out_h, out_w, C]
-Tensor resize_bilinear2d(const Tensor& x, std::array<std::int64_t, 2> out_size) {
+Tensor resize_bilinear2d(const Tensor& x, std::array<std::int64_t, 2> out_size, bool half_pixel_centers) {
   check_image(x, out_size, "resize_bilinear2d", "out_size");
   const std::int64_t n = x.dim(0), h = x.dim(1), w = x.dim(2), c = x.dim(3);
   // rows: A_h[oh, H] @ x[N, H, W*C] -> [N, oh, W*C]; columns: A_w[ow, W] @ [N*oh, W, C] -> [N*oh, ow, C]
-  const Tensor rows = matmul(interpolation_matrix(out_size[0], h, x.dtype()), reshape(x, {n, h, w * c}));
-  const Tensor cols = matmul(interpolation_matrix(out_size[1], w, x.dtype()), reshape(rows, {n * out_size[0], w, c}));
+  const Tensor rows = matmul(interpolation_matrix(out_size[0], h, x.dtype(), half_pixel_centers), reshape(x, {n, h, w * c}));
+  const Tensor cols =
+      matmul(interpolation_matrix(out_size[1], w, x.dtype(), half_pixel_centers), reshape(rows, {n * out_size[0], w, c}));
   return reshape(cols, {n, out_size[0], out_size[1], c});
 }
 

@@ -37,10 +37,13 @@ TensorFile load_safetensors(const std::string& path);
 void save_checkpoint(const std::string& path, const Module& model, const Optimizer* optimizer = nullptr,
                      const CheckpointExtras& extras = {});
 // Several models and optimizers in one file, each under its own prefix ("generator", ...).
+// variables = false: the optimizer's state alone, its slots named by `model`'s variables (a
+// second optimizer over a model that another entry saves, as seed 004's two Adams over D).
 struct CheckpointEntry {
   std::string prefix;
   const Module* model = nullptr;
   const Optimizer* optimizer = nullptr;
+  bool variables = true;
 };
 void save_checkpoint(const std::string& path, const std::vector<CheckpointEntry>& entries,
                      const CheckpointExtras& extras = {});
@@ -58,6 +61,7 @@ struct CheckpointTarget {
   std::string prefix;
   Module* model = nullptr;
   Optimizer* optimizer = nullptr;
+  bool variables = true;  // false: only the optimizer's state (CheckpointEntry::variables)
 };
 std::map<std::string, std::string> load_checkpoint(const std::string& path,
                                                    const std::vector<CheckpointTarget>& targets,

@@ -229,8 +229,9 @@ inline GroupNorm InstanceNorm(FeatureNormOptions options = {}) { return GroupNor
 
 // Keras' UpSampling2D: x[N, H, W, C] -> [N, H * sh, W * sw, C], "nearest" (each pixel repeated,
 // tape::upsample_nearest2d) or "bilinear" (tape::resize_bilinear2d to the same size,
-// half-pixel centers as tf.image.resize).
-enum class Interpolation { nearest, bilinear };
+// half-pixel centers as tf.image.resize); bilinear_tf1: TensorFlow 1's tf.image.resize_images,
+// which samples output i at i / s (no half-pixel centers).
+enum class Interpolation { nearest, bilinear, bilinear_tf1 };
 class UpSampling2D : public Module {
  public:
   explicit UpSampling2D(std::array<std::int64_t, 2> size = {2, 2}, Interpolation interpolation = Interpolation::nearest,
@@ -318,6 +319,23 @@ class Dropout : public Module {
   std::uint64_t seed_;
   Generator gen_;
   BatchShard shard_;
+};
+
+// Keras' Rescaling: x[...] -> x * scale + offset (fixed numbers, no variables), e.g. pixels
+// [0, 255] -> [0, 1], or a normalization by fixed statistics: (x - mean) / sqrt(variance + eps)
+// is Rescaling(1 / sqrt(variance + eps), -mean / sqrt(variance + eps)).
+class Rescaling : public Module {
+ public:
+  explicit Rescaling(double scale, double offset = 0.0, std::string name = "");
+  std::string type_name() const override { return "Rescaling"; }
+  double scale() const { return scale_; }
+  double offset() const { return offset_; }
+
+ protected:
+  Tensor call(const Tensor& x, bool training) override;
+
+ private:
+  double scale_, offset_;
 };
 
 // Data-parallel training: `model` sees shard `shard` of each global batch. Every Dropout in it
