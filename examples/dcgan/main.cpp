@@ -3,6 +3,7 @@
 //   dcgan sample  --checkpoint PATH  a grid of generated images
 //   dcgan summary --arch NAME        the Keras tables of G and D
 //   dcgan render  --out DIR          progress.gif and losses.png of a run, made again
+//   dcgan interpolate --checkpoint PATH  a latent-space walk as an animated GIF
 //   dcgan eval    --checkpoint PATH  sample-quality metrics with the MNIST or Fashion-MNIST classifier
 //   dcgan presets                    the named recipes of `train --preset`
 #include <algorithm>
@@ -51,6 +52,9 @@ void add_train_options(CLI::App& cmd, dcgan::TrainConfig& c) {
   auto* epochs = cmd.add_option("--epochs", c.epochs, "passes over the data (default 1)");
   cmd.add_option("--steps", c.steps, "total training steps (instead of --epochs)")->excludes(epochs);
   cmd.add_option("--batch", c.batch, "images per step")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd.add_flag("--keep-partial-batch", c.keep_partial_batch,
+               "end each epoch with a smaller batch of the images left (the TF tutorial's batching) instead of leaving "
+               "them to the next epoch");
   cmd.add_option_function<std::string>(
       "--batch-from",
       [&c](const std::string& text) {
@@ -226,6 +230,23 @@ int main(int argc, char** argv) {
   summary->add_option("--z-dim", z_dim, "noise dimensions")->capture_default_str();
 
   std::string run_dir;
+  dcgan::InterpolateOptions walk;
+  auto* interpolate = app.add_subcommand("interpolate", "a walk through the generator's latent space as an animated GIF");
+  interpolate->add_option("--checkpoint", walk.checkpoint, "a checkpoint written by dcgan train")->required()
+      ->check(CLI::ExistingFile);
+  interpolate->add_option("--out", walk.out, "the GIF to write")->capture_default_str();
+  interpolate->add_option("--cells", walk.cells, "images per frame (a square grid)")->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  interpolate->add_option("--points", walk.points, "latent points each image visits before it returns to the first")
+      ->check(CLI::Range(2, 64))->capture_default_str();
+  interpolate->add_option("--steps", walk.steps, "frames from one point to the next")->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  interpolate->add_option("--delay", walk.delay_centiseconds, "centiseconds per frame")->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  interpolate->add_option("--seed", walk.seed, "seed of the latent points")->capture_default_str();
+  interpolate->add_flag("--linear", walk.linear, "straight lines between the points instead of spherical interpolation");
+  interpolate->add_flag("--raw", walk.raw, "the trained generator, not its weight average (runs with --ema)");
+
   auto* render = app.add_subcommand("render", "make progress.gif and losses.png of a run folder again");
   render->add_option("--out", run_dir, "the run folder")->required()->check(CLI::ExistingDirectory);
 
@@ -271,6 +292,11 @@ int main(int argc, char** argv) {
   try {
     if (*train && (distributed || launched_by_mpi())) return train_distributed(config);
     if (*train) return dcgan::train(config);
+    if (*interpolate) {
+      const int frames = dcgan::interpolate(walk);
+      std::cout << "Wrote " << walk.out << " (" << frames << " frames)\n";
+      return 0;
+    }
     if (*render) {
       dcgan::render(run_dir);
       std::cout << "Wrote " << run_dir << "/progress.gif and " << run_dir << "/losses.png\n";

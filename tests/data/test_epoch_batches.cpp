@@ -92,3 +92,30 @@ TEST_CASE("EpochBatches shards: together the global batch, each image of an epoc
   REQUIRE_THROWS_WITH(three.next(16, 16), Catch::Contains("16") && Catch::Contains("3 equal shards"));
   REQUIRE_THROWS_AS(tape::data::EpochBatches(data, 5, tape::BatchShard{3, 3}), tape::ValueError);
 }
+
+TEST_CASE("EpochBatches keeping the last partial batch: every image once per epoch, the last batch smaller", "[data]") {
+  const tape::data::Dataset data = indexed_dataset(103);
+  tape::data::EpochBatches batches(data, 9);
+  batches.keep_last_partial_batch(true);
+  batches.seek(0, 0);
+  std::set<std::int64_t> seen;
+  std::vector<std::int64_t> sizes;
+  while (batches.epoch() == 0) {
+    const std::vector<std::int64_t> batch = indices_of(batches.next(12, 12));
+    sizes.push_back(static_cast<std::int64_t>(batch.size()));
+    for (const std::int64_t i : batch) REQUIRE(seen.insert(i).second);
+  }
+  REQUIRE(seen.size() == 103);
+  REQUIRE(sizes == std::vector<std::int64_t>{12, 12, 12, 12, 12, 12, 12, 12, 7});
+  REQUIRE(batches.image_in_epoch() == 0);
+  // A resumed iterator continues at the same image, partial batch included.
+  tape::data::EpochBatches resumed(data, 9);
+  resumed.keep_last_partial_batch(true);
+  resumed.seek(0, 96);
+  tape::data::EpochBatches again(data, 9);
+  again.keep_last_partial_batch(true);
+  again.seek(0, 0);
+  for (int i = 0; i < 8; ++i) (void)again.next(12, 12);
+  REQUIRE(indices_of(resumed.next(12, 12)) == indices_of(again.next(12, 12)));
+  REQUIRE(resumed.epoch() == 1);
+}

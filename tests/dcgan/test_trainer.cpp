@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include <gif_lib.h>
 #include <tape/io/image.h>
 
 #include <tape/data/batches.h>
@@ -770,4 +771,52 @@ TEST_CASE("seed 004 trains in [0, 1]: its preset runs, checkpoints both D optimi
   tape::Generator gen(1);
   for (const float v : k.generator(k.sample_noise(4, gen), false).to_vector<float>()) REQUIRE((v >= 0.0f && v <= 1.0f));
   REQUIRE_THROWS_WITH(dcgan::data_range_of("0,255"), Catch::Contains("0,255") && Catch::Contains("-1,1"));
+}
+
+TEST_CASE("dcgan interpolate writes a looping GIF of points x steps frames, and slerp keeps the norm between points",
+          "[dcgan][interpolate]") {
+  TempDir data, out;
+  write_tiny_mnist(data, 16);
+  dcgan::TrainConfig c = tiny_config(data, out.file("run"));
+  c.steps = 2;
+  REQUIRE(dcgan::train(c) == 0);
+  dcgan::InterpolateOptions o;
+  o.checkpoint = out.file("run") + "/checkpoints/ckpt-00000002.safetensors";
+  o.out = out.file("walk.gif");
+  o.cells = 4;
+  o.points = 3;
+  o.steps = 2;
+  REQUIRE(dcgan::interpolate(o) == 6);
+  int error = 0;
+  GifFileType* gif = DGifOpenFileName(o.out.c_str(), &error);
+  REQUIRE(gif != nullptr);
+  REQUIRE(DGifSlurp(gif) == GIF_OK);
+  CHECK(gif->ImageCount == 6);
+  CHECK(gif->SWidth == tape::io::make_grid(tape::Tensor::full({4, 28, 28, 1}, 0.0), 2, 2, 2).width);  // 2 x 2 tiles
+  DGifCloseFile(gif, &error);
+  o.points = 1;
+  REQUIRE_THROWS_WITH(dcgan::interpolate(o), Catch::Contains("2-64 points"));
+
+  // Slerp between two vectors of equal norm stays on that sphere; linear cuts inside it.
+  const tape::Tensor a = tape::Tensor::from_vector(std::vector<double>{3.0, 0.0, 0.0, 0.0, 3.0, 0.0}, tape::Shape{2, 3});
+  const tape::Tensor b = tape::Tensor::from_vector(std::vector<double>{0.0, 3.0, 0.0, 0.0, 0.0, 3.0}, tape::Shape{2, 3});
+  const auto mid = dcgan::interpolate_noise(a, b, 0.5, false).to_vector<double>();
+  CHECK(std::hypot(mid[0], mid[1], mid[2]) == Approx(3.0));
+  CHECK(dcgan::interpolate_noise(a, b, 0.5, true).to_vector<double>()[0] == Approx(1.5));
+  CHECK(dcgan::interpolate_noise(a, b, 0.0, false).to_vector<double>() == a.to_vector<double>());
+}
+
+TEST_CASE("keep_partial_batch: each epoch ends with the images left, and --epochs counts those steps", "[dcgan][train]") {
+  TempDir data, out;
+  write_tiny_mnist(data, 16);
+  dcgan::TrainConfig c = tiny_config(data, out.file("run"));
+  c.steps = 0;
+  c.epochs = 2;
+  c.batch = 6;
+  c.keep_partial_batch = true;  // 16 images: batches of 6, 6 and 4
+  REQUIRE(dcgan::train(c) == 0);
+  const auto rows = csv_rows(c.out + "/losses.csv");
+  REQUIRE(rows.size() == 1 + 6);
+  REQUIRE(std::filesystem::exists(c.out + "/samples/epoch_0002.png"));
+  REQUIRE(nn::load_safetensors(c.out + "/checkpoints/ckpt-00000006.safetensors").metadata.at("epoch") == "2");
 }

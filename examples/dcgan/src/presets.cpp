@@ -13,11 +13,20 @@ const std::vector<Preset>& presets() {
                "3,000 of 128, weight average 0.999 (docs/results.md)",
        {"--arch", "mnist-fast", "--batch", "64", "--batch-from", "5000:128", "--lr", "2e-3", "--steps", "8000",
         "--ema", "0.999", "--checkpoint-every", "500", "--keep-checkpoints", "20"}},
-      {"tf-tutorial", "TensorFlow's DCGAN tutorial (seed 000): one epoch of batch 128",
-       {"--arch", "tf-tutorial", "--batch", "128"}},
+      {"tf-tutorial", "TensorFlow's DCGAN tutorial (seed 000): Adam 1e-4 (beta1 0.9), batch 256 with each epoch's last "
+                      "partial batch, 50 epochs",
+       {"--arch", "tf-tutorial", "--batch", "256", "--keep-partial-batch=true", "--lr", "1e-4", "--beta1", "0.9",
+        "--epochs", "50"}},
       {"keras-small", "DCGAN-Keras (seed 002), 3,000 steps of 64 with a weight average",
        {"--arch", "keras-small", "--batch", "64", "--steps", "3000", "--ema", "0.999"}},
-      {"vstark21", "vstark21/DCGANs on digits (seed 001)", {"--arch", "vstark21", "--batch", "128"}},
+      {"vstark21", "vstark21/DCGANs on digits (seed 001): Adam 1e-4 (beta1 0.9), batch 256 with each epoch's last "
+                   "partial batch, 100 epochs",
+       {"--arch", "vstark21", "--batch", "256", "--keep-partial-batch=true", "--lr", "1e-4", "--beta1", "0.9", "--epochs",
+        "100"}},
+      {"dcgan-keras", "elvinaqa/DCGAN-Keras (seed 002) as written: the digit 0 only, batch 32, Keras' Adam (1e-3, "
+                      "beta1 0.9), D's step then G's on fresh noise, 20 epochs",
+       {"--arch", "keras-small", "--digit", "0", "--batch", "32", "--lr", "1e-3", "--beta1", "0.9", "--updates",
+        "alternating-fresh", "--epochs", "20"}},
       {"tf-gan", "mshenron/TF-GAN (seed 003): batch 64 of all 70,000 images, Adam 1e-3 beta1 0.5, z ~ U(-1, 1), "
                  "D's step then G's on fresh noise, 7x7 grids every 100 steps, checkpoints every 1,000, 200 epochs",
        {"--arch", "tf-gan", "--batch", "64", "--split", "train+test", "--lr", "1e-3", "--beta1", "0.5", "--noise", "uniform",
@@ -30,7 +39,10 @@ const std::vector<Preset>& presets() {
        {"--arch", "feziodoshi", "--data-range", "0,1", "--batch", "50", "--lr", "1e-4", "--beta1", "0.9", "--noise",
         "truncated", "--label-smoothing", "0.9", "--updates", "gated", "--tensorboard=true", "--tensorboard-every", "10",
         "--samples", "10", "--checkpoint-every", "5000", "--steps", "200000"}},
-      {"cifar", "vstark21/DCGANs on CIFAR-10 (seed 001)", {"--dataset", "cifar10", "--arch", "cifar", "--batch", "128"}},
+      {"cifar", "vstark21/DCGANs on CIFAR-10 (seed 001): Adam 2e-4 (beta1 0.5), batch 128 with each epoch's last partial "
+                "batch, 100 epochs",
+       {"--dataset", "cifar10", "--arch", "cifar", "--batch", "128", "--keep-partial-batch=true", "--lr", "2e-4", "--beta1",
+        "0.5", "--epochs", "100"}},
   };
   return table;
 }

@@ -53,7 +53,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, preset, dataset, da
                                                 balance, digit, split, sample_every, checkpoint_every, keep_checkpoints,
                                                 tensorboard, tensorboard_every, samples, log_every, max_images,
                                                 eval_every, eval_n, classifier, check_numerics, noise,
-                                                sync_batch_norm, data_range)
+                                                sync_batch_norm, data_range, keep_partial_batch)
 
 namespace nn = tape::nn;
 namespace fs = std::filesystem;
@@ -594,7 +594,7 @@ int train(const TrainConfig& c, const ProcessGroup* group) {
   if (c.batch < 1) throw tape::ValueError("train: --batch must be >= 1");
   const tape::data::Dataset data = load_training_data(c);
   const std::int64_t n = data.size();
-  const std::int64_t steps_per_epoch = n / c.batch;
+  const std::int64_t steps_per_epoch = c.keep_partial_batch ? (n + c.batch - 1) / c.batch : n / c.batch;
   if (steps_per_epoch < 1) {
     throw tape::ValueError("train: " + std::to_string(n) + " images do not fill one batch of " + std::to_string(c.batch));
   }
@@ -618,6 +618,10 @@ int train(const TrainConfig& c, const ProcessGroup* group) {
   }
   if (c.updates != "simultaneous" && c.updates != "alternating" && c.updates != "alternating-fresh" && c.updates != "gated") {
     throw tape::ValueError("train: unknown --updates '" + c.updates + "' (simultaneous, alternating, alternating-fresh, gated)");
+  }
+  if (c.keep_partial_batch && parallel) {
+    throw tape::ValueError("train: --keep-partial-batch runs in one process only (an epoch's last batch need not split "
+                           "evenly over the processes)");
   }
   if (c.updates == "gated" && parallel) {
     throw tape::ValueError("train: --updates gated decides each update from the losses of the run before it; it runs in "
@@ -716,13 +720,14 @@ int train(const TrainConfig& c, const ProcessGroup* group) {
 
   auto epoch_start = std::chrono::steady_clock::now();
   tape::data::EpochBatches batches(data, c.seed, shard);
+  batches.keep_last_partial_batch(c.keep_partial_batch);
   batches.seek(run.epoch, run.image_in_epoch);
   const DataParallel data_parallel{shard, parallel ? group->average_gradients : GradientAverage()};
   bool stop = false;
   while (run.step < total && !stop && (parallel || !g_interrupted)) {
     const auto t0 = std::chrono::steady_clock::now();
-    const std::int64_t batch = schedule.batch_at(run.step);  // global: every process's shards together
-    const Tensor real = run.arch.from_signed(batches.next(batch, schedule.batch_at(run.step + 1)));
+    const Tensor real = run.arch.from_signed(batches.next(schedule.batch_at(run.step), schedule.batch_at(run.step + 1)));
+    const std::int64_t batch = real.dim(0) * shard.count;  // global: every process's shards together (an epoch's last may be smaller)
     StepOptions options = step_options(c, run.step, run.last ? &*run.last : nullptr);
     options.parallel = data_parallel;
     StepResult r = c.loss == "wgan-gp"
@@ -828,6 +833,55 @@ void sample(const std::string& checkpoint, std::int64_t n, const NoiseOptions& n
     case SampleFormat::npy: tape::io::write_npy_images(out, images); break;
     case SampleFormat::folder: tape::io::write_image_folder(out, images); break;
   }
+}
+
+tape::Tensor interpolate_noise(const Tensor& a, const Tensor& b, double t, bool linear) {
+  // a, b [n, d] -> [n, d]
+  if (a.shape() != b.shape() || a.rank() != 2) {
+    throw tape::ShapeError("interpolate_noise: needs two [n, d] tensors of one shape, got " + a.shape().to_string() + " and " +
+                           b.shape().to_string());
+  }
+  const std::int64_t n = a.dim(0), d = a.dim(1);
+  const std::vector<double> va = a.to_vector<double>(), vb = b.to_vector<double>();
+  std::vector<double> out(va.size());
+  for (std::int64_t i = 0; i < n; ++i) {
+    const double* x = va.data() + i * d;
+    const double* y = vb.data() + i * d;
+    double xy = 0, xx = 0, yy = 0;
+    for (std::int64_t k = 0; k < d; ++k) xy += x[k] * y[k], xx += x[k] * x[k], yy += y[k] * y[k];
+    const double cosine = std::clamp(xy / std::sqrt(std::max(xx * yy, 1e-300)), -1.0, 1.0);
+    const double omega = std::acos(cosine), sine = std::sin(omega);
+    const bool straight = linear || sine < 1e-6;
+    const double wa = straight ? 1.0 - t : std::sin((1.0 - t) * omega) / sine;
+    const double wb = straight ? t : std::sin(t * omega) / sine;
+    for (std::int64_t k = 0; k < d; ++k) out[static_cast<std::size_t>(i * d + k)] = wa * x[k] + wb * y[k];
+  }
+  return Tensor::from_vector(out, a.shape()).to(a.dtype());
+}
+
+int interpolate(const InterpolateOptions& o) {
+  if (o.cells < 1 || o.cells > 256 || o.points < 2 || o.points > 64 || o.steps < 1 || o.points * o.steps > 2000 ||
+      o.delay_centiseconds < 1) {
+    throw tape::ValueError("interpolate: needs 1-256 cells, 2-64 points, at least 1 step, at most 2,000 frames and a "
+                           "positive delay; got " + std::to_string(o.cells) + " cells, " + std::to_string(o.points) +
+                           " points, " + std::to_string(o.steps) + " steps, delay " + std::to_string(o.delay_centiseconds));
+  }
+  Architecture arch = load_generator(o.checkpoint, o.raw);
+  tape::NoRecord no_record;
+  tape::Generator gen(o.seed);
+  std::vector<Tensor> points;
+  for (int k = 0; k < o.points; ++k) points.push_back(arch.sample_noise(o.cells, gen));
+  std::vector<tape::io::Image> frames;
+  const int cols = columns_for(o.cells), scale = arch.image_shape[0] <= 32 ? 2 : 1;
+  for (int k = 0; k < o.points; ++k) {
+    for (int s = 0; s < o.steps; ++s) {
+      const Tensor z = interpolate_noise(points[static_cast<std::size_t>(k)],
+                                         points[static_cast<std::size_t>((k + 1) % o.points)], double(s) / o.steps, o.linear);
+      frames.push_back(tape::io::make_grid(arch.to_signed(arch.generator(z, false)), cols, 2, scale));
+    }
+  }
+  tape::io::write_gif(o.out, frames, o.delay_centiseconds);
+  return static_cast<int>(frames.size());
 }
 
 void evaluate_checkpoint(const EvalConfig& c) {

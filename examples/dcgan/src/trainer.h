@@ -25,6 +25,9 @@ struct TrainConfig {
   std::int64_t epochs = 0;        // 0 with steps = 0: 1 epoch
   std::int64_t steps = 0;         // total training steps (overrides epochs)
   std::int64_t batch = 128;
+  // Each epoch ends with a smaller batch of the images left (the TF tutorial's tf.data batching);
+  // false: those images wait for the next epoch's order.
+  bool keep_partial_batch = false;
   double lr = 2e-4;
   double g_lr = 0.0;              // the generator's rate (0: lr)
   double d_lr = 0.0;              // the discriminator's rate (0: lr); two time-scale updates when they differ
@@ -241,5 +244,26 @@ void evaluate_checkpoint(const EvalConfig& config);
 // averages (the generator run as in training, without updating anything).
 void sample(const std::string& checkpoint, std::int64_t n, const NoiseOptions& noise, const std::string& out,
             bool raw = false);
+
+// dcgan interpolate: a walk through G's latent space as an animated GIF. Each of `cells` grid
+// cells visits `points` latent points drawn from G's prior (seeded) and returns to the first, with
+// `steps` frames from one point to the next: spherical interpolation (slerp; the prior's mass lies
+// near a sphere, where straight lines cut through the low-density middle) or linear.
+struct InterpolateOptions {
+  std::string checkpoint;
+  std::string out = "walk.gif";
+  int cells = 16;
+  int points = 4;
+  int steps = 12;
+  int delay_centiseconds = 8;
+  std::uint64_t seed = 0;
+  bool linear = false;
+  bool raw = false;  // the trained G, not its weight average
+};
+// Writes the GIF; returns the number of frames (points * steps). ValueError for counts out of range.
+int interpolate(const InterpolateOptions& options);
+// z between a[n, d] and b[n, d] at t in [0, 1], row by row: slerp, or linear when `linear` (and
+// where two rows are (anti)parallel, where slerp is undefined).
+tape::Tensor interpolate_noise(const tape::Tensor& a, const tape::Tensor& b, double t, bool linear);
 
 }  // namespace dcgan

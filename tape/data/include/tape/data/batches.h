@@ -71,6 +71,10 @@ class EpochBatches {
   // Continues at image `image_in_epoch` of `epoch`'s order; throws tape::ValueError unless it is in
   // [0, N).
   void seek(std::int64_t epoch, std::int64_t image_in_epoch);
+  // keep = true: each epoch ends with a smaller batch of the images left (tf.data's batch()
+  // without drop_remainder, as the TensorFlow tutorial); false (the default): the images that do
+  // not fill the next batch are left out of the epoch.
+  void keep_last_partial_batch(bool keep) { keep_partial_ = keep; }
   // images [batch / shard.count, H, W, C], this shard's rows of the next global batch of `batch`
   // images (a multiple of shard.count, else ValueError); moves to the next epoch when
   // `next_batch` images no longer fit in it (checked before drawing too, for a run resumed with a
@@ -85,6 +89,7 @@ class EpochBatches {
   Dataset data_;
   std::uint64_t seed_;
   BatchShard shard_;
+  bool keep_partial_ = false;
   std::int64_t epoch_ = 0, next_ = 0;
   std::vector<std::int64_t> order_;
 };
