@@ -257,3 +257,18 @@ TEST_CASE("cross-replica batch_norm: the statistics of the global batch", "[norm
                         Catch::Contains("cross-replica") && Catch::Contains("[2, 2]"));
   }
 }
+
+TEST_CASE("fused softmax and log_softmax equal their definitions and stay finite for large logits", "[softmax]") {
+  for (const DType dtype : {DType::f32, DType::f64}) {
+    const Tensor x = rand({64, 70, 10}, 51, -20.0, 20.0, dtype);  // enough rows for the parallel path
+    const Tensor shifted = x - max(x, {-1}, true);
+    const Tensor definition = shifted - log(sum(exp(shifted), {-1}, true));
+    const double tol = dtype == DType::f32 ? 1e-6 : 1e-14;
+    test::require_close(log_softmax(x), definition, tol);
+    test::require_close(softmax(x), exp(definition), tol);
+  }
+  const Tensor big = Tensor::from_vector(std::vector<double>{1000.0, 1001.0, 1002.0, -1e300}, Shape{1, 4});
+  for (const double v : log_softmax(big).to_vector<double>()) REQUIRE(!std::isnan(v));
+  REQUIRE(softmax(big).to_vector<double>()[2] == Approx(0.6652409557748219));
+  REQUIRE_THROWS_WITH(softmax(Tensor::from_vector(std::vector<double>{}, Shape{2, 0})), Catch::Contains("softmax"));
+}

@@ -93,6 +93,25 @@ void update_discriminator(Architecture& arch, nn::Adam& d_opt, tape::GradientTap
   apply_update(d_opt, d_tape.gradient(d_loss, d_vars), d_vars, parallel);
 }
 
+// G(z), then D on the real and the fake images (in that order: BatchNorm's moving statistics see
+// it), all in training mode; the loss terms and their values.
+struct ForwardPass {
+  nn::GanLossTerms losses;
+  StepResult result;
+};
+ForwardPass forward_pass(Architecture& arch, const Tensor& z, const Tensor& real, const StepOptions& o) {
+  const Tensor fake = arch.generator(z, true);
+  const Tensor real_logits = arch.discriminator(real, true);
+  const Tensor fake_logits = arch.discriminator(fake, true);
+  ForwardPass f{nn::gan_losses(o.loss, real_logits, fake_logits, o.real_label), {}};
+  f.result.d_loss_real = f.losses.d_real.item();
+  f.result.d_loss_fake = f.losses.d_fake.item();
+  f.result.g_loss = f.losses.g.item();
+  f.result.d_real = mean_probability(real_logits);
+  f.result.d_fake = mean_probability(fake_logits);
+  return f;
+}
+
 StepResult alternating_step(Architecture& arch, nn::Adam& g_opt, nn::Adam& d_opt, const Tensor& real, const Tensor& z,
                             tape::Generator& noise_gen, const StepOptions& o) {
   StepResult r;
@@ -134,17 +153,8 @@ StepResult train_step(Architecture& arch, nn::Adam& g_opt, nn::Adam& d_opt, cons
     return alternating_step(arch, g_opt, d_opt, real, z, noise_gen, o);
   }
   tape::GradientTape g_tape, d_tape;  // one forward pass, recorded by both
-  const Tensor fake = arch.generator(z, true);
-  const Tensor real_logits = arch.discriminator(real, true);
-  const Tensor fake_logits = arch.discriminator(fake, true);
-  const nn::GanLossTerms losses = nn::gan_losses(o.loss, real_logits, fake_logits, o.real_label);
-
-  StepResult r;
-  r.d_loss_real = losses.d_real.item();
-  r.d_loss_fake = losses.d_fake.item();
-  r.g_loss = losses.g.item();
-  r.d_real = mean_probability(real_logits);
-  r.d_fake = mean_probability(fake_logits);
+  const auto [losses, first] = forward_pass(arch, z, real, o);
+  StepResult r = first;
 
   const bool use_real = !o.balance || o.train_d_real, use_fake = !o.balance || o.train_d_fake;
   r.g_updated = !o.balance || o.train_g;
@@ -224,16 +234,7 @@ enum class GatedPart { d_fake, g, d_real };
 StepResult gated_run(Architecture& arch, nn::Adam& opt, GatedPart part, const Tensor& real, tape::Generator& noise_gen,
                      const StepOptions& o) {
   tape::GradientTape tape;
-  const Tensor fake = arch.generator(noise_for(arch, real.dim(0), noise_gen, o.parallel.shard), true);
-  const Tensor real_logits = arch.discriminator(real, true);
-  const Tensor fake_logits = arch.discriminator(fake, true);
-  const nn::GanLossTerms losses = nn::gan_losses(o.loss, real_logits, fake_logits, o.real_label);
-  StepResult r;
-  r.d_loss_real = losses.d_real.item();
-  r.d_loss_fake = losses.d_fake.item();
-  r.g_loss = losses.g.item();
-  r.d_real = mean_probability(real_logits);
-  r.d_fake = mean_probability(fake_logits);
+  const auto [losses, r] = forward_pass(arch, noise_for(arch, real.dim(0), noise_gen, o.parallel.shard), real, o);
   const auto vars = part == GatedPart::g ? arch.generator.trainable_variables() : arch.discriminator.trainable_variables();
   const Tensor& loss = part == GatedPart::g ? losses.g : part == GatedPart::d_fake ? losses.d_fake : losses.d_real;
   apply_update(opt, tape.gradient(loss, vars), vars, o.parallel);

@@ -53,7 +53,9 @@ Tensor mean(const Tensor& x, const std::vector<std::int64_t>& axes = {}, bool ke
 Tensor max(const Tensor& x, const std::vector<std::int64_t>& axes = {}, bool keepdims = false);
 
 // ---------------- softmax over the last axis: x[..., C] -> [..., C] ----------------
-// x - logsumexp(x), the max subtracted first so that any finite x stays finite.
+// x - logsumexp(x), the max subtracted first so that any finite x stays finite. Fused: one pass
+// per row (the sum of exponentials accumulated in double); the backward is written with ops on the
+// output, so both are differentiable to any order.
 Tensor log_softmax(const Tensor& x);  // torch.log_softmax(x, -1) / tf.nn.log_softmax
 Tensor softmax(const Tensor& x);      // torch.softmax(x, -1) / tf.nn.softmax
 

@@ -1,6 +1,8 @@
 // Reductions over axes (sum, mean, max), sum_to (the adjoint of broadcast_to) and the softmaxes
 // built from them.
 #include <algorithm>
+#include <cmath>
+#include <string>
 
 #include "kernels/kernels.h"
 #include "ops/common.h"
@@ -132,14 +134,63 @@ Tensor sum_to(const Tensor& x, const Shape& shape) {
   return reshape(sum(x, axes, false), shape.dims());
 }
 
+namespace {
+
+// x[rows, C] -> y[rows, C], one pass per row: the row's max m, s = sum(exp(x - m)) accumulated in
+// double, then y = x - m - log(s) (log = true) or exp(x - m) / s. Rows in parallel.
+template <class T>
+void softmax_rows(const T* x, std::int64_t rows, std::int64_t c, bool log, T* y) {
+#pragma omp parallel for schedule(static) if (rows * c >= kernels::kParallelGrain)
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const T* xr = x + r * c;
+    T* yr = y + r * c;
+    const T m = *std::max_element(xr, xr + c);
+    double s = 0.0;
+    for (std::int64_t k = 0; k < c; ++k) s += std::exp(static_cast<double>(xr[k] - m));
+    if (log) {
+      const T shift = m + static_cast<T>(std::log(s));
+      for (std::int64_t k = 0; k < c; ++k) yr[k] = xr[k] - shift;
+    } else {
+      const double inv = 1.0 / s;
+      for (std::int64_t k = 0; k < c; ++k) yr[k] = static_cast<T>(std::exp(static_cast<double>(xr[k] - m)) * inv);
+    }
+  }
+}
+
+// x[..., C] -> [..., C], softmax or log-softmax over the last axis, no recording.
+Tensor softmax_forward(const std::string& op, const Tensor& x, bool log) {
+  require_defined(op.c_str(), x, "x");
+  if (x.rank() < 1 || x.dim(-1) < 1) {
+    throw ShapeError(op + ": needs x of rank >= 1 with a non-empty last axis; x=" + x.shape().to_string());
+  }
+  Tensor y = detail::empty(x.shape(), x.dtype());
+  const std::int64_t c = x.dim(-1);
+  detail::dispatch(x.dtype(), [&]<class T>() { softmax_rows(x.data<T>(), x.numel() / c, c, log, detail::mutable_data<T>(y)); });
+  return y;
+}
+
+}  // namespace
+
 // x[..., C] -> [..., C]: x - logsumexp(x), with the max subtracted for stability
 Tensor log_softmax(const Tensor& x) {
-  Tensor m = stop_gradient(max(x, {-1}, true));
-  Tensor shifted = x - m;
-  return shifted - log(sum(exp(shifted), {-1}, true));
+  const detail::OpScope op("log_softmax");
+  Tensor y = softmax_forward(op.name(), x, true);
+  if (detail::should_record(x)) {
+    // d/dx: g - softmax(x) * sum(g) over the row, written with ops on y: differentiable again
+    op.record({x}, y, [y](const Tensor& g, const Needs&) { return Grads{g - exp(y) * sum(g, {-1}, true)}; });
+  }
+  return y;
 }
 
 // x[..., C] -> [..., C]
-Tensor softmax(const Tensor& x) { return exp(log_softmax(x)); }
+Tensor softmax(const Tensor& x) {
+  const detail::OpScope op("softmax");
+  Tensor y = softmax_forward(op.name(), x, false);
+  if (detail::should_record(x)) {
+    // d/dx: y * (g - sum(g * y) over the row)
+    op.record({x}, y, [y](const Tensor& g, const Needs&) { return Grads{y * (g - sum(g * y, {-1}, true))}; });
+  }
+  return y;
+}
 
 }  // namespace tape
