@@ -81,10 +81,7 @@ Communicator Communicator::world() {
   return Communicator(MPI_Comm_c2f(MPI_COMM_WORLD), rank, size);
 }
 
-void Communicator::abort(int code) const {
-  MPI_Abort(comm_of(handle_), code);
-  std::abort();  // MPI_Abort does not return; this tells the compiler so
-}
+void Communicator::abort(int code) const { MPI_Abort(comm_of(handle_), code); }
 
 void Communicator::barrier() const { check(MPI_Barrier(comm_of(handle_)), "MPI_Barrier"); }
 
@@ -170,20 +167,6 @@ void Communicator::require_same(std::uint64_t fingerprint, const std::string& wh
   double extremes[2] = {value, -value};
   check(MPI_Allreduce(MPI_IN_PLACE, extremes, 2, MPI_DOUBLE, MPI_MAX, comm_of(handle_)), "MPI_Allreduce");
   if (extremes[0] != -extremes[1]) throw DistributedError(what);
-}
-
-void Communicator::require_all(bool ok, const std::string& what) const {
-  std::vector<int> failed(static_cast<std::size_t>(size_), 0);
-  int mine = ok ? 0 : 1;
-  check(MPI_Allgather(&mine, 1, MPI_INT, failed.data(), 1, MPI_INT, comm_of(handle_)), "MPI_Allgather");
-  std::string ranks;
-  for (int r = 0; r < size_; ++r) {
-    if (failed[static_cast<std::size_t>(r)]) ranks += (ranks.empty() ? "" : ", ") + std::to_string(r);
-  }
-  if (ranks.empty()) return;
-  throw DistributedError(ok ? "a collective failed on rank(s) " + ranks + " (this rank, " + std::to_string(rank_) +
-                                  ", agreed)"
-                            : what + " (failed on rank(s) " + ranks + ")");
 }
 
 }  // namespace tape::distributed

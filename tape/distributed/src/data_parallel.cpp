@@ -158,9 +158,10 @@ std::vector<Tensor> GradientAverager::average(const std::vector<Tensor>& gradien
       seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       ++messages_;
       bytes_ += b.numel * static_cast<std::int64_t>(sizeof(T));
+      for (std::int64_t k = 0; k < b.numel; ++k) buffer[static_cast<std::size_t>(k)] *= static_cast<T>(scale);
       const T* q = buffer.data();
-      for (const std::size_t i : b.members) {
-        out[i] = Tensor::from_data(q, gradients[i].shape()) * scale;
+      for (const std::size_t i : b.members) {  // the average, copied out once
+        out[i] = Tensor::from_data(q, gradients[i].shape());
         q += gradients[i].numel();
       }
     };

@@ -63,15 +63,13 @@ class Communicator {
   void sum_in_place(float* values, std::int64_t n) const;
   void sum_in_place(double* values, std::int64_t n) const;
   double max(double value) const;
-  // Throws DistributedError on every rank when `ok` is false on any, with `what` and the ranks
-  // that failed: a check that keeps ranks from going on in disagreement (and deadlocking).
-  void require_all(bool ok, const std::string& what) const;
   // Throws DistributedError(what) on every rank unless `fingerprint` (a hash of shapes, say) is
   // the same on all; one all-reduce of 52 mixed bits of it.
   void require_same(std::uint64_t fingerprint, const std::string& what) const;
-  // Ends every process of the group now (MPI_Abort with `code`; local): for a program whose one
-  // process failed while the others may wait in a collective. The library never calls it.
-  [[noreturn]] void abort(int code) const;
+  // Asks MPI to end every process of the group (MPI_Abort with `code`; local): for a program
+  // whose one process failed while the others may wait in a collective. The MPI runtime ends the
+  // processes; should it return, the caller exits with its own error. The library never calls it.
+  void abort(int code) const;
 
  private:
   Communicator(int handle, int rank, int size) : handle_(handle), rank_(rank), size_(size) {}
