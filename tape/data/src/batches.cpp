@@ -108,20 +108,13 @@ void EpochBatches::seek(std::int64_t epoch, std::int64_t image_in_epoch) {
 }
 
 std::vector<std::int64_t> EpochBatches::next_indices(std::int64_t batch, std::int64_t next_batch) {
-  if (keep_partial_) {  // the epoch's last batch takes what is left
-    if (batch < 1) throw tape::ValueError("EpochBatches: a batch of " + std::to_string(batch) + " images");
-    const std::int64_t take = std::min(batch, data_.size() - next_);
-    const std::int64_t rows = shard_.rows(take), first = shard_.first_row(take);
-    std::vector<std::int64_t> idx(order_.begin() + next_ + first, order_.begin() + next_ + first + rows);
-    next_ += take;
-    if (next_ >= data_.size()) seek(epoch_ + 1, 0);
-    return idx;
-  }
-  const std::int64_t rows = shard_.rows(batch), first = shard_.first_row(batch);
-  if (next_ + batch > data_.size()) seek(epoch_ + 1, 0);
+  if (batch < 1) throw tape::ValueError("EpochBatches: a batch of " + std::to_string(batch) + " images");
+  if (!keep_partial_ && next_ + batch > data_.size()) seek(epoch_ + 1, 0);
+  const std::int64_t take = keep_partial_ ? std::min(batch, data_.size() - next_) : batch;  // an epoch's last may be smaller
+  const std::int64_t rows = shard_.rows(take), first = shard_.first_row(take);
   std::vector<std::int64_t> idx(order_.begin() + next_ + first, order_.begin() + next_ + first + rows);
-  next_ += batch;
-  if (next_ + next_batch > data_.size()) seek(epoch_ + 1, 0);
+  next_ += take;
+  if (keep_partial_ ? next_ >= data_.size() : next_ + next_batch > data_.size()) seek(epoch_ + 1, 0);
   return idx;
 }
 
