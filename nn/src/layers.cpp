@@ -254,6 +254,48 @@ Tensor Reshape::call(const Tensor& x, bool) {
   return reshape(x, dims);
 }
 
+// ---------------------------------------------------------------- Concatenate
+Concatenate::Concatenate(std::int64_t axis, std::string name) : Module("concatenate", std::move(name)), axis_(axis) {
+  if (axis == 0) throw ValueError("Concatenate: axis 0 is the batch axis; join along a feature axis (default -1)");
+}
+
+Tensor Concatenate::call(const Tensor&, bool) {
+  throw ValueError("Concatenate '" + name() + "': needs two or more inputs, got one");
+}
+
+// x_i[N, ..., a_i, ...] -> [N, ..., sum a_i, ...]
+Tensor Concatenate::call_inputs(const std::vector<Tensor>& inputs, bool) {
+  try {
+    return concat(inputs, axis_);
+  } catch (const Error& e) {
+    throw ShapeError("Concatenate '" + name() + "': " + e.what());
+  }
+}
+
+// ---------------------------------------------------------------- Embedding
+Embedding::Embedding(std::int64_t input_dim, std::int64_t output_dim, EmbeddingOptions options)
+    : Module("embedding", options.name), input_dim_(input_dim), output_dim_(output_dim), options_(std::move(options)) {
+  if (input_dim < 1 || output_dim < 1) {
+    throw ValueError("Embedding: input_dim and output_dim must be >= 1, got " + std::to_string(input_dim) + " and " +
+                     std::to_string(output_dim));
+  }
+}
+
+void Embedding::build_variables(const Shape&, DType dtype) {
+  embeddings_ = add_weight("embeddings", {input_dim_, output_dim_}, options_.embeddings_initializer, true, dtype);
+}
+
+// ids[N, ...] -> [N, ..., output_dim]
+Tensor Embedding::call(const Tensor& ids, bool) {
+  Tensor rows;
+  try {
+    rows = one_hot(ids, input_dim_).to(embeddings_.dtype());
+  } catch (const ValueError& e) {
+    throw ValueError("Embedding '" + name() + "': " + e.what());
+  }
+  return matmul(rows, embeddings_.value());
+}
+
 // ---------------------------------------------------------------- pooling
 MaxPool2D::MaxPool2D(std::array<std::int64_t, 2> pool_size, std::string name)
     : MaxPool2D(pool_size, Pool2dOptions{}, std::move(name)) {}

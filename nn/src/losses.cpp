@@ -67,15 +67,13 @@ Tensor softmax_cross_entropy(const std::vector<std::int64_t>& labels, const Tens
                      ", labels=[" + std::to_string(labels.size()) + "]");
   }
   const std::int64_t n = logits.dim(0), c = logits.dim(1);
-  std::vector<double> one_hot(static_cast<std::size_t>(n * c), 0.0);
   for (std::int64_t i = 0; i < n; ++i) {
     if (labels[i] < 0 || labels[i] >= c) {
       throw ValueError("softmax_cross_entropy: label " + std::to_string(labels[i]) + " at " + std::to_string(i) +
                        " outside [0, " + std::to_string(c) + "); logits=" + logits.shape().to_string());
     }
-    one_hot[static_cast<std::size_t>(i * c + labels[i])] = 1.0;
   }
-  Tensor targets = Tensor::from_vector(one_hot, {n, c}).to(logits.dtype());
+  const Tensor targets = one_hot(Tensor::from_vector(std::vector<double>(labels.begin(), labels.end())), c).to(logits.dtype());
   return reduce(-sum(targets * log_softmax(logits), {1}), reduction);
 }
 

@@ -81,19 +81,41 @@ void Module::assign_names() const {
   }
 }
 
-Tensor Module::operator()(const Tensor& x, bool training) {
+template <class Build, class Run>
+Tensor Module::run_call(Build build, Run run) {
   const CallDepth depth;
   if (depth.outermost()) assign_names();
-  if (!x.defined()) throw ValueError(type_name() + " '" + name() + "': input is undefined");
   const bool first = !built_;
   if (first) {
-    build_variables(x.shape(), x.dtype());
+    build();
     built_ = true;
   }
-  Tensor y = call(x, training);
+  Tensor y = run();
   output_shape_ = without_batch(y.shape());
   if (first) rename(name());
   return y;
+}
+
+void Module::check_input_count(std::size_t n) const {
+  if (!accepts_inputs(n)) {
+    throw ValueError(type_name() + " '" + name() + "': cannot take " + std::to_string(n) + " input" + (n == 1 ? "" : "s"));
+  }
+}
+
+Tensor Module::operator()(const Tensor& x, bool training) {
+  if (!x.defined()) throw ValueError(type_name() + " '" + name() + "': input is undefined");
+  check_input_count(1);
+  return run_call([&] { build_variables(x.shape(), x.dtype()); }, [&] { return call(x, training); });
+}
+
+Tensor Module::operator()(const std::vector<Tensor>& inputs, bool training) {
+  check_input_count(inputs.size());
+  std::vector<Shape> shapes;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    if (!inputs[i].defined()) throw ValueError(type_name() + " '" + name() + "': input " + std::to_string(i) + " is undefined");
+    shapes.push_back(inputs[i].shape());
+  }
+  return run_call([&] { build_variables_for(shapes, inputs[0].dtype()); }, [&] { return call_inputs(inputs, training); });
 }
 
 void Module::build(const Shape& input_shape, Generator& gen) {
@@ -102,6 +124,18 @@ void Module::build(const Shape& input_shape, Generator& gen) {
   std::vector<std::int64_t> dims{1};
   dims.insert(dims.end(), input_shape.begin(), input_shape.end());
   (*this)(Tensor::zeros(Shape(dims)), false);
+}
+
+void Module::build_inputs(const std::vector<Shape>& input_shapes, Generator& gen) {
+  InitScope scope(gen);
+  NoRecord no_record;
+  std::vector<Tensor> inputs;
+  for (const Shape& shape : input_shapes) {
+    std::vector<std::int64_t> dims{1};
+    dims.insert(dims.end(), shape.begin(), shape.end());
+    inputs.push_back(Tensor::zeros(Shape(dims)));
+  }
+  (*this)(inputs, false);
 }
 
 void Module::build(const Shape& input_shape, std::uint64_t seed) {
@@ -259,6 +293,80 @@ Tensor Sequential::call(const Tensor& x, bool training) {
   Tensor y = x;
   for (auto& layer : layers_) y = (*layer)(y, training);
   return y;
+}
+
+Tensor Sequential::call_inputs(const std::vector<Tensor>& inputs, bool training) {
+  if (inputs.size() == 1) return call(inputs[0], training);
+  Tensor y = (*layers_.at(0))(inputs, training);
+  for (std::size_t i = 1; i < layers_.size(); ++i) y = (*layers_[i])(y, training);
+  return y;
+}
+
+// ---------------------------------------------------------------- Functional
+Functional::Functional(std::string name) : Module("functional", std::move(name)) {}
+
+Functional::Node Functional::input() {
+  if (!layers_.empty()) throw ValueError("Functional '" + name() + "': inputs come before the layers");
+  steps_.push_back({nullptr, {}});
+  ++num_inputs_;
+  return {steps_.size() - 1};
+}
+
+void Functional::check_node(Node n, const char* what) const {
+  if (n.index >= steps_.size()) {
+    throw ValueError("Functional '" + name() + "': " + what + " is node " + std::to_string(n.index) + ", but the model has " +
+                     std::to_string(steps_.size()) + " nodes");
+  }
+}
+
+Functional::Node Functional::apply(std::shared_ptr<Module> layer, const std::vector<Node>& inputs) {
+  if (!layer) throw ValueError("Functional '" + name() + "': apply() got no layer");
+  if (inputs.empty() || !layer->accepts_inputs(inputs.size())) {
+    throw ValueError("Functional '" + name() + "': " + layer->type_name() + " cannot take " + std::to_string(inputs.size()) +
+                     " inputs");
+  }
+  if (built()) throw ValueError("Functional '" + name() + "': layers are added before the first call");
+  Step step{layer, {}};
+  for (Node n : inputs) {
+    check_node(n, "an input");
+    step.inputs.push_back(n.index);
+  }
+  if (std::find(layers_.begin(), layers_.end(), layer) == layers_.end()) layers_.push_back(layer);
+  steps_.push_back(std::move(step));
+  return {steps_.size() - 1};
+}
+
+Functional::Node Functional::apply_each(Sequential& sequence, Node x) {
+  for (const auto& layer : sequence.layers()) x = apply(layer, std::vector<Node>{x});
+  return x;
+}
+
+void Functional::output(Node out) {
+  check_node(out, "the output");
+  output_ = out.index;
+}
+
+std::vector<Module*> Functional::children() {
+  std::vector<Module*> out;
+  for (auto& l : layers_) out.push_back(l.get());
+  return out;
+}
+
+Tensor Functional::call_inputs(const std::vector<Tensor>& inputs, bool training) {
+  if (!output_) throw ValueError("Functional '" + name() + "': no output() was given");
+  std::vector<Tensor> values(steps_.size());
+  std::size_t next_input = 0;
+  for (std::size_t i = 0; i <= *output_; ++i) {
+    const Step& step = steps_[i];
+    if (!step.layer) {
+      values[i] = inputs.at(next_input++);
+      continue;
+    }
+    std::vector<Tensor> args;
+    for (std::size_t j : step.inputs) args.push_back(values[j]);
+    values[i] = args.size() == 1 ? (*step.layer)(args[0], training) : (*step.layer)(args, training);
+  }
+  return values[*output_];
 }
 
 }  // namespace tape::nn

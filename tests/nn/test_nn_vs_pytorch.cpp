@@ -208,6 +208,41 @@ TEST_CASE("Dense with bias matches PyTorch Linear: output and gradients", "[pyto
   }
 }
 
+// ---------------------------------------------------------------- a two-input Functional model
+TEST_CASE("Embedding and Concatenate in a two-input Functional model match PyTorch: output and gradients",
+          "[pytorch][nn][functional]") {
+  for (const json& c : cases_of("embedding_concat", 1)) {
+    INFO(c.at("name").get<std::string>());
+    const Shape xs = shape_of(c.at("x_shape"));
+    const std::int64_t classes = c.at("classes").get<std::int64_t>(), dim = c.at("dim").get<std::int64_t>(),
+                       units = c.at("units").get<std::int64_t>(), n = xs[0];
+    const std::vector<double> ids = c.at("labels").get<std::vector<double>>();
+    tape::nn::Functional model("model");
+    const auto x_in = model.input(), label_in = model.input();
+    const auto embedded = model.apply(tape::nn::Embedding(classes, dim), label_in);
+    model.output(model.apply(tape::nn::Dense(units), model.apply(tape::nn::Concatenate(), {x_in, embedded})));
+    tape::Generator gen(1);
+    model.build_inputs({without_batch(xs), Shape{}}, gen);
+    auto* embedding = tape::nn::modules_of<tape::nn::Embedding>(model).at(0);
+    auto* dense = tape::nn::modules_of<tape::nn::Dense>(model).at(0);
+    const Shape es{classes, dim}, ks{xs[1] + dim, units}, bs{units}, ys{n, units};
+    embedding->embeddings().assign(tensor_of(c.at("embeddings"), es));
+    dense->kernel().assign(tensor_of(c.at("kernel"), ks));
+    dense->bias().assign(tensor_of(c.at("bias"), bs));
+    Variable x(tensor_of(c.at("x"), xs), "x");
+    const Tensor labels = Tensor::from_vector(ids);
+    GradientTape tape;
+    const Tensor y = model({x.value(), labels}, true);
+    require_matches(y, c, "y", ys);
+    const auto grads = tape.gradient(sum(y * tensor_of(c.at("g"), ys)),
+                                     std::vector<Variable>{x, embedding->embeddings(), dense->kernel(), dense->bias()});
+    require_matches(grads[0], c, "gx", xs);
+    require_matches(grads[1], c, "gembeddings", es);
+    require_matches(grads[2], c, "gkernel", ks);
+    require_matches(grads[3], c, "gbias", bs);
+  }
+}
+
 // ---------------------------------------------------------------- SpectralNorm
 TEST_CASE("SpectralNorm matches torch.nn.utils.spectral_norm: two training passes, then inference",
           "[pytorch][nn][spectral_norm]") {

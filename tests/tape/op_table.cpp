@@ -514,6 +514,13 @@ std::vector<OpInfo> make_table() {
          return out;
        }},
       {.name = "sum_to", .linear = Linear::jointly, .samples = [] { return broadcast_pair_samples(false); }},
+      {.name = "one_hot",
+       .order = 0,
+       .samples = [] {
+         const Tensor ids = Tensor::from_vector(std::vector<double>{2, 0, 3, 3, 1, 0}, {2, 3});
+         return std::vector<Sample>{call("one_hot(ids, 4)", [](const Args& in) { return one_hot(in[0], 4); }, {ids})};
+       },
+       .why = "indices in, 0/1 out: a constant, no gradient flows into the indices"},
       {.name = "concat",
        .linear = Linear::jointly,
        .samples = [] {

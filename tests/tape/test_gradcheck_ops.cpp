@@ -38,6 +38,18 @@ TEST_CASE("where picks a where the broadcast condition is nonzero, else b", "[op
   REQUIRE(y.to_vector<double>() == std::vector<double>{1, 2, 2, 1});
 }
 
+TEST_CASE("one_hot puts a 1 at each index, keeps the indices' dtype and names a bad index", "[ops]") {
+  const Tensor ids = Tensor::from_vector(std::vector<float>{2, 0, 1, 2}, {2, 2});
+  const Tensor y = one_hot(ids, 3);
+  REQUIRE(y.shape() == Shape{2, 2, 3});
+  REQUIRE(y.dtype() == DType::f32);
+  REQUIRE(y.to_vector<double>() == std::vector<double>{0, 0, 1, 1, 0, 0, 0, 1, 0, 0, 0, 1});
+  REQUIRE_THROWS_WITH(one_hot(Tensor::from_vector(std::vector<double>{0, 3}), 3),
+                      Catch::Contains("one_hot: index 3") && Catch::Contains("[0, 3)"));
+  REQUIRE_THROWS_WITH(one_hot(Tensor::from_vector(std::vector<double>{0.5}), 3), Catch::Contains("not a whole number"));
+  REQUIRE_THROWS_AS(one_hot(ids, 0), ValueError);
+}
+
 TEST_CASE("forward values of sum, mean, max over axes, keepdims", "[ops]") {
   Tensor x = Tensor::from_vector(std::vector<double>{1, 5, 3, 4, 2, 6}, {2, 3});
   REQUIRE(sum(x, {1}).to_vector<double>() == std::vector<double>{9, 12});

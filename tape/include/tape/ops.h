@@ -76,6 +76,9 @@ Tensor broadcast_to(const Tensor& x, const Shape& shape);
 Tensor sum_to(const Tensor& x, const Shape& shape);
 // Join along `axis`; all other dims equal.
 Tensor concat(const std::vector<Tensor>& xs, std::int64_t axis);  // torch.cat / tf.concat
+// indices[...] (whole numbers in [0, depth) in a float dtype) -> [..., depth], 1 at each index and 0
+// elsewhere, in indices' dtype: a constant (no gradient flows into indices).
+Tensor one_hot(const Tensor& indices, std::int64_t depth);  // tf.one_hot / torch.nn.functional.one_hot
 // x[begin_i : begin_i + size_i] per axis; size -1 means "to the end".
 Tensor slice(const Tensor& x, const std::vector<std::int64_t>& begin, const std::vector<std::int64_t>& size);
 // Zero padding: pads[i] = {before_i, after_i} for every axis.

@@ -2,6 +2,7 @@
 // Each linear op's gradient is its adjoint (permute <-> inverse permute, broadcast_to <-> sum_to,
 // slice <-> pad, concat <-> slices).
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 #include "kernels/kernels.h"
@@ -137,6 +138,27 @@ Tensor broadcast_to(const Tensor& x, const Shape& shape) {
     });
   }
   return y;
+}
+
+// indices[...] -> [..., depth]
+Tensor one_hot(const Tensor& indices, std::int64_t depth) {
+  const detail::OpScope op("one_hot");
+  require_defined(op.name(), indices, "indices");
+  if (depth < 1) throw ValueError("one_hot: depth must be positive, got " + std::to_string(depth));
+  const std::vector<double> ids = indices.to_vector<double>();
+  std::vector<double> out(ids.size() * static_cast<std::size_t>(depth), 0.0);
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const double id = ids[i];
+    if (!(id >= 0 && id < static_cast<double>(depth)) || id != std::floor(id)) {
+      throw ValueError("one_hot: index " + std::to_string(id) + " at flat position " + std::to_string(i) +
+                       " is not a whole number in [0, " + std::to_string(depth) + "); indices=" +
+                       indices.shape().to_string());
+    }
+    out[i * static_cast<std::size_t>(depth) + static_cast<std::size_t>(id)] = 1.0;
+  }
+  std::vector<std::int64_t> dims = indices.shape().dims();
+  dims.push_back(depth);
+  return Tensor::from_vector(out, Shape(dims)).to(indices.dtype());
 }
 
 // [..., a_i, ...] for each x_i -> [..., sum a_i, ...]

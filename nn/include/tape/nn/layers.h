@@ -1,5 +1,5 @@
 // The Keras-shaped layers: Dense, Conv2D, Conv2DTranspose, BatchNorm, activations, Dropout,
-// Reshape, Flatten and pooling. Activations are NHWC; kernels HWIO as in Keras.
+// Reshape, Concatenate, Embedding, Flatten and pooling. Activations are NHWC; kernels HWIO as in Keras.
 #pragma once
 #include <array>
 #include <string>
@@ -355,6 +355,47 @@ class Reshape : public Module {
 
  private:
   std::vector<std::int64_t> target_;
+};
+
+// Keras' Concatenate: x_i[N, ..., a_i, ...] -> [N, ..., sum a_i, ...] along `axis` (default the
+// last: channels or features); two or more inputs, equal in every other dimension.
+class Concatenate : public Module {
+ public:
+  explicit Concatenate(std::int64_t axis = -1, std::string name = "");
+  std::string type_name() const override { return "Concatenate"; }
+  bool accepts_inputs(std::size_t n) const override { return n >= 2; }
+
+ protected:
+  Tensor call(const Tensor& x, bool training) override;
+  Tensor call_inputs(const std::vector<Tensor>& inputs, bool training) override;
+
+ private:
+  std::int64_t axis_;
+};
+
+struct EmbeddingOptions {
+  Initializer embeddings_initializer = init::uniform(-0.05, 0.05);  // Keras' default
+  std::string name;
+};
+
+// Keras' Embedding: ids[N, ...] (whole numbers in [0, input_dim), in a float tensor) ->
+// [N, ..., output_dim], row ids of embeddings[input_dim, output_dim] (a product with the ids'
+// one-hot rows, so differentiable to any order in the table). A label as a learned vector (a
+// class-conditional GAN's label input).
+class Embedding : public Module {
+ public:
+  Embedding(std::int64_t input_dim, std::int64_t output_dim, EmbeddingOptions options = {});
+  std::string type_name() const override { return "Embedding"; }
+  Variable embeddings() const { return embeddings_; }
+
+ protected:
+  void build_variables(const Shape& input_shape, DType dtype) override;
+  Tensor call(const Tensor& ids, bool training) override;
+
+ private:
+  std::int64_t input_dim_, output_dim_;
+  EmbeddingOptions options_;
+  Variable embeddings_;
 };
 
 // x[N, ...] -> [N, prod(...)]

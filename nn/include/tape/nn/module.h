@@ -2,6 +2,7 @@
 // shape, a training flag per call, Keras-style names numbered per model, hierarchical variable
 // names (the checkpoint keys) and the Keras summary table.
 #pragma once
+#include <concepts>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -39,10 +40,18 @@ class Module {
   // Runs the layer, building it from x's shape on the first call. `training` switches
   // BatchNorm to batch statistics and turns Dropout on.
   Tensor operator()(const Tensor& x, bool training = false);
+  // Runs a layer of several inputs (Concatenate, a Functional model, a Sequential whose first
+  // layer takes several), built from the inputs' shapes on the first call. A layer of one input
+  // takes a list of exactly one; any other count is a ValueError naming the layer.
+  Tensor operator()(const std::vector<Tensor>& inputs, bool training = false);
+  // Whether the layer takes `n` inputs (one, for most layers).
+  virtual bool accepts_inputs(std::size_t n) const { return n == 1; }
   // Builds every variable for inputs of shape [batch, input_shape...] (batch excluded here) by a
   // forward pass with no tape, drawing initial values from `gen`.
   void build(const Shape& input_shape, Generator& gen);
   void build(const Shape& input_shape, std::uint64_t seed = 0);
+  // The same for a layer of several inputs of shapes [batch, input_shapes[i]...].
+  void build_inputs(const std::vector<Shape>& input_shapes, Generator& gen);
   bool built() const { return built_; }
 
   // Every variable in this module and its children, with hierarchical names.
@@ -78,10 +87,17 @@ class Module {
  protected:
   // The computation; children are called through their operator().
   virtual Tensor call(const Tensor& x, bool training) = 0;
+  // The computation of a layer of several inputs (accepts_inputs(inputs.size()) holds); the
+  // default is call(inputs[0]).
+  virtual Tensor call_inputs(const std::vector<Tensor>& inputs, bool training) { return call(inputs.at(0), training); }
   // Creates this module's own variables for inputs of shape [batch, ...] (full shape) and dtype.
   virtual void build_variables(const Shape& input_shape, DType dtype) {
     (void)input_shape;
     (void)dtype;
+  }
+  // The same for a layer of several inputs, from all their shapes; the default takes the first's.
+  virtual void build_variables_for(const std::vector<Shape>& input_shapes, DType dtype) {
+    build_variables(input_shapes.at(0), dtype);
   }
   // Adds a variable owned by this module, initialized from the current build generator.
   Variable add_weight(const std::string& name, const Shape& shape, const Initializer& init, bool trainable = true,
@@ -98,6 +114,10 @@ class Module {
  private:
   // Names every unnamed module of this tree (see name()).
   void assign_names() const;
+  // operator()'s work for either form: `build` on the first call, then `run`.
+  template <class Build, class Run>
+  Tensor run_call(Build build, Run run);
+  void check_input_count(std::size_t n) const;
   void collect(const std::string& prefix, std::vector<NamedVariable>& out) const;
   void rename(const std::string& prefix);
   std::string default_name_;
@@ -140,16 +160,77 @@ class Sequential : public Module {
   void add(std::shared_ptr<Module> layer) { layers_.push_back(std::move(layer)); }
   std::size_t size() const { return layers_.size(); }
   Module& operator[](std::size_t i) { return *layers_.at(i); }
+  const std::vector<std::shared_ptr<Module>>& layers() const { return layers_; }
 
   std::string type_name() const override { return "Sequential"; }
   std::vector<Module*> children() override;
+  // A Sequential takes what its first layer takes.
+  bool accepts_inputs(std::size_t n) const override { return layers_.empty() ? n == 1 : layers_[0]->accepts_inputs(n); }
 
  protected:
   Tensor call(const Tensor& x, bool training) override;
+  // inputs to the first layer, its output through the rest.
+  Tensor call_inputs(const std::vector<Tensor>& inputs, bool training) override;
 
  private:
   Sequential(std::string name, int) : Module("sequential", std::move(name)) {}
   std::vector<std::shared_ptr<Module>> layers_;
+};
+
+// A model as a graph of layers (Keras' functional API): inputs declared in call order, layers
+// applied to earlier nodes (several inputs for layers that take them: Concatenate, another
+// Functional), one output. A layer applied twice shares its weights. Layers are named and checkpoint
+// keys are formed as in a Sequential, in the order of their first application.
+//   nn::Functional g("generator");
+//   const auto z = g.input(), label = g.input();
+//   const auto e = g.apply(nn::Embedding(10, 50), label);
+//   g.output(g.apply(nn::Dense(784, {.activation = nn::Activation::tanh}), g.apply(nn::Concatenate(), {z, e})));
+//   Tensor images = g({z_batch, labels}, true);
+class Functional : public Module {
+ public:
+  // A node of the graph: a model input or a layer's output.
+  struct Node {
+    std::size_t index = 0;
+  };
+  explicit Functional(std::string name = "");
+  Node input();
+  // A layer given by value is moved into the model; by shared_ptr it can be applied again (shared weights).
+  Node apply(std::shared_ptr<Module> layer, const std::vector<Node>& inputs);
+  Node apply(std::shared_ptr<Module> layer, Node x) { return apply(std::move(layer), std::vector<Node>{x}); }
+  template <class L>
+    requires std::derived_from<std::decay_t<L>, Module>
+  Node apply(L&& layer, const std::vector<Node>& inputs) {
+    return apply(std::shared_ptr<Module>(std::make_shared<std::decay_t<L>>(std::forward<L>(layer))), inputs);
+  }
+  template <class L>
+    requires std::derived_from<std::decay_t<L>, Module>
+  Node apply(L&& layer, Node x) {
+    return apply(std::forward<L>(layer), std::vector<Node>{x});
+  }
+  // Every layer of `sequence` in turn from x (their names and keys as if they were this model's own).
+  Node apply_each(Sequential& sequence, Node x);
+  // The model's output; ValueError for a node of another model.
+  void output(Node out);
+  std::size_t num_inputs() const { return num_inputs_; }
+
+  std::string type_name() const override { return "Functional"; }
+  std::vector<Module*> children() override;
+  bool accepts_inputs(std::size_t n) const override { return n == num_inputs_; }
+
+ protected:
+  Tensor call(const Tensor& x, bool training) override { return call_inputs({x}, training); }
+  Tensor call_inputs(const std::vector<Tensor>& inputs, bool training) override;
+
+ private:
+  struct Step {
+    std::shared_ptr<Module> layer;  // null for a model input
+    std::vector<std::size_t> inputs;
+  };
+  void check_node(Node n, const char* what) const;
+  std::vector<Step> steps_;  // one per node, in the order they were made
+  std::vector<std::shared_ptr<Module>> layers_;  // each layer once, in order of first application
+  std::size_t num_inputs_ = 0;
+  std::optional<std::size_t> output_;
 };
 
 // A stable 64-bit seed from a name (FNV-1a), for generators seeded by layer names (which are
