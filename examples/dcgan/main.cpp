@@ -49,6 +49,9 @@ void add_train_options(CLI::App& cmd, dcgan::TrainConfig& c) {
   cmd.add_flag("!--no-checksum", c.verify_checksums, "skip MNIST's checksum check (IDX files of your own)");
   cmd.add_option("--arch", c.arch, "tf-tutorial | keras-small | vstark21 | libtorch | mnist-fast | mnist-lean | mnist-fast-sn | feziodoshi | cifar")
       ->check(CLI::IsMember(dcgan::architecture_names()))->capture_default_str();
+  cmd.add_flag("--conditional", c.conditional,
+               "class-conditional: G and D take the image's label too; grids put one class per row (--samples "
+               "images each) and evaluations add the label accuracy");
   auto* epochs = cmd.add_option("--epochs", c.epochs, "passes over the data (default 1)");
   cmd.add_option("--steps", c.steps, "total training steps (instead of --epochs)")->excludes(epochs);
   cmd.add_option("--batch", c.batch, "images per step")->check(CLI::PositiveNumber)->capture_default_str();
@@ -123,7 +126,7 @@ void add_train_options(CLI::App& cmd, dcgan::TrainConfig& c) {
   cmd.add_flag("--tensorboard", c.tensorboard, "write TensorBoard event files under --out/tensorboard");
   cmd.add_option("--tensorboard-every", c.tensorboard_every, "steps between TensorBoard summaries")
       ->check(CLI::PositiveNumber)->capture_default_str();
-  cmd.add_option("--samples", c.samples, "images in each sample grid")->check(CLI::Range(1, 256))->capture_default_str();
+  cmd.add_option("--samples", c.samples, "images in each sample grid (--conditional: in each class's row)")->check(CLI::Range(1, 256))->capture_default_str();
   cmd.add_option("--log-every", c.log_every, "steps between progress lines when not on a terminal")
       ->check(CLI::PositiveNumber)->capture_default_str();
   cmd.add_option("--max-images", c.max_images, "train on the first N images only");

@@ -32,25 +32,41 @@ GanLossTerms gan_losses(GanLoss loss, const Tensor& real_logits, const Tensor& f
           generator_loss(loss, fake_logits)};
 }
 
-Tensor squared_input_gradient_norms(Module& critic, const Tensor& x, bool training) {
+Tensor squared_input_gradient_norms(const Critic& critic, const Tensor& x) {
   // x [B, H, W, C] -> [B]
   GradientTape inner;
   inner.watch(x);
-  const Tensor out = critic(x, training);
+  const Tensor out = critic(x);
   const Tensor g = inner.gradient(sum(out), x);
   return sum(square(g), {1, 2, 3});
 }
 
-Tensor gradient_penalty(Module& critic, const Tensor& real, const Tensor& fake, const Tensor& eps, bool training) {
+Tensor gradient_penalty(const Critic& critic, const Tensor& real, const Tensor& fake, const Tensor& eps) {
   // real, fake [B, H, W, C], eps [B, 1, 1, 1] -> scalar
   const Tensor x_hat = eps * real + (1.0 - eps) * fake;
-  const Tensor norms = sqrt(squared_input_gradient_norms(critic, x_hat, training) + 1e-12);
+  const Tensor norms = sqrt(squared_input_gradient_norms(critic, x_hat) + 1e-12);
   return mean(square(norms - 1.0));
 }
 
-Tensor r1_penalty(Module& critic, const Tensor& real, bool training) {
+Tensor r1_penalty(const Critic& critic, const Tensor& real) {
   // real [B, H, W, C] -> scalar
-  return 0.5 * mean(squared_input_gradient_norms(critic, real, training));
+  return 0.5 * mean(squared_input_gradient_norms(critic, real));
 }
+
+namespace {
+Critic as_critic(Module& critic, bool training) {
+  return [&critic, training](const Tensor& x) { return critic(x, training); };
+}
+}  // namespace
+
+Tensor squared_input_gradient_norms(Module& critic, const Tensor& x, bool training) {
+  return squared_input_gradient_norms(as_critic(critic, training), x);
+}
+
+Tensor gradient_penalty(Module& critic, const Tensor& real, const Tensor& fake, const Tensor& eps, bool training) {
+  return gradient_penalty(as_critic(critic, training), real, fake, eps);
+}
+
+Tensor r1_penalty(Module& critic, const Tensor& real, bool training) { return r1_penalty(as_critic(critic, training), real); }
 
 }  // namespace tape::nn

@@ -379,6 +379,17 @@ TEST_CASE("damaged CIFAR-10 files give IOError naming the file", "[data]") {
   }
 }
 
+TEST_CASE("gather_labels gives the labels at the indices as float ids and names a bad index", "[data]") {
+  const tape::data::Dataset data = tiny_dataset(25);
+  const tape::Tensor labels = tape::data::gather_labels(data, {13, 0, 24});
+  REQUIRE(labels.shape() == tape::Shape{3});
+  REQUIRE(labels.dtype() == tape::DType::f32);
+  CHECK(labels.to_vector<double>() == std::vector<double>{static_cast<double>(data.labels[13]),
+                                                          static_cast<double>(data.labels[0]),
+                                                          static_cast<double>(data.labels[24])});
+  CHECK_THROWS_WITH(tape::data::gather_labels(data, {25}), Catch::Contains("index 25 out of range for 25 labels"));
+}
+
 TEST_CASE("filter_class keeps one class, in order", "[data]") {
   const tape::data::Dataset data = tiny_dataset(25);
   const tape::data::Dataset threes = tape::data::filter_class(data, 3);

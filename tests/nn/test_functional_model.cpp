@@ -51,7 +51,7 @@ TEST_CASE("gradcheck and gradgradcheck: Concatenate of two and three inputs", "[
   REQUIRE(channels({x.value(), y.value(), w.value()}).shape() == Shape{1, 2, 2, 4});
 }
 
-TEST_CASE("gradcheck and gradgradcheck: Embedding w.r.t. its table; its rows are the ids' rows",
+TEST_CASE("gradcheck and gradgradcheck: Embedding w.r.t. its table, whose rows it returns",
           "[layers][gradcheck][functional]") {
   nn::Embedding embedding(5, 3);
   const Tensor ids = Tensor::from_vector(std::vector<double>{4, 0, 4, 2}, {2, 2});

@@ -223,21 +223,99 @@ tape::Tensor draw_noise(NoisePrior prior, std::int64_t n, std::int64_t z_dim, ta
   return tape::Tensor::normal({n, z_dim}, gen);
 }
 
+namespace {
+
+// The embedding size of a label in both conditions (the Keras conditional-GAN recipe's 50).
+constexpr std::int64_t kLabelEmbedding = 50;
+
+// `net` with a condition block in front: a Sequential of the same name whose first layer takes
+// (input, labels) -> [the input, the embedded label] joined on the last axis; `label_map` turns the
+// embedding into what is joined (nothing for G's vector; an image channel for D).
+nn::Sequential with_condition(nn::Sequential& net, std::int64_t classes, nn::Sequential label_map) {
+  auto condition = std::make_shared<nn::Functional>("condition");
+  const auto x = condition->input(), label = condition->input();
+  auto embedded = condition->apply(nn::Embedding(classes, kLabelEmbedding, {.name = "label_embedding"}), label);
+  embedded = condition->apply_each(label_map, embedded);
+  condition->output(condition->apply(nn::Concatenate(-1, "join"), {x, embedded}));
+  nn::Sequential out = nn::Sequential::named(net.name());
+  out.add(std::shared_ptr<nn::Module>(condition));
+  for (const auto& layer : net.layers()) out.add(layer);
+  return out;
+}
+
+void make_conditional(Architecture& a, std::int64_t classes) {
+  const std::int64_t h = a.image_shape[0], w = a.image_shape[1];
+  a.generator = with_condition(a.generator, classes, nn::Sequential());
+  a.discriminator = with_condition(
+      a.discriminator, classes,
+      nn::Sequential(nn::Dense(h * w, {.name = "label_map"}), nn::Reshape({h, w, 1}, "label_channel")));
+  a.classes = classes;
+}
+
+}  // namespace
+
+tape::Tensor Architecture::sample_labels(std::int64_t n, tape::Generator& gen) const {
+  // -> [n]
+  if (!conditional()) return {};
+  std::vector<float> ids = tape::Tensor::uniform({n}, gen, 0.0, static_cast<double>(classes)).to_vector<float>();
+  for (float& id : ids) id = std::min(std::floor(id), static_cast<float>(classes - 1));
+  return tape::Tensor::from_vector(ids, tape::Shape{n});
+}
+
+tape::Tensor Architecture::cycle_labels(std::int64_t n, std::int64_t first) const {
+  // -> [n]
+  if (!conditional()) return {};
+  std::vector<float> ids;
+  for (std::int64_t i = 0; i < n; ++i) ids.push_back(static_cast<float>((first + i) % classes));
+  return tape::Tensor::from_vector(ids, tape::Shape{n});
+}
+
+namespace {
+
+void require_labels(const Architecture& a, const tape::Tensor& labels, const tape::Tensor& x, const char* net) {
+  if (!labels.defined()) {
+    throw tape::ValueError(std::string(net) + " of the conditional '" + a.name + "' needs labels beside its input " +
+                           x.shape().to_string());
+  }
+}
+
+}  // namespace
+
+tape::Tensor Architecture::generate(nn::Module& g, const tape::Tensor& z, const tape::Tensor& labels, bool training) const {
+  // z [n, z_dim] (, labels [n]) -> [n, H, W, C]
+  if (!conditional()) return g(z, training);
+  require_labels(*this, labels, z, "the generator");
+  return g({z, labels}, training);
+}
+
+tape::Tensor Architecture::discriminate(const tape::Tensor& images, const tape::Tensor& labels, bool training) {
+  // images [n, H, W, C] (, labels [n]) -> [n, 1]
+  if (!conditional()) return discriminator(images, training);
+  require_labels(*this, labels, images, "the discriminator");
+  return discriminator({images, labels}, training);
+}
+
 Architecture make_architecture(const std::string& name, std::int64_t z_dim, std::uint64_t seed,
-                               std::optional<DataRange> range) {
+                               std::optional<DataRange> range, std::int64_t classes) {
   if (z_dim < 1 || z_dim > kMaxZDim) {
     throw tape::ValueError("make_architecture: z_dim must be in [1, " + std::to_string(kMaxZDim) + "], got " + std::to_string(z_dim));
   }
-  Architecture a = name == "tf-tutorial"   ? tf_tutorial(z_dim)
-                   : name == "keras-small" ? keras_small(z_dim)
-                   : name == "vstark21"    ? vstark21(z_dim)
-                   : name == "tf-gan"      ? tf_gan(z_dim)
-                   : name == "libtorch"    ? libtorch(z_dim)
-                   : name == "mnist-fast"  ? libtorch(z_dim, "mnist-fast", "libtorch's G, D at half width (for CPU throughput)", 32)
-                   : name == "mnist-lean"  ? libtorch(z_dim, "mnist-lean", "libtorch's D, G at half width (for CPU throughput)", 64, 32)
-                   : name == "mnist-fast-sn" ? mnist_fast_sn(z_dim)
-                   : name == "feziodoshi"  ? feziodoshi(z_dim)
-                   : name == "cifar"       ? cifar(z_dim)
+  if (classes < 0 || classes > kMaxClasses) {
+    throw tape::ValueError("make_architecture: classes must be in [0, " + std::to_string(kMaxClasses) + "], got " +
+                           std::to_string(classes));
+  }
+  // A conditional G's trunk takes z and the embedded label joined.
+  const std::int64_t z = classes > 0 ? z_dim + kLabelEmbedding : z_dim;
+  Architecture a = name == "tf-tutorial"   ? tf_tutorial(z)
+                   : name == "keras-small" ? keras_small(z)
+                   : name == "vstark21"    ? vstark21(z)
+                   : name == "tf-gan"      ? tf_gan(z)
+                   : name == "libtorch"    ? libtorch(z)
+                   : name == "mnist-fast"  ? libtorch(z, "mnist-fast", "libtorch's G, D at half width (for CPU throughput)", 32)
+                   : name == "mnist-lean"  ? libtorch(z, "mnist-lean", "libtorch's D, G at half width (for CPU throughput)", 64, 32)
+                   : name == "mnist-fast-sn" ? mnist_fast_sn(z)
+                   : name == "feziodoshi"  ? feziodoshi(z)
+                   : name == "cifar"       ? cifar(z)
                                            : throw tape::ValueError("unknown architecture '" + name +
                                                                     "' (tf-tutorial, keras-small, vstark21, tf-gan, libtorch, mnist-fast, mnist-lean, mnist-fast-sn, feziodoshi, cifar)");
   if (range && *range != a.range) {  // G's output mapped into the range asked for
@@ -245,6 +323,13 @@ Architecture make_architecture(const std::string& name, std::int64_t z_dim, std:
     a.range = *range;
   }
   tape::Generator gen(seed);
+  if (classes > 0) {
+    make_conditional(a, classes);
+    a.z_dim = z_dim;
+    a.generator.build_inputs({tape::Shape{z_dim}, tape::Shape{}}, gen);
+    a.discriminator.build_inputs({tape::Shape(a.image_shape), tape::Shape{}}, gen);
+    return a;
+  }
   a.generator.build({z_dim}, gen);
   a.discriminator.build(tape::Shape(a.image_shape), gen);
   return a;

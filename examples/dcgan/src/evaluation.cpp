@@ -10,8 +10,9 @@ namespace dcgan {
 namespace nn = tape::nn;
 using tape::Tensor;
 
-Tensor generate_images(const Architecture& arch, nn::Sequential& generator, std::int64_t n, const NoiseOptions& noise) {
-  // z [n, z_dim] -> images [n, H, W, C] in [-1, 1], 500 at a time
+Tensor generate_images(const Architecture& arch, nn::Sequential& generator, std::int64_t n, const NoiseOptions& noise,
+                       const Tensor& labels) {
+  // z [n, z_dim] (, labels [n]) -> images [n, H, W, C] in [-1, 1], 500 at a time
   if (noise.truncation < 0) {
     throw tape::ValueError("generate_images: the truncation must be >= 0, got " + std::to_string(noise.truncation));
   }
@@ -19,6 +20,10 @@ Tensor generate_images(const Architecture& arch, nn::Sequential& generator, std:
     throw tape::ValueError("generate_images: a truncation needs the normal noise prior; " + arch.name + " was trained on " +
                            name_of(arch.noise));
   }
+  if (labels.defined() && (labels.rank() != 1 || labels.dim(0) != n)) {
+    throw tape::ShapeError("generate_images: labels " + labels.shape().to_string() + " for " + std::to_string(n) + " images");
+  }
+  const Tensor classes = labels.defined() ? labels : arch.cycle_labels(n);
   tape::NoRecord no_record;
   tape::Generator gen(noise.seed);
   std::vector<Tensor> parts;
@@ -27,18 +32,23 @@ Tensor generate_images(const Architecture& arch, nn::Sequential& generator, std:
     const Tensor z = noise.truncation > 0
                          ? Tensor::truncated_normal({b, arch.z_dim}, gen, 0.0, 1.0, tape::DType::f32, noise.truncation)
                          : arch.sample_noise(b, gen);
-    parts.push_back(arch.to_signed(generator(z, noise.batch_statistics)));  // [-1, 1] whatever G's range
+    const Tensor y = classes.defined() ? tape::slice(classes, {done}, {b}) : Tensor();
+    parts.push_back(arch.to_signed(arch.generate(generator, z, y, noise.batch_statistics)));  // [-1, 1] whatever G's range
   }
   return parts.size() == 1 ? parts[0] : tape::concat(parts, 0);
 }
 
-Tensor generate_images(Architecture& arch, std::int64_t n, const NoiseOptions& noise) {
-  return generate_images(arch, arch.generator, n, noise);
+Tensor generate_images(Architecture& arch, std::int64_t n, const NoiseOptions& noise, const Tensor& labels) {
+  return generate_images(arch, arch.generator, n, noise, labels);
 }
 
 QualityReport evaluate_generator(Evaluator& evaluator, const Architecture& arch, nn::Sequential& generator,
                                  const NoiseOptions& noise) {
-  return evaluator.evaluate(generate_images(arch, generator, evaluator.n(), noise));
+  const Tensor images = generate_images(arch, generator, evaluator.n(), noise);
+  if (!arch.conditional()) return evaluator.evaluate(images);
+  std::vector<int> labels;
+  for (float id : arch.cycle_labels(evaluator.n()).to_vector<float>()) labels.push_back(static_cast<int>(id));
+  return evaluator.evaluate(images, labels);
 }
 
 }  // namespace dcgan

@@ -22,13 +22,15 @@ struct NoiseOptions {
 };
 
 // n images from the architecture's generator in batches of 500, its noise prior drawn as `noise` says
-// (a truncation needs the normal prior: ValueError otherwise).
-tape::Tensor generate_images(Architecture& arch, std::int64_t n, const NoiseOptions& noise);
+// (a truncation needs the normal prior: ValueError otherwise). A conditional architecture makes
+// them for the classes `labels` [n], by default cycling through the classes (n / classes each).
+tape::Tensor generate_images(Architecture& arch, std::int64_t n, const NoiseOptions& noise, const tape::Tensor& labels = {});
 // The same with another generator of the architecture's shapes (its weight average).
 tape::Tensor generate_images(const Architecture& arch, tape::nn::Sequential& generator, std::int64_t n,
-                             const NoiseOptions& noise);
+                             const NoiseOptions& noise, const tape::Tensor& labels = {});
 
-// evaluator.n() images from `generator` (the architecture's, or its weight average), scored.
+// evaluator.n() images from `generator` (the architecture's, or its weight average), scored; for a
+// conditional architecture made for each class in turn, with the label accuracy.
 QualityReport evaluate_generator(Evaluator& evaluator, const Architecture& arch, tape::nn::Sequential& generator,
                                  const NoiseOptions& noise);
 

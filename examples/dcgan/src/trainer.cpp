@@ -53,11 +53,14 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, preset, dataset, da
                                                 balance, digit, split, sample_every, checkpoint_every, keep_checkpoints,
                                                 tensorboard, tensorboard_every, samples, log_every, max_images,
                                                 eval_every, eval_n, classifier, check_numerics, noise,
-                                                sync_batch_norm, data_range, keep_partial_batch)
+                                                sync_batch_norm, data_range, keep_partial_batch, conditional)
 
 namespace nn = tape::nn;
 namespace fs = std::filesystem;
 using tape::Tensor;
+
+// The classes of every dataset dcgan trains on (MNIST, Fashion-MNIST, CIFAR-10): a conditional run's labels.
+constexpr std::int64_t kDatasetClasses = 10;
 
 // ---------------------------------------------------------------- one step
 namespace {
@@ -78,6 +81,23 @@ Tensor noise_for(const Architecture& arch, std::int64_t rows, tape::Generator& g
   return shard_rows(arch.sample_noise(rows * shard.count, gen), shard);
 }
 
+// G's input for this process's `rows` images: noise, then (conditional) labels drawn after it.
+struct Fakes {
+  Tensor z, labels;
+};
+Fakes fakes_for(const Architecture& arch, std::int64_t rows, tape::Generator& gen, const tape::BatchShard& shard) {
+  Fakes f{noise_for(arch, rows, gen, shard), {}};
+  if (arch.conditional()) f.labels = shard_rows(arch.sample_labels(rows * shard.count, gen), shard);
+  return f;
+}
+
+Tensor generate(Architecture& arch, const Fakes& f, bool training = true) { return arch.generate(f.z, f.labels, training); }
+
+// D as a function of the images alone, the labels held (R1, the gradient penalty).
+nn::Critic critic_of(Architecture& arch, const Tensor& labels) {
+  return [&arch, labels](const Tensor& x) { return arch.discriminate(x, labels, true); };
+}
+
 // One optimizer update, the gradients averaged over the processes first.
 void apply_update(nn::Adam& opt, std::vector<Tensor> grads, const std::vector<tape::Variable>& vars, const DataParallel& p) {
   if (p.average_gradients) grads = p.average_gradients(grads);
@@ -86,10 +106,10 @@ void apply_update(nn::Adam& opt, std::vector<Tensor> grads, const std::vector<ta
 
 // D's update from its two loss terms (as far as the options allow), with R1 on the real images.
 void update_discriminator(Architecture& arch, nn::Adam& d_opt, tape::GradientTape& d_tape, const nn::GanLossTerms& losses,
-                          const Tensor& real, bool use_real, bool use_fake, double r1_gamma, const DataParallel& parallel) {
+                          const RealBatch& real, bool use_real, bool use_fake, double r1_gamma, const DataParallel& parallel) {
   const auto d_vars = arch.discriminator.trainable_variables();
   Tensor d_loss = use_real && use_fake ? losses.d_real + losses.d_fake : use_real ? losses.d_real : losses.d_fake;
-  if (r1_gamma > 0 && use_real) d_loss = d_loss + r1_gamma * nn::r1_penalty(arch.discriminator, real);
+  if (r1_gamma > 0 && use_real) d_loss = d_loss + r1_gamma * nn::r1_penalty(critic_of(arch, real.labels), real.images);
   apply_update(d_opt, d_tape.gradient(d_loss, d_vars), d_vars, parallel);
 }
 
@@ -99,10 +119,10 @@ struct ForwardPass {
   nn::GanLossTerms losses;
   StepResult result;
 };
-ForwardPass forward_pass(Architecture& arch, const Tensor& z, const Tensor& real, const StepOptions& o) {
-  const Tensor fake = arch.generator(z, true);
-  const Tensor real_logits = arch.discriminator(real, true);
-  const Tensor fake_logits = arch.discriminator(fake, true);
+ForwardPass forward_pass(Architecture& arch, const Fakes& fakes, const RealBatch& real, const StepOptions& o) {
+  const Tensor fake = generate(arch, fakes);
+  const Tensor real_logits = arch.discriminate(real.images, real.labels, true);
+  const Tensor fake_logits = arch.discriminate(fake, fakes.labels, true);
   ForwardPass f{nn::gan_losses(o.loss, real_logits, fake_logits, o.real_label), {}};
   f.result.d_loss_real = f.losses.d_real.item();
   f.result.d_loss_fake = f.losses.d_fake.item();
@@ -112,7 +132,7 @@ ForwardPass forward_pass(Architecture& arch, const Tensor& z, const Tensor& real
   return f;
 }
 
-StepResult alternating_step(Architecture& arch, nn::Adam& g_opt, nn::Adam& d_opt, const Tensor& real, const Tensor& z,
+StepResult alternating_step(Architecture& arch, nn::Adam& g_opt, nn::Adam& d_opt, const RealBatch& real, Fakes fakes,
                             tape::Generator& noise_gen, const StepOptions& o) {
   StepResult r;
   tape::GradientTape g_tape;
@@ -120,21 +140,24 @@ StepResult alternating_step(Architecture& arch, nn::Adam& g_opt, nn::Adam& d_opt
   {
     std::optional<tape::NoRecord> constant;  // fresh noise: this G(z) only feeds D's step
     if (o.fresh_noise) constant.emplace();
-    fake = arch.generator(z, true);
+    fake = generate(arch, fakes);
   }
   {
     const auto g_paused = g_tape.stop_recording();  // D's own update is no part of G's gradient
     tape::GradientTape d_tape;                      // begins after G: fake is a constant to it
-    const Tensor real_logits = arch.discriminator(real, true);
-    const Tensor fake_logits = arch.discriminator(fake, true);
+    const Tensor real_logits = arch.discriminate(real.images, real.labels, true);
+    const Tensor fake_logits = arch.discriminate(fake, fakes.labels, true);
     const nn::GanLossTerms losses = nn::gan_losses(o.loss, real_logits, fake_logits, o.real_label);
     r.d_loss_real = losses.d_real.item();
     r.d_loss_fake = losses.d_fake.item();
     r.d_real = mean_probability(real_logits);
     update_discriminator(arch, d_opt, d_tape, losses, real, true, true, o.r1_gamma, o.parallel);
   }
-  if (o.fresh_noise) fake = arch.generator(noise_for(arch, real.dim(0), noise_gen, o.parallel.shard), true);
-  const Tensor fake_logits = arch.discriminator(fake, true);  // through the updated D
+  if (o.fresh_noise) {
+    fakes = fakes_for(arch, real.images.dim(0), noise_gen, o.parallel.shard);
+    fake = generate(arch, fakes);
+  }
+  const Tensor fake_logits = arch.discriminate(fake, fakes.labels, true);  // through the updated D
   const Tensor g_loss = nn::generator_loss(o.loss, fake_logits);
   r.g_loss = g_loss.item();
   r.d_fake = mean_probability(fake_logits);
@@ -145,15 +168,15 @@ StepResult alternating_step(Architecture& arch, nn::Adam& g_opt, nn::Adam& d_opt
 
 }  // namespace
 
-StepResult train_step(Architecture& arch, nn::Adam& g_opt, nn::Adam& d_opt, const Tensor& real,
+StepResult train_step(Architecture& arch, nn::Adam& g_opt, nn::Adam& d_opt, const RealBatch& real,
                       tape::Generator& noise_gen, const StepOptions& o) {
-  const Tensor z = noise_for(arch, real.dim(0), noise_gen, o.parallel.shard);
+  const Fakes fakes = fakes_for(arch, real.images.dim(0), noise_gen, o.parallel.shard);
   if (o.alternating) {
     if (o.balance) throw tape::ValueError("train_step: alternating updates do not combine with balance");
-    return alternating_step(arch, g_opt, d_opt, real, z, noise_gen, o);
+    return alternating_step(arch, g_opt, d_opt, real, fakes, noise_gen, o);
   }
   tape::GradientTape g_tape, d_tape;  // one forward pass, recorded by both
-  const auto [losses, first] = forward_pass(arch, z, real, o);
+  const auto [losses, first] = forward_pass(arch, fakes, real, o);
   StepResult r = first;
 
   const bool use_real = !o.balance || o.train_d_real, use_fake = !o.balance || o.train_d_fake;
@@ -180,22 +203,22 @@ void check_critic(nn::Module& critic, const std::string& arch_name) {
   }
 }
 
-StepResult wgan_gp_step(Architecture& arch, nn::Adam& g_opt, nn::Adam& d_opt, const Tensor& real,
+StepResult wgan_gp_step(Architecture& arch, nn::Adam& g_opt, nn::Adam& d_opt, const RealBatch& real,
                         tape::Generator& noise_gen, const WganOptions& o) {
-  const std::int64_t b = real.dim(0);
+  const std::int64_t b = real.images.dim(0);
   StepResult r;
   const auto d_vars = arch.discriminator.trainable_variables();
   {
     Tensor fake;
     {
       tape::NoRecord no_record;  // the critic update does not differentiate through G
-      fake = arch.generator(noise_for(arch, b, noise_gen, o.parallel.shard), true);
+      fake = arch.generate(noise_for(arch, b, noise_gen, o.parallel.shard), real.labels, true);
     }
     const Tensor eps = shard_rows(Tensor::uniform({b * o.parallel.shard.count, 1, 1, 1}, noise_gen), o.parallel.shard);
     tape::GradientTape d_tape;
-    const nn::GanLossTerms terms = nn::gan_losses(nn::GanLoss::wasserstein, arch.discriminator(real, true),
-                                                  arch.discriminator(fake, true));
-    const Tensor penalty = nn::gradient_penalty(arch.discriminator, real, fake, eps);
+    const nn::GanLossTerms terms = nn::gan_losses(nn::GanLoss::wasserstein, arch.discriminate(real.images, real.labels, true),
+                                                  arch.discriminate(fake, real.labels, true));
+    const Tensor penalty = nn::gradient_penalty(critic_of(arch, real.labels), real.images, fake, eps);
     const Tensor d_loss = terms.d_fake + terms.d_real + o.gp_weight * penalty;
     apply_update(d_opt, d_tape.gradient(d_loss, d_vars), d_vars, o.parallel);
     r.d_loss_real = terms.d_real.item();
@@ -206,10 +229,11 @@ StepResult wgan_gp_step(Architecture& arch, nn::Adam& g_opt, nn::Adam& d_opt, co
   }
   r.g_updated = o.train_g;
   if (o.train_g) {
-    const Tensor z = noise_for(arch, b, noise_gen, o.parallel.shard);
+    const Fakes fakes = fakes_for(arch, b, noise_gen, o.parallel.shard);
     const auto g_vars = arch.generator.trainable_variables();
     tape::GradientTape g_tape;
-    const Tensor g_loss = nn::generator_loss(nn::GanLoss::wasserstein, arch.discriminator(arch.generator(z, true), true));
+    const Tensor g_loss =
+        nn::generator_loss(nn::GanLoss::wasserstein, arch.discriminate(generate(arch, fakes), fakes.labels, true));
     apply_update(g_opt, g_tape.gradient(g_loss, g_vars), g_vars, o.parallel);
     r.g_loss = g_loss.item();
   }
@@ -231,10 +255,10 @@ const StepResult kGatedStart = [] {
 // One run of seed 004's loop: fresh noise, the three losses on the current weights, then one
 // update: of G (g_loss) or of D on one of its loss terms.
 enum class GatedPart { d_fake, g, d_real };
-StepResult gated_run(Architecture& arch, nn::Adam& opt, GatedPart part, const Tensor& real, tape::Generator& noise_gen,
+StepResult gated_run(Architecture& arch, nn::Adam& opt, GatedPart part, const RealBatch& real, tape::Generator& noise_gen,
                      const StepOptions& o) {
   tape::GradientTape tape;
-  const auto [losses, r] = forward_pass(arch, noise_for(arch, real.dim(0), noise_gen, o.parallel.shard), real, o);
+  const auto [losses, r] = forward_pass(arch, fakes_for(arch, real.images.dim(0), noise_gen, o.parallel.shard), real, o);
   const auto vars = part == GatedPart::g ? arch.generator.trainable_variables() : arch.discriminator.trainable_variables();
   const Tensor& loss = part == GatedPart::g ? losses.g : part == GatedPart::d_fake ? losses.d_fake : losses.d_real;
   apply_update(opt, tape.gradient(loss, vars), vars, o.parallel);
@@ -243,7 +267,7 @@ StepResult gated_run(Architecture& arch, nn::Adam& opt, GatedPart part, const Te
 
 }  // namespace
 
-StepResult gated_step(Architecture& arch, nn::Adam& g_opt, nn::Adam& d_fake_opt, nn::Adam& d_real_opt, const Tensor& real,
+StepResult gated_step(Architecture& arch, nn::Adam& g_opt, nn::Adam& d_fake_opt, nn::Adam& d_real_opt, const RealBatch& real,
                       tape::Generator& noise_gen, const StepOptions& o, const StepResult& latest, GatedUpdates* updated) {
   StepResult r = latest;
   GatedUpdates done;
@@ -392,6 +416,19 @@ nn::LearningRateSchedule schedule_for(const TrainConfig& c, double lr, std::int6
                                              c.lr_final);
 }
 
+int columns_for(int n) {
+  int c = 1;
+  while (c * c < n) ++c;
+  return c;
+}
+
+// Labels [classes * per_row] of a grid with one class per row: 0 (per_row times), 1, ...
+Tensor class_rows(const Architecture& arch, std::int64_t per_row) {
+  std::vector<float> ids;
+  for (std::int64_t i = 0; i < arch.classes * per_row; ++i) ids.push_back(static_cast<float>(i / per_row));
+  return Tensor::from_vector(ids, tape::Shape{arch.classes * per_row});
+}
+
 struct Run {
   TrainConfig config;
   RunFiles files;
@@ -402,6 +439,7 @@ struct Run {
   bool gated;
   tape::Generator noise_gen;
   Tensor fixed_noise;
+  Tensor fixed_labels;  // conditional: the class of each grid image, one class per row
   std::int64_t step = 0, epoch = 0, image_in_epoch = 0;
   std::optional<StepResult> last;  // the previous step's result (steers --balance)
   std::optional<nn::Sequential> g_ema;  // the moving average of G's weights (--ema)
@@ -413,8 +451,13 @@ struct Run {
         d_real_opt({.learning_rate = discriminator_lr(c), .beta1 = c.beta1, .beta2 = c.beta2}), gated(c.updates == "gated"),
         noise_gen(c.seed * 0x9E3779B97F4A7C15ull + 1), g_ema(std::move(average)) {
     tape::Generator fixed(c.seed * 0x9E3779B97F4A7C15ull + 2);
-    fixed_noise = arch.sample_noise(c.samples, fixed);
+    fixed_noise = arch.sample_noise(grid_images(), fixed);
+    if (arch.conditional()) fixed_labels = class_rows(arch, c.samples);
   }
+
+  // Images in each grid: `samples`, or `samples` per class.
+  std::int64_t grid_images() const { return arch.conditional() ? arch.classes * config.samples : config.samples; }
+  int grid_columns() const { return arch.conditional() ? config.samples : columns_for(config.samples); }
 
   std::vector<std::pair<std::string, tape::Generator*>> generators() {
     std::vector<std::pair<std::string, tape::Generator*>> gens{{"noise", &noise_gen}};
@@ -430,6 +473,7 @@ struct Run {
                                          {"noise", config.noise},                {"data_range", name_of(arch.range)},
                                          {"seed", std::to_string(config.seed)},  {"program", "tape dcgan " TAPE_DCGAN_VERSION}};
     // The last step's losses steer --balance; saved exactly (hex floats) so a resumed run decides alike.
+    if (arch.conditional()) m["classes"] = std::to_string(arch.classes);
     if (last) {
       m["last_losses"] = hex(last->d_loss_real) + "," + hex(last->d_loss_fake) + "," + hex(last->g_loss);
     }
@@ -465,22 +509,17 @@ struct Run {
 
   // The generator that grids and metrics show: the weight average when there is one.
   nn::Sequential& shown_generator() { return g_ema ? *g_ema : arch.generator; }
-  Tensor samples() { return arch.to_signed(shown_generator()(fixed_noise, false)); }  // [-1, 1] for pictures
+  Tensor samples() { return arch.to_signed(arch.generate(shown_generator(), fixed_noise, fixed_labels, false)); }  // [-1, 1]
 
   // Seed 004's "Fake Evaluation": the mean logit D gives a fresh batch of fakes (inference mode,
   // its own noise from the seed and the step, so TensorBoard does not change the training).
   double fake_evaluation(std::int64_t batch) {
     tape::NoRecord no_record;
     tape::Generator gen(config.seed * 0x9E3779B97F4A7C15ull + 3 + static_cast<std::uint64_t>(step) * 0x2545F4914F6CDD1Dull);
-    return tape::mean(arch.discriminator(arch.generator(arch.sample_noise(batch, gen), false), false)).item();
+    const Tensor z = arch.sample_noise(batch, gen), labels = arch.sample_labels(batch, gen);
+    return tape::mean(arch.discriminate(arch.generate(z, labels, false), labels, false)).item();
   }
 };
-
-int columns_for(int n) {
-  int c = 1;
-  while (c * c < n) ++c;
-  return c;
-}
 
 // The classifier --eval-every uses: --classifier, or the dataset's own ("" for a dataset without one).
 std::string resolved_classifier(const TrainConfig& c) {
@@ -608,7 +647,8 @@ int train(const TrainConfig& c, const ProcessGroup* group) {
   }
 
   const std::optional<DataRange> range = c.data_range.empty() ? std::nullopt : std::optional(data_range_of(c.data_range));
-  Architecture arch = make_architecture(c.arch, c.z_dim, c.seed, range);
+  const std::int64_t classes = c.conditional ? kDatasetClasses : 0;
+  Architecture arch = make_architecture(c.arch, c.z_dim, c.seed, range, classes);
   arch.noise = noise_prior_of(c.noise);
   if (std::vector<std::int64_t>(data.images.shape().begin() + 1, data.images.shape().end()) != arch.image_shape) {
     throw tape::ShapeError("train: architecture '" + c.arch + "' makes images " + tape::Shape(arch.image_shape).to_string() +
@@ -647,7 +687,7 @@ int train(const TrainConfig& c, const ProcessGroup* group) {
   }
   std::optional<nn::Sequential> average;
   if (c.ema > 0.0 && root) {  // only rank 0 shows, scores and saves G
-    average = make_architecture(c.arch, c.z_dim, c.seed, range).generator;  // built alike: G's layer names
+    average = make_architecture(c.arch, c.z_dim, c.seed, range, classes).generator;  // built alike: G's layer names
     nn::update_moving_average(*average, arch.generator, 0.0);  // starts as a copy of G
   }
   Run run(c, std::move(arch), std::move(average));
@@ -689,7 +729,7 @@ int train(const TrainConfig& c, const ProcessGroup* group) {
   tape::summary::ProgressBar progress(total, n, isatty(STDOUT_FILENO) != 0, c.log_every);
   const std::int64_t images_total = schedule.images_in(total);
   std::int64_t images_done = schedule.images_in(run.step);
-  const int cols = columns_for(c.samples);
+  const int cols = run.grid_columns();
   auto save_grid = [&](const std::string& path) {
     tape::NoRecord no_record;
     tape::io::Image grid = tape::io::make_grid(run.samples(), cols, 2, data.images.dim(1) <= 32 ? 4 : 1);
@@ -727,8 +767,10 @@ int train(const TrainConfig& c, const ProcessGroup* group) {
   bool stop = false;
   while (run.step < total && !stop && (parallel || !g_interrupted)) {
     const auto t0 = std::chrono::steady_clock::now();
-    const Tensor real = run.arch.from_signed(batches.next(schedule.batch_at(run.step), schedule.batch_at(run.step + 1)));
-    const std::int64_t batch = real.dim(0) * shard.count;  // global: every process's shards together (an epoch's last may be smaller)
+    const std::vector<std::int64_t> rows = batches.next_indices(schedule.batch_at(run.step), schedule.batch_at(run.step + 1));
+    const RealBatch real(run.arch.from_signed(tape::data::gather_images(data, rows)),
+                         run.arch.conditional() ? tape::data::gather_labels(data, rows) : Tensor());
+    const std::int64_t batch = real.images.dim(0) * shard.count;  // global: every process's shards together (an epoch's last may be smaller)
     StepOptions options = step_options(c, run.step, run.last ? &*run.last : nullptr);
     options.parallel = data_parallel;
     StepResult r = c.loss == "wgan-gp"
@@ -811,8 +853,10 @@ Architecture load_generator(const std::string& checkpoint, bool raw) {
     return it->second;
   };
   const auto range = meta.find("data_range");  // checkpoints written before 2026-11-29: the architecture's own
+  const std::int64_t classes = meta.count("classes") ? metadata_count(meta, checkpoint, "classes", kMaxClasses) : 0;
   Architecture arch = make_architecture(field("arch"), metadata_count(meta, checkpoint, "z_dim", kMaxZDim), 0,
-                                        range == meta.end() ? std::nullopt : std::optional(data_range_of(range->second)));
+                                        range == meta.end() ? std::nullopt : std::optional(data_range_of(range->second)),
+                                        classes);
   const auto noise = meta.find("noise");  // checkpoints written before 2026-11-29: normal
   if (noise != meta.end()) arch.noise = noise_prior_of(noise->second);
   const bool has_average = std::any_of(file.tensors.begin(), file.tensors.end(),
@@ -824,12 +868,20 @@ Architecture load_generator(const std::string& checkpoint, bool raw) {
 void sample(const std::string& checkpoint, std::int64_t n, const NoiseOptions& noise, const std::string& out, bool raw) {
   if (n < 1) throw tape::ValueError("sample: --n must be >= 1, got " + std::to_string(n));
   Architecture arch = load_generator(checkpoint, raw);
-  const Tensor images = generate_images(arch, n, noise);
-  switch (sample_format_of(out)) {
-    case SampleFormat::grid:
-      tape::io::write_png(out, tape::io::make_grid(images, columns_for(static_cast<int>(std::min<std::int64_t>(n, 1 << 20))), 2,
-                               arch.image_shape[0] <= 32 ? 4 : 1));
+  const SampleFormat format = sample_format_of(out);
+  // A conditional generator: a grid has one class per row; in files image i is of class i % classes.
+  const std::int64_t per_row = arch.conditional() ? (n + arch.classes - 1) / arch.classes : 0;
+  const Tensor labels = arch.conditional() && format == SampleFormat::grid
+                            ? tape::slice(class_rows(arch, per_row), {0}, {n})
+                            : arch.cycle_labels(n);
+  const Tensor images = generate_images(arch, n, noise, labels);
+  switch (format) {
+    case SampleFormat::grid: {
+      const int cols = arch.conditional() ? static_cast<int>(per_row)
+                                          : columns_for(static_cast<int>(std::min<std::int64_t>(n, 1 << 20)));
+      tape::io::write_png(out, tape::io::make_grid(images, cols, 2, arch.image_shape[0] <= 32 ? 4 : 1));
       break;
+    }
     case SampleFormat::idx: tape::io::write_idx_images(out, images); break;
     case SampleFormat::npy: tape::io::write_npy_images(out, images); break;
     case SampleFormat::folder: tape::io::write_image_folder(out, images); break;
@@ -872,13 +924,14 @@ int interpolate(const InterpolateOptions& o) {
   tape::Generator gen(o.seed);
   std::vector<Tensor> points;
   for (int k = 0; k < o.points; ++k) points.push_back(arch.sample_noise(o.cells, gen));
+  const Tensor labels = arch.cycle_labels(o.cells);  // conditional: each cell keeps one class (0, 1, ... in turn)
   std::vector<tape::io::Image> frames;
   const int cols = columns_for(o.cells), scale = arch.image_shape[0] <= 32 ? 2 : 1;
   for (int k = 0; k < o.points; ++k) {
     for (int s = 0; s < o.steps; ++s) {
       const Tensor z = interpolate_noise(points[static_cast<std::size_t>(k)],
                                          points[static_cast<std::size_t>((k + 1) % o.points)], double(s) / o.steps, o.linear);
-      frames.push_back(tape::io::make_grid(arch.to_signed(arch.generator(z, false)), cols, 2, scale));
+      frames.push_back(tape::io::make_grid(arch.to_signed(arch.generate(z, labels, false)), cols, 2, scale));
     }
   }
   tape::io::write_gif(o.out, frames, o.delay_centiseconds);

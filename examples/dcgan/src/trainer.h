@@ -61,6 +61,9 @@ struct TrainConfig {
   std::int64_t z_dim = 100;
   std::string noise = "normal";   // G's noise prior: normal | uniform | truncated (NoisePrior)
   std::string data_range;         // "-1,1" | "0,1": the pixels G makes and D sees ("": the architecture's own)
+  // Class-conditional: G and D take the label too (Architecture::classes); sample grids put one
+  // class per row (`samples` images each), --eval-every and dcgan eval add the label accuracy.
+  bool conditional = false;
   std::uint64_t seed = 1;
   std::string out = "runs/dcgan";
   bool resume = false;
@@ -74,7 +77,7 @@ struct TrainConfig {
   int keep_checkpoints = 3;
   bool tensorboard = false;
   std::int64_t tensorboard_every = 100;
-  int samples = 16;               // fixed-noise images in each grid
+  int samples = 16;               // fixed-noise images in each grid (conditional: in each class's row)
   std::int64_t log_every = 50;    // plain progress lines when stdout is not a terminal
   std::int64_t max_images = 0;    // use only the first N training images (0: all)
   // Sample-quality metrics while training (MNIST, Fashion-MNIST): every eval_every steps (and at
@@ -113,6 +116,13 @@ struct StepResult {
 
 using tape::nn::GanLoss;
 
+// A batch of real images [B, H, W, C] in the architecture's range and, for a conditional
+// architecture, their labels [B] (a bare tensor converts: images without labels).
+struct RealBatch {
+  RealBatch(const tape::Tensor& images_, const tape::Tensor& labels_ = {}) : images(images_), labels(labels_) {}
+  tape::Tensor images, labels;
+};
+
 // Data-parallel training: this process holds `shard` of every global batch (its noise is its rows
 // of the global batch's draw) and `average_gradients` averages gradients over the processes before
 // each update (none: one process).
@@ -140,13 +150,16 @@ struct StepOptions {
 // With alternating: D is updated first (G(z) a constant to it), then G's loss is taken through the
 // updated D on the same G(z) (one more D forward pass); g_loss and d_fake in the result are from
 // the updated D. With fresh_noise as well, G's update draws a fresh z' and runs G again (seed 003's
-// two sess.run calls: D's step, then G's on new noise). Not with balance.
-StepResult train_step(Architecture& arch, tape::nn::Adam& g_opt, tape::nn::Adam& d_opt, const tape::Tensor& real,
+// two sess.run calls: D's step, then G's on new noise). Not with balance. A conditional
+// architecture takes the real images' labels for D(x) and draws the fakes' labels uniformly after
+// z (from the same generator), for G(z, y) and D(G(z, y), y).
+StepResult train_step(Architecture& arch, tape::nn::Adam& g_opt, tape::nn::Adam& d_opt, const RealBatch& real,
                       tape::Generator& noise_gen, const StepOptions& options);
 
 // WGAN-GP (Gulrajani et al. 2017). One critic update on `real` and G(z): critic loss
 // E[D(G(z))] - E[D(x)] + gp_weight * gradient_penalty; then, when train_g, one generator update
-// on fresh noise with loss -E[D(G(z'))]. In the result, d_loss_real = -E[D(x)], d_loss_fake =
+// on fresh noise with loss -E[D(G(z'))]. Conditional: the critic's fakes take the real images'
+// labels (the penalty's interpolates are then of one label each); G's update draws fresh ones. In the result, d_loss_real = -E[D(x)], d_loss_fake =
 // E[D(G(z))], d_real / d_fake the raw critic means, g_loss the generator's loss (the critic pass's
 // -E[D(G(z))] when G is not updated).
 struct WganOptions {
@@ -154,7 +167,7 @@ struct WganOptions {
   bool train_g = true;
   DataParallel parallel;
 };
-StepResult wgan_gp_step(Architecture& arch, tape::nn::Adam& g_opt, tape::nn::Adam& d_opt, const tape::Tensor& real,
+StepResult wgan_gp_step(Architecture& arch, tape::nn::Adam& g_opt, tape::nn::Adam& d_opt, const RealBatch& real,
                         tape::Generator& noise_gen, const WganOptions& options);
 // Seed 004's iteration: up to three runs, each drawing fresh noise, computing all three losses on
 // the current weights and then updating one part with its own Adam: D on its fake loss (d_fake_opt)
@@ -166,7 +179,7 @@ struct GatedUpdates {
   bool d_fake = false, g = false, d_real = false;
 };
 StepResult gated_step(Architecture& arch, tape::nn::Adam& g_opt, tape::nn::Adam& d_fake_opt, tape::nn::Adam& d_real_opt,
-                      const tape::Tensor& real, tape::Generator& noise_gen, const StepOptions& options,
+                      const RealBatch& real, tape::Generator& noise_gen, const StepOptions& options,
                       const StepResult& latest, GatedUpdates* updated = nullptr);
 
 // Throws tape::ValueError when a network meant as a WGAN critic has BatchNorm layers (the

@@ -69,6 +69,20 @@ tape::Tensor gather_images(const Dataset& data, const std::vector<std::int64_t>&
   return tape::Tensor::from_vector(out, tape::Shape{count, shape[1], shape[2], shape[3]});
 }
 
+tape::Tensor gather_labels(const Dataset& data, const std::vector<std::int64_t>& indices) {
+  // -> [indices.size()]
+  const std::int64_t n = checked_count(data, "gather_labels");
+  std::vector<float> out;
+  out.reserve(indices.size());
+  for (const std::int64_t i : indices) {
+    if (i < 0 || i >= n)
+      throw tape::ValueError("gather_labels: index " + std::to_string(i) + " out of range for " + std::to_string(n) +
+                             " labels");
+    out.push_back(static_cast<float>(data.labels[static_cast<std::size_t>(i)]));
+  }
+  return tape::Tensor::from_vector(out, tape::Shape{static_cast<std::int64_t>(indices.size())});
+}
+
 BatchIterator::BatchIterator(const Dataset& data, std::int64_t batch_size, tape::Generator& gen)
     : data_(data), batch_size_(batch_size), batches_per_epoch_(0), gen_(&gen) {
   const std::int64_t n = checked_count(data_, "BatchIterator");

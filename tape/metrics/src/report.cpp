@@ -3,6 +3,7 @@
 #include "tape/metrics/report.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -67,6 +68,37 @@ QualityReport Evaluator::evaluate(const Tensor& images) {
   return evaluate_quality(classify(classifier_, images), reference_, test_histogram_);
 }
 
+QualityReport Evaluator::evaluate(const Tensor& images, const std::vector<int>& labels) {
+  const ClassifierOutputs outputs = classify(classifier_, images);
+  QualityReport r = evaluate_quality(outputs, reference_, test_histogram_);
+  add_label_accuracy(r, outputs.classes, labels);
+  return r;
+}
+
+void add_label_accuracy(QualityReport& report, const std::vector<int>& predicted, const std::vector<int>& labels,
+                        int classes) {
+  if (predicted.size() != labels.size() || labels.empty()) {
+    throw tape::ValueError("add_label_accuracy: " + std::to_string(predicted.size()) + " predictions for " +
+                     std::to_string(labels.size()) + " labels");
+  }
+  std::vector<double> right(static_cast<std::size_t>(classes), 0.0), count(right.size(), 0.0);
+  double total_right = 0;
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    if (labels[i] < 0 || labels[i] >= classes) {
+      throw tape::ValueError("add_label_accuracy: label " + std::to_string(labels[i]) + " at " + std::to_string(i) +
+                       " is outside [0, " + std::to_string(classes) + ")");
+    }
+    const auto k = static_cast<std::size_t>(labels[i]);
+    count[k] += 1;
+    if (predicted[i] == labels[i]) right[k] += 1, total_right += 1;
+  }
+  report.class_accuracy.assign(right.size(), std::nan(""));
+  for (std::size_t k = 0; k < right.size(); ++k) {
+    if (count[k] > 0) report.class_accuracy[k] = right[k] / count[k];
+  }
+  report.label_accuracy = total_right / static_cast<double>(labels.size());
+}
+
 
 // ---------------------------------------------------------------- table and JSON
 namespace {
@@ -104,6 +136,13 @@ std::string format_quality_table(const std::vector<std::pair<std::string, Qualit
     for (double h : r.histogram) os << pad(format("%.1f", 100.0 * h), 6);
     os << "\n";
   }
+  for (const auto& [label, r] : rows) {
+    if (r.class_accuracy.empty()) continue;
+    os << "label accuracy of " << label << " (% classified as the class asked for): " << format("%.1f", 100.0 * r.label_accuracy)
+       << "\n  per class 0..9: ";
+    for (double a : r.class_accuracy) os << pad(format("%.1f", 100.0 * a), 6);
+    os << "\n";
+  }
   return os.str();
 }
 
@@ -114,6 +153,12 @@ void write_metrics_json(const std::string& path, const std::vector<std::pair<std
                 {"kid", r.kid}, {"kid_se", r.kid_se}, {"precision", r.precision}, {"recall", r.recall},
                 {"class_histogram", r.histogram}, {"classes_present", r.classes_present},
                 {"kl_to_test", r.kl_to_test}};
+    if (!r.class_accuracy.empty()) {
+      nlohmann::json per_class = nlohmann::json::array();
+      for (double a : r.class_accuracy) per_class.push_back(std::isnan(a) ? nlohmann::json() : nlohmann::json(a));
+      j[label]["label_accuracy"] = r.label_accuracy;
+      j[label]["class_accuracy"] = per_class;
+    }
   }
   tape::io::write_file_atomically(path, j.dump(2) + "\n");
 }

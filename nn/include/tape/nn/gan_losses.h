@@ -2,6 +2,8 @@
 // non-saturating BCE, the hinge loss and the Wasserstein (critic) loss, and the penalties on the critic's input gradient (WGAN-GP,
 // R1), differentiable again w.r.t. the critic's weights and the images (nested tapes).
 #pragma once
+#include <functional>
+
 #include "tape/nn/module.h"
 #include "tape/tensor.h"
 
@@ -32,5 +34,12 @@ Tensor squared_input_gradient_norms(Module& critic, const Tensor& x, bool traini
 Tensor gradient_penalty(Module& critic, const Tensor& real, const Tensor& fake, const Tensor& eps, bool training = true);
 // R1 (Mescheder et al. 2018) without its weight: mean_i ||grad D(x_i)||^2 / 2 on real images.
 Tensor r1_penalty(Module& critic, const Tensor& real, bool training = true);
+
+// The same for a critic given as a function of the images: a critic of several inputs with the
+// others held fixed (a class-conditional D: [&](const Tensor& x) { return d({x, labels}, true); }).
+using Critic = std::function<Tensor(const Tensor&)>;
+Tensor squared_input_gradient_norms(const Critic& critic, const Tensor& x);
+Tensor gradient_penalty(const Critic& critic, const Tensor& real, const Tensor& fake, const Tensor& eps);
+Tensor r1_penalty(const Critic& critic, const Tensor& real);
 
 }  // namespace tape::nn

@@ -20,6 +20,9 @@ std::vector<std::int64_t> shuffled_indices(std::int64_t n, tape::Generator& gen)
 
 // The images at `indices`, copied contiguous: [indices.size(), H, W, C].
 tape::Tensor gather_images(const Dataset& data, const std::vector<std::int64_t>& indices);
+// The labels at `indices` as class ids in a float32 tensor [indices.size()] (what nn::Embedding
+// and tape::one_hot take).
+tape::Tensor gather_labels(const Dataset& data, const std::vector<std::int64_t>& indices);
 
 // Shuffled mini-batches, epoch after epoch. Each new_epoch() draws a fresh permutation from the
 // generator (the same seed gives the same batches); the last incomplete batch is dropped (as

@@ -28,7 +28,17 @@ struct QualityReport {
   std::vector<double> histogram;    // fraction of the set predicted as each class
   int classes_present = 0;          // classes with at least 1% of the set
   double kl_to_test = 0;            // KL(histogram || the test set's label histogram)
+  // Images made for given classes (a class-conditional generator; empty otherwise): the fraction
+  // the classifier puts in the class each was made for, over all and per class (0..9).
+  std::vector<double> class_accuracy;
+  double label_accuracy = 0;
 };
+
+// The label accuracy of `predicted` classes against the `labels` the images were made for (equal
+// sizes, labels in [0, classes)): into report.label_accuracy and report.class_accuracy (NaN for a
+// class with no image). ValueError for mismatched sizes or a label out of range.
+void add_label_accuracy(QualityReport& report, const std::vector<int>& predicted, const std::vector<int>& labels,
+                        int classes = 10);
 
 QualityReport evaluate_quality(const ClassifierOutputs& set,
                                const ClassifierOutputs& reference,
@@ -51,6 +61,9 @@ class Evaluator {
   const QualityReport& real_report();
   // images [M, 28, 28, 1] in [-1, 1], M >= 10.
   QualityReport evaluate(const tape::Tensor& images);
+  // The same for images made for the classes `labels` [M] (a class-conditional generator's), with
+  // the label accuracy added.
+  QualityReport evaluate(const tape::Tensor& images, const std::vector<int>& labels);
   tape::nn::Sequential& classifier() { return classifier_; }
 
  private:
