@@ -1,5 +1,6 @@
-// The quality report's printed table: the score column is headed with the dataset's name and
-// the columns stay aligned.
+// The quality report's printed table (the score column headed with the dataset's name, columns
+// aligned) and the label accuracy of images made for given classes.
+#include <cmath>
 #include <string>
 #include <utility>
 
@@ -22,3 +23,21 @@ TEST_CASE("the quality table heads the score column with the dataset's name, col
   }
 }
 
+
+TEST_CASE("label accuracy: overall and per class, NaN for a class without images, in the table and checked", "[metrics][report]") {
+  tape::metrics::QualityReport r;
+  r.n = 6, r.histogram.assign(10, 0.1);
+  // made for 0, 0, 1, 1, 1, 3; classified as 0, 5, 1, 1, 2, 3
+  tape::metrics::add_label_accuracy(r, {0, 5, 1, 1, 2, 3}, {0, 0, 1, 1, 1, 3});
+  CHECK(r.label_accuracy == Approx(4.0 / 6.0));
+  REQUIRE(r.class_accuracy.size() == 10);
+  CHECK(r.class_accuracy[0] == 0.5);
+  CHECK(r.class_accuracy[1] == Approx(2.0 / 3.0));
+  CHECK(std::isnan(r.class_accuracy[2]));
+  CHECK(r.class_accuracy[3] == 1.0);
+  const std::string table = tape::metrics::format_quality_table({{"generated", r}}, "MNIST score");
+  CHECK_THAT(table, Catch::Contains("label accuracy of generated (% classified as the class asked for): 66.7") &&
+                        Catch::Contains("50.0  66.7  nan"));
+  CHECK_THROWS_WITH(tape::metrics::add_label_accuracy(r, {0, 1}, {0}), Catch::Contains("2 predictions for 1 labels"));
+  CHECK_THROWS_WITH(tape::metrics::add_label_accuracy(r, {0}, {10}), Catch::Contains("label 10 at 0"));
+}
