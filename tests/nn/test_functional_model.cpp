@@ -5,11 +5,13 @@
 #include <filesystem>
 
 #include "support/temp_dir.h"
+#include "support/nn_support.h"
 #include "support/test_support.h"
 #include "tape/nn/nn.h"
 
 using namespace tape;
 using test::rand;
+using test::variable_names;
 
 namespace {
 
@@ -28,12 +30,6 @@ nn::Functional conditional_model() {
   const auto joined = model.apply(nn::Concatenate(), {z, embedded});
   model.output(model.apply(nn::Dense(3, {.activation = nn::Activation::tanh}), joined));
   return model;
-}
-
-std::vector<std::string> variable_names(const nn::Module& m) {
-  std::vector<std::string> out;
-  for (const auto& nv : m.named_variables()) out.push_back(nv.name);
-  return out;
 }
 
 }  // namespace

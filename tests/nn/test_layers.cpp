@@ -1,11 +1,13 @@
 // Every layer in training mode (SpectralNorm in inference, its vectors fixed) under float64
 // gradcheck (input and weights), the gradgradchecks gradient penalties need, and layer behaviour:
 // shapes, names, BatchNorm statistics, Dropout, pooling.
+#include "support/nn_support.h"
 #include "support/test_support.h"
 #include "tape/nn/nn.h"
 
 using namespace tape;
 using test::rand;
+using test::variable_names;
 
 namespace {
 
@@ -186,16 +188,6 @@ TEST_CASE("names are unique and hierarchical", "[layers]") {
   REQUIRE(named[0].variable.name() == "generator/dense/kernel");
   REQUIRE(g.trainable_variables().size() == 6);
 }
-
-namespace {
-
-std::vector<std::string> variable_names(const nn::Module& m) {
-  std::vector<std::string> out;
-  for (const auto& nv : m.named_variables()) out.push_back(nv.name);
-  return out;
-}
-
-}  // namespace
 
 TEST_CASE("default names are numbered per model, children before their parent, skipping names taken", "[layers]") {
   // Models built alike get the same names, whatever the process built before them.
