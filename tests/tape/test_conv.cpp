@@ -2,8 +2,10 @@
 // fixtures (float32 and float64), the optimized im2col/GEMM kernels against the plain reference
 // loops on random geometries, and the "same"-padding / Keras Conv2DTranspose size rules.
 #include <array>
+#include <cctype>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -288,6 +290,57 @@ TEST_CASE("optimized conv kernels match the reference with 2 and 3 threads: unev
     const test::Threads scope(threads);
     INFO(threads << " threads, N=" << n);
     compare_kernels_both({n, 14, 14, 48, 5, 5, 8, 7, 7, 2, 2, 1, 2}, 80 + n);
+  }
+}
+
+// ---------------------------------------------------------------- instruction-set paths
+
+namespace {
+
+// Whether this CPU has the instruction set an OpenBLAS kernel set needs ("sse3", "avx2", "avx512f").
+bool cpu_has(const std::string& feature) {
+  __builtin_cpu_init();
+  if (feature == "sse3") return __builtin_cpu_supports("sse3");
+  if (feature == "avx2") return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  if (feature == "avx512f") return __builtin_cpu_supports("avx512f");
+  FAIL("unknown CPU feature '" << feature << "'");
+  return false;
+}
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+}  // namespace
+
+// tape's conv kernels are plain C++ around one GEMM; their instruction-set paths are the GEMM's:
+// OpenBLAS picks a kernel set for the CPU at run time, or takes the one OPENBLAS_CORETYPE names.
+// ctest runs this case once per kernel set (tests/CMakeLists.txt: Prescott = SSE3, Haswell = AVX2,
+// SkylakeX = AVX-512) with TAPE_EXPECT_BLAS_CORE and TAPE_EXPECT_CPU_FEATURE set; a set the CPU
+// cannot run is skipped before any matrix product. Without them: the set chosen for this CPU.
+TEST_CASE("the conv kernels match the reference loops on the GEMM kernel set in use", "[conv][isa]") {
+  const char* expected = std::getenv("TAPE_EXPECT_BLAS_CORE");
+  const char* feature = std::getenv("TAPE_EXPECT_CPU_FEATURE");
+  if (feature != nullptr && !cpu_has(feature)) {
+    WARN("skipped: this CPU has no " << feature << " for the kernel set " << (expected ? expected : "?"));
+    return;
+  }
+  const std::string backend = tape::kernels::gemm_backend();
+  INFO("GEMM: " << backend);
+  if (expected != nullptr) REQUIRE_THAT(lower(backend), Catch::Contains(lower(expected)));
+  tape::Generator gen(424242);
+  for (int i = 0; i < 12; ++i) {
+    tape::kernels::ConvShape s{};
+    s.n = pick(gen, 1, 4), s.h = pick(gen, 3, 14), s.w = pick(gen, 3, 14), s.ci = pick(gen, 1, 40), s.co = pick(gen, 1, 40);
+    s.kh = pick(gen, 1, 5), s.kw = s.kh, s.sh = pick(gen, 1, 2), s.sw = s.sh, s.pt = s.kh / 2, s.pl = s.kw / 2;
+    s.ho = out_len(s.h, s.kh, s.sh, s.pt, s.pt);
+    s.wo = out_len(s.w, s.kw, s.sw, s.pl, s.pl);
+    DYNAMIC_SECTION("geometry " << i << ": " << describe(s)) { compare_kernels_both(s, 5000 + static_cast<std::uint64_t>(i)); }
+  }
+  SECTION("the DCGAN's 5x5 stride-2 layer at batch 16, 2 threads") {
+    const test::Threads scope(2);
+    compare_kernels_both({16, 14, 14, 64, 5, 5, 128, 7, 7, 2, 2, 1, 2}, 5100);
   }
 }
 

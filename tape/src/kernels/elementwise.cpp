@@ -132,6 +132,14 @@ void blas_gemm(const double* a, const double* b, double* c, std::int64_t m, std:
 }  // namespace
 #endif
 
+std::string gemm_backend() {
+#ifdef TAPE_HAVE_CBLAS
+  return std::string("OpenBLAS ") + openblas_get_corename();
+#else
+  return "Eigen";
+#endif
+}
+
 template <class T>
 void gemm(const T* a, const T* b, T* c, std::int64_t m, std::int64_t n, std::int64_t k, bool trans_a,
           bool trans_b, bool accumulate) {

@@ -2,6 +2,7 @@
 // reductions, GEMM and the im2col/col2im convolution kernels, on float and double.
 #pragma once
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include <Eigen/Core>
@@ -121,6 +122,10 @@ void scatter_strided(const Tensor& x, const Tensor& out, const std::vector<std::
 enum class Reduce { sum, max };
 // x viewed as [outer, n, inner] -> [outer, inner], summing or taking the max over n.
 Tensor reduce_middle(const Tensor& x, std::int64_t outer, std::int64_t n, std::int64_t inner, Reduce op);
+
+// The matrix-product back end and the kernel set it chose for this CPU: "OpenBLAS <core>" (its
+// runtime dispatch: OPENBLAS_CORETYPE=Haswell, SkylakeX, ... forces one) or "Eigen".
+std::string gemm_backend();
 
 // c[m, n] = a[m, k] @ b[k, n] (row-major; transposes applied to the stored matrices).
 template <class T>
