@@ -3,7 +3,7 @@
 // LeakyReLU, Dropout and Adam on tensors of the same size, through the public API. Each kernel
 // reports GB/s over the fewest bytes it must move (its inputs read once, its outputs written
 // once) and x_stream: its time over the time STREAM's triad bandwidth needs for those bytes
-// (1.0: as fast as memory allows; the bar is 1.5).
+// (1.0: as fast as memory allows; the project's target is 1.5 at most).
 #include <benchmark/benchmark.h>
 #include <omp.h>
 

@@ -51,7 +51,7 @@ void add_train_options(CLI::App& cmd, dcgan::TrainConfig& c) {
       ->check(CLI::IsMember(dcgan::architecture_names()))->capture_default_str();
   cmd.add_flag("--conditional", c.conditional,
                "class-conditional: G and D take the image's label too; grids put one class per row (--samples "
-               "images each) and evaluations add the label accuracy");
+               "images each); dcgan eval and --eval-every report the label accuracy");
   auto* epochs = cmd.add_option("--epochs", c.epochs, "passes over the data (default 1)");
   cmd.add_option("--steps", c.steps, "total training steps (instead of --epochs)")->excludes(epochs);
   cmd.add_option("--batch", c.batch, "images per step")->check(CLI::PositiveNumber)->capture_default_str();

@@ -265,9 +265,14 @@ Tensor Concatenate::call(const Tensor&, bool) {
 
 // x_i[N, ..., a_i, ...] -> [N, ..., sum a_i, ...]
 Tensor Concatenate::call_inputs(const std::vector<Tensor>& inputs, bool) {
+  const std::int64_t rank = inputs[0].rank();
+  if (axis_ == -rank) {
+    throw ValueError("Concatenate '" + name() + "': axis " + std::to_string(axis_) + " is the batch axis of inputs of rank " +
+                     std::to_string(rank));
+  }
   try {
     return concat(inputs, axis_);
-  } catch (const Error& e) {
+  } catch (const ShapeError& e) {
     throw ShapeError("Concatenate '" + name() + "': " + e.what());
   }
 }
@@ -281,19 +286,21 @@ Embedding::Embedding(std::int64_t input_dim, std::int64_t output_dim, EmbeddingO
   }
 }
 
-void Embedding::build_variables(const Shape&, DType dtype) {
-  embeddings_ = add_weight("embeddings", {input_dim_, output_dim_}, options_.embeddings_initializer, true, dtype);
+void Embedding::build_variables(const Shape&, DType) {
+  embeddings_ = add_weight("embeddings", {input_dim_, output_dim_}, options_.embeddings_initializer, true, options_.dtype);
 }
 
 // ids[N, ...] -> [N, ..., output_dim]
 Tensor Embedding::call(const Tensor& ids, bool) {
-  Tensor rows;
+  Tensor rows;  // [ids.numel(), input_dim]
   try {
-    rows = one_hot(ids, input_dim_).to(embeddings_.dtype());
+    rows = reshape(one_hot(ids, input_dim_), {-1, input_dim_}).to(embeddings_.dtype());
   } catch (const ValueError& e) {
     throw ValueError("Embedding '" + name() + "': " + e.what());
   }
-  return matmul(rows, embeddings_.value());
+  std::vector<std::int64_t> dims = ids.shape().dims();
+  dims.push_back(output_dim_);
+  return reshape(matmul(rows, embeddings_.value()), dims);
 }
 
 // ---------------------------------------------------------------- pooling

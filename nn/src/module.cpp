@@ -3,6 +3,7 @@
 #include "tape/nn/module.h"
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <set>
 #include <sstream>
@@ -92,7 +93,10 @@ Tensor Module::run_call(Build build, Run run) {
   }
   Tensor y = run();
   output_shape_ = without_batch(y.shape());
-  if (first) rename(name());
+  if (!called_) {  // the first call that completes, even after a first one that threw
+    rename(name());
+    called_ = true;
+  }
   return y;
 }
 
@@ -118,23 +122,26 @@ Tensor Module::operator()(const std::vector<Tensor>& inputs, bool training) {
   return run_call([&] { build_variables_for(shapes, inputs[0].dtype()); }, [&] { return call_inputs(inputs, training); });
 }
 
+namespace {
+// A batch of one zero input of shape [1, shape...].
+Tensor zeros_batch_of_one(const Shape& shape) {
+  std::vector<std::int64_t> dims{1};
+  dims.insert(dims.end(), shape.begin(), shape.end());
+  return Tensor::zeros(Shape(dims));
+}
+}  // namespace
+
 void Module::build(const Shape& input_shape, Generator& gen) {
   InitScope scope(gen);
   NoRecord no_record;
-  std::vector<std::int64_t> dims{1};
-  dims.insert(dims.end(), input_shape.begin(), input_shape.end());
-  (*this)(Tensor::zeros(Shape(dims)), false);
+  (*this)(zeros_batch_of_one(input_shape), false);
 }
 
 void Module::build_inputs(const std::vector<Shape>& input_shapes, Generator& gen) {
   InitScope scope(gen);
   NoRecord no_record;
   std::vector<Tensor> inputs;
-  for (const Shape& shape : input_shapes) {
-    std::vector<std::int64_t> dims{1};
-    dims.insert(dims.end(), shape.begin(), shape.end());
-    inputs.push_back(Tensor::zeros(Shape(dims)));
-  }
+  for (const Shape& shape : input_shapes) inputs.push_back(zeros_batch_of_one(shape));
   (*this)(inputs, false);
 }
 
@@ -303,16 +310,27 @@ Tensor Sequential::call_inputs(const std::vector<Tensor>& inputs, bool training)
 }
 
 // ---------------------------------------------------------------- Functional
-Functional::Functional(std::string name) : Module("functional", std::move(name)) {}
+namespace {
+std::uint64_t next_functional_id() {
+  static std::atomic<std::uint64_t> next{1};
+  return next++;
+}
+}  // namespace
+
+Functional::Functional(std::string name) : Module("functional", std::move(name)), id_(next_functional_id()) {}
 
 Functional::Node Functional::input() {
   if (!layers_.empty()) throw ValueError("Functional '" + name() + "': inputs come before the layers");
+  if (called()) throw ValueError("Functional '" + name() + "': inputs are added before the first call");
   steps_.push_back({nullptr, {}});
   ++num_inputs_;
-  return {steps_.size() - 1};
+  return node(steps_.size() - 1);
 }
 
 void Functional::check_node(Node n, const char* what) const {
+  if (n.model != id_) {
+    throw ValueError("Functional '" + name() + "': " + what + " is a node of another model");
+  }
   if (n.index >= steps_.size()) {
     throw ValueError("Functional '" + name() + "': " + what + " is node " + std::to_string(n.index) + ", but the model has " +
                      std::to_string(steps_.size()) + " nodes");
@@ -325,7 +343,7 @@ Functional::Node Functional::apply(std::shared_ptr<Module> layer, const std::vec
     throw ValueError("Functional '" + name() + "': " + layer->type_name() + " cannot take " + std::to_string(inputs.size()) +
                      " inputs");
   }
-  if (built()) throw ValueError("Functional '" + name() + "': layers are added before the first call");
+  if (called()) throw ValueError("Functional '" + name() + "': layers are added before the first call");
   Step step{layer, {}};
   for (Node n : inputs) {
     check_node(n, "an input");
@@ -333,7 +351,7 @@ Functional::Node Functional::apply(std::shared_ptr<Module> layer, const std::vec
   }
   if (std::find(layers_.begin(), layers_.end(), layer) == layers_.end()) layers_.push_back(layer);
   steps_.push_back(std::move(step));
-  return {steps_.size() - 1};
+  return node(steps_.size() - 1);
 }
 
 Functional::Node Functional::apply_each(Sequential& sequence, Node x) {

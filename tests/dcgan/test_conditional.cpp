@@ -107,10 +107,14 @@ TEST_CASE("a conditional run trains, resumes bit for bit, draws one class per ro
   const dcgan::Architecture loaded = dcgan::load_generator(checkpoint);
   REQUIRE(loaded.classes == 10);
   const std::string png = out.file("grid.png");
-  dcgan::sample(checkpoint, 25, {.seed = 1}, png);  // 3 per class row, the last rows short
+  dcgan::sample(checkpoint, 25, {.seed = 1}, png);  // 25 rounded up to 3 per class row
   const tape::io::Image sampled = tape::io::read_png(png);
   CHECK(sampled.width == 3 * 28 * 4 + 4 * 2);
-  CHECK(sampled.height == 9 * 28 * 4 + 10 * 2);  // 25 images of 3 per row: classes 0..8
+  CHECK(sampled.height == 10 * 28 * 4 + 11 * 2);  // every class, one row each
+
+  // Resuming it without --conditional (or an unconditional run with it) is refused, naming both.
+  c.conditional = false;
+  REQUIRE_THROWS_WITH(dcgan::train(c), Catch::Contains("run with 10 classes") && Catch::Contains("same --conditional"));
 
   dcgan::InterpolateOptions walk;
   walk.checkpoint = checkpoint;
@@ -121,7 +125,7 @@ TEST_CASE("a conditional run trains, resumes bit for bit, draws one class per ro
   REQUIRE(dcgan::interpolate(walk) == 4);
 }
 
-TEST_CASE("WGAN-GP with labels: the critic's fakes take the real labels, the penalty holds them", "[dcgan][conditional]") {
+TEST_CASE("WGAN-GP with labels: the critic's fakes take the real labels, G's update draws fresh ones", "[dcgan][conditional]") {
   TempDir data, out;
   write_tiny_mnist(data, 16);
   dcgan::TrainConfig c = tiny_config(data, out.file("run"));
@@ -130,11 +134,24 @@ TEST_CASE("WGAN-GP with labels: the critic's fakes take the real labels, the pen
   c.n_critic = 2;
   c.steps = 4;
   REQUIRE(dcgan::train(c) == 0);
-  dcgan::Architecture a = dcgan::make_architecture("keras-small", 100, 2, std::nullopt, 10);
+
+  // The noise a critic step draws: z and the penalty's eps, and no labels (the fakes take the real
+  // batch's), exactly what an unconditional critic step draws; G's step adds its fresh labels.
+  dcgan::Architecture cond = dcgan::make_architecture("keras-small", 100, 2, std::nullopt, 10);
+  dcgan::Architecture plain = dcgan::make_architecture("keras-small", 100, 2);
   tape::nn::Adam g_opt({.learning_rate = 1e-4}), d_opt({.learning_rate = 1e-4});
-  tape::Generator gen(4);
-  const dcgan::RealBatch real(tape::Tensor::uniform({4, 28, 28, 1}, gen, -1.0, 1.0), a.cycle_labels(4));
-  const dcgan::StepResult r = dcgan::wgan_gp_step(a, g_opt, d_opt, real, gen, {.gp_weight = 10.0, .train_g = true});
+  tape::Generator data_gen(4);
+  const tape::Tensor images = tape::Tensor::uniform({4, 28, 28, 1}, data_gen, -1.0, 1.0);
+  const dcgan::RealBatch real(images, cond.cycle_labels(4));
+  tape::Generator a(11), b(11), expected(11);
+  dcgan::wgan_gp_step(cond, g_opt, d_opt, real, a, {.gp_weight = 10.0, .train_g = false});
+  dcgan::wgan_gp_step(plain, g_opt, d_opt, images, b, {.gp_weight = 10.0, .train_g = false});
+  REQUIRE(a.state() == b.state());
+  const dcgan::StepResult r = dcgan::wgan_gp_step(cond, g_opt, d_opt, real, a, {.gp_weight = 10.0, .train_g = true});
   REQUIRE(std::isfinite(r.d_loss_real + r.d_loss_fake + r.g_loss));
-  REQUIRE_THROWS_WITH(dcgan::wgan_gp_step(a, g_opt, d_opt, real.images, gen, {}), Catch::Contains("needs labels"));
+  cond.sample_noise(4, expected), tape::Tensor::uniform({4, 1, 1, 1}, expected);  // the critic step's draws
+  cond.sample_noise(4, expected), tape::Tensor::uniform({4, 1, 1, 1}, expected);  // again, before G's step
+  cond.sample_noise(4, expected), cond.sample_labels(4, expected);                // G's fresh z and labels
+  REQUIRE(a.state() == expected.state());
+  REQUIRE_THROWS_WITH(dcgan::wgan_gp_step(cond, g_opt, d_opt, images, a, {}), Catch::Contains("needs labels"));
 }

@@ -37,7 +37,9 @@ TEST_CASE("label accuracy: overall and per class, NaN for a class without images
   CHECK(r.class_accuracy[3] == 1.0);
   const std::string table = tape::metrics::format_quality_table({{"generated", r}}, "MNIST score");
   CHECK_THAT(table, Catch::Contains("label accuracy of generated (% classified as the class asked for): 66.7") &&
-                        Catch::Contains("50.0  66.7  nan"));
+                        Catch::Contains("per class 0..9: 50.0  66.7  nan"));
   CHECK_THROWS_WITH(tape::metrics::add_label_accuracy(r, {0, 1}, {0}), Catch::Contains("2 predictions for 1 labels"));
   CHECK_THROWS_WITH(tape::metrics::add_label_accuracy(r, {0}, {10}), Catch::Contains("label 10 at 0"));
+  CHECK_THROWS_WITH(tape::metrics::add_label_accuracy(r, {}, {}), Catch::Contains("no labels"));
+  CHECK_THROWS_WITH(tape::metrics::add_label_accuracy(r, {0}, {0}, -3), Catch::Contains("classes must be >= 1, got -3"));
 }

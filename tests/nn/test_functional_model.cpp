@@ -23,10 +23,10 @@ Tensor labels_of(std::int64_t n, std::int64_t classes) {
 }
 
 // z, label -> Dense(3, tanh)(concat(z, Embedding(4, 2)(label))): a small conditional generator.
-nn::Functional conditional_model() {
+nn::Functional conditional_model(DType dtype = DType::f32) {
   nn::Functional model("generator");
   const auto z = model.input(), label = model.input();
-  const auto embedded = model.apply(nn::Embedding(4, 2), label);
+  const auto embedded = model.apply(nn::Embedding(4, 2, {.dtype = dtype}), label);
   const auto joined = model.apply(nn::Concatenate(), {z, embedded});
   model.output(model.apply(nn::Dense(3, {.activation = nn::Activation::tanh}), joined));
   return model;
@@ -49,9 +49,9 @@ TEST_CASE("gradcheck and gradgradcheck: Concatenate of two and three inputs", "[
 
 TEST_CASE("gradcheck and gradgradcheck: Embedding w.r.t. its table, whose rows it returns",
           "[layers][gradcheck][functional]") {
-  nn::Embedding embedding(5, 3);
-  const Tensor ids = Tensor::from_vector(std::vector<double>{4, 0, 4, 2}, {2, 2});
-  embedding(ids, true);  // builds a float64 table (the ids' dtype)
+  nn::Embedding embedding(5, 3, {.dtype = DType::f64});
+  const Tensor ids = Tensor::from_vector(std::vector<float>{4, 0, 4, 2}, {2, 2});
+  embedding(ids, true);  // builds the float64 table the options ask for, whatever the ids' dtype
   const Variable table = embedding.embeddings();
   REQUIRE(table.shape() == Shape{5, 3});
   const Tensor y = embedding(ids);
@@ -72,7 +72,7 @@ TEST_CASE("gradcheck and gradgradcheck: Embedding w.r.t. its table, whose rows i
 
 TEST_CASE("gradcheck and gradgradcheck: a two-input Functional model w.r.t. its input and every weight",
           "[layers][gradcheck][functional]") {
-  nn::Functional model = conditional_model();
+  nn::Functional model = conditional_model(DType::f64);
   const Tensor labels = labels_of(5, 4);
   Variable z(rand({5, 3}, 6), "z");
   model({z.value(), labels}, true);  // builds float64 weights
@@ -120,7 +120,7 @@ TEST_CASE("a Functional model names its layers and keys like a Sequential, and c
 
 TEST_CASE("a Sequential takes what its first layer takes: a two-input model, then more layers", "[layers][functional]") {
   auto model = nn::Sequential::named("generator", conditional_model(), nn::Dense(2));
-  const Tensor z = rand({4, 3}, 10), labels = labels_of(4, 4);
+  const Tensor z = rand({4, 3}, 10).to(DType::f32), labels = labels_of(4, 4);
   const Tensor y = model({z, labels});
   REQUIRE(y.shape() == Shape{4, 2});
   REQUIRE(model.accepts_inputs(2));
@@ -157,11 +157,21 @@ TEST_CASE("wrong graphs and wrong input counts are ValueErrors naming the model 
   nn::Functional graph("g");
   const auto x = graph.input();
   REQUIRE_THROWS_WITH(graph.apply(nn::Concatenate(), x), Catch::Contains("Concatenate cannot take 1 inputs"));
-  REQUIRE_THROWS_WITH(graph.apply(nn::Dense(2), nn::Functional::Node{5}), Catch::Contains("node 5"));
+  REQUIRE_THROWS_WITH(graph.apply(nn::Dense(2), nn::Functional::Node{5, x.model}), Catch::Contains("node 5"));
+  nn::Functional other("other");
+  const auto foreign = other.input();
+  REQUIRE_THROWS_WITH(graph.apply(nn::Dense(2), foreign), Catch::Contains("a node of another model"));
+  REQUIRE_THROWS_WITH(graph.output(foreign), Catch::Contains("a node of another model"));
   const auto h = graph.apply(nn::Dense(2), x);
   REQUIRE_THROWS_WITH(graph.input(), Catch::Contains("inputs come before the layers"));
   REQUIRE_THROWS_WITH(graph(z), Catch::Contains("no output()"));
-  graph.output(h);
+  // A first call that threw leaves the graph open; the first call that completes names the variables.
+  const auto h2 = graph.apply(nn::Dense(2), h);
+  graph.output(h2);
   graph(z);
+  REQUIRE(variable_names(graph) == std::vector<std::string>{"g/dense/kernel", "g/dense/bias", "g/dense_1/kernel", "g/dense_1/bias"});
+  for (const auto& v : graph.trainable_variables()) REQUIRE(v.name().rfind("g/dense", 0) == 0);
   REQUIRE_THROWS_WITH(graph.apply(nn::Dense(2), h), Catch::Contains("before the first call"));
+  REQUIRE_THROWS_WITH(nn::Concatenate(-2)({z, z}), Catch::Contains("batch axis"));
+  REQUIRE_THROWS_AS(nn::Concatenate()({z, z.to(DType::f32)}), DTypeError);
 }

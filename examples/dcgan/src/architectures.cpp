@@ -270,6 +270,14 @@ tape::Tensor Architecture::cycle_labels(std::int64_t n, std::int64_t first) cons
   return tape::Tensor::from_vector(ids, tape::Shape{n});
 }
 
+tape::Tensor Architecture::class_rows(std::int64_t per_row) const {
+  // -> [classes * per_row]
+  if (!conditional()) return {};
+  std::vector<float> ids;
+  for (std::int64_t i = 0; i < classes * per_row; ++i) ids.push_back(static_cast<float>(i / per_row));
+  return tape::Tensor::from_vector(ids, tape::Shape{classes * per_row});
+}
+
 namespace {
 
 void require_labels(const Architecture& a, const tape::Tensor& labels, const tape::Tensor& x, const char* net) {

@@ -47,6 +47,9 @@ struct Architecture {
   // Labels [n] cycling through the classes (0, 1, ..., classes - 1, 0, ...) from `first`;
   // undefined when not conditional.
   tape::Tensor cycle_labels(std::int64_t n, std::int64_t first = 0) const;
+  // Labels [classes * per_row] of a grid with one class per row: 0 (per_row times), 1, ...;
+  // undefined when not conditional.
+  tape::Tensor class_rows(std::int64_t per_row) const;
   // G(z) [n, H, W, C], or G(z, labels) when conditional (ValueError when labels are missing), by
   // `generator`: this architecture's G or another of its shapes (its weight average).
   tape::Tensor generate(tape::nn::Module& g, const tape::Tensor& z, const tape::Tensor& labels, bool training) const;

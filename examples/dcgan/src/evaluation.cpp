@@ -44,11 +44,12 @@ Tensor generate_images(Architecture& arch, std::int64_t n, const NoiseOptions& n
 
 QualityReport evaluate_generator(Evaluator& evaluator, const Architecture& arch, nn::Sequential& generator,
                                  const NoiseOptions& noise) {
-  const Tensor images = generate_images(arch, generator, evaluator.n(), noise);
-  if (!arch.conditional()) return evaluator.evaluate(images);
-  std::vector<int> labels;
-  for (float id : arch.cycle_labels(evaluator.n()).to_vector<float>()) labels.push_back(static_cast<int>(id));
-  return evaluator.evaluate(images, labels);
+  const Tensor labels = arch.cycle_labels(evaluator.n());  // undefined when not conditional
+  const Tensor images = generate_images(arch, generator, evaluator.n(), noise, labels);
+  if (!labels.defined()) return evaluator.evaluate(images);
+  std::vector<int> ids;
+  for (float id : labels.to_vector<float>()) ids.push_back(static_cast<int>(id));
+  return evaluator.evaluate(images, ids);
 }
 
 }  // namespace dcgan

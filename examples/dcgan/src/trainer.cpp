@@ -416,17 +416,16 @@ nn::LearningRateSchedule schedule_for(const TrainConfig& c, double lr, std::int6
                                              c.lr_final);
 }
 
+std::string percent(double fraction) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f%%", 100.0 * fraction);
+  return buf;
+}
+
 int columns_for(int n) {
   int c = 1;
   while (c * c < n) ++c;
   return c;
-}
-
-// Labels [classes * per_row] of a grid with one class per row: 0 (per_row times), 1, ...
-Tensor class_rows(const Architecture& arch, std::int64_t per_row) {
-  std::vector<float> ids;
-  for (std::int64_t i = 0; i < arch.classes * per_row; ++i) ids.push_back(static_cast<float>(i / per_row));
-  return Tensor::from_vector(ids, tape::Shape{arch.classes * per_row});
 }
 
 struct Run {
@@ -452,7 +451,7 @@ struct Run {
         noise_gen(c.seed * 0x9E3779B97F4A7C15ull + 1), g_ema(std::move(average)) {
     tape::Generator fixed(c.seed * 0x9E3779B97F4A7C15ull + 2);
     fixed_noise = arch.sample_noise(grid_images(), fixed);
-    if (arch.conditional()) fixed_labels = class_rows(arch, c.samples);
+    fixed_labels = arch.class_rows(c.samples);
   }
 
   // Images in each grid: `samples`, or `samples` per class.
@@ -495,6 +494,7 @@ struct Run {
   }
 
   void restore(const std::string& path) {
+    check_classes(path);
     std::vector<nn::CheckpointTarget> targets{{"generator", &arch.generator, &g_opt},
                                               {"discriminator", &arch.discriminator, &d_opt}};
     if (g_ema) targets.push_back({"generator_ema", &*g_ema, nullptr});
@@ -505,6 +505,18 @@ struct Run {
     epoch = p.epoch;
     image_in_epoch = p.image_in_epoch;
     last = p.last;
+  }
+
+  // A checkpoint of a conditional run resumes only as one, with its number of classes.
+  void check_classes(const std::string& path) const {
+    const auto meta = nn::load_safetensors(path).metadata;
+    const auto it = meta.find("classes");
+    const std::string saved = it == meta.end() ? "0" : it->second;
+    if (saved != std::to_string(arch.classes)) {
+      throw tape::ValueError("train --resume: " + path + " is of a run with " + (saved == "0" ? "no" : saved) +
+                             " classes (--conditional " + (saved == "0" ? "off" : "on") + "), this one has " +
+                             std::to_string(arch.classes) + ": resume with the same --conditional");
+    }
   }
 
   // The generator that grids and metrics show: the weight average when there is one.
@@ -752,9 +764,10 @@ int train(const TrainConfig& c, const ProcessGroup* group) {
   auto evaluate_now = [&] {
     const QualityReport r = evaluate_generator(*evaluator, run.arch, run.shown_generator(), {.seed = c.seed + 0xE7A1});
     metrics_log->append(run.step, run.files.history().empty() ? 0.0 : run.files.history().back().wall_time, r);
-    std::printf("step %lld: %s %.3f (real %.3f), FID %.2f, precision %.3f, recall %.3f, %d classes\n",
+    std::printf("step %lld: %s %.3f (real %.3f), FID %.2f, precision %.3f, recall %.3f, %d classes%s\n",
                 static_cast<long long>(run.step), evaluator->score_label().c_str(), r.score,
-                evaluator->real_report().score, r.fid, r.precision, r.recall, r.classes_present);
+                evaluator->real_report().score, r.fid, r.precision, r.recall, r.classes_present,
+                r.class_accuracy.empty() ? "" : (", label accuracy " + percent(r.label_accuracy)).c_str());
     std::fflush(stdout);
   };
   if (evaluator && run.step == 0) evaluate_now();
@@ -869,16 +882,16 @@ void sample(const std::string& checkpoint, std::int64_t n, const NoiseOptions& n
   if (n < 1) throw tape::ValueError("sample: --n must be >= 1, got " + std::to_string(n));
   Architecture arch = load_generator(checkpoint, raw);
   const SampleFormat format = sample_format_of(out);
-  // A conditional generator: a grid has one class per row; in files image i is of class i % classes.
+  // A conditional generator: a grid has one row per class of ceil(n / classes) images (n rounded
+  // up to fill them); in files image i is of class i % classes.
   const std::int64_t per_row = arch.conditional() ? (n + arch.classes - 1) / arch.classes : 0;
-  const Tensor labels = arch.conditional() && format == SampleFormat::grid
-                            ? tape::slice(class_rows(arch, per_row), {0}, {n})
-                            : arch.cycle_labels(n);
+  const bool class_grid = arch.conditional() && format == SampleFormat::grid;
+  if (class_grid) n = per_row * arch.classes;
+  const Tensor labels = class_grid ? arch.class_rows(per_row) : arch.cycle_labels(n);
   const Tensor images = generate_images(arch, n, noise, labels);
   switch (format) {
     case SampleFormat::grid: {
-      const int cols = arch.conditional() ? static_cast<int>(per_row)
-                                          : columns_for(static_cast<int>(std::min<std::int64_t>(n, 1 << 20)));
+      const int cols = class_grid ? static_cast<int>(per_row) : columns_for(static_cast<int>(std::min<std::int64_t>(n, 1 << 20)));
       tape::io::write_png(out, tape::io::make_grid(images, cols, 2, arch.image_shape[0] <= 32 ? 4 : 1));
       break;
     }

@@ -62,7 +62,8 @@ struct TrainConfig {
   std::string noise = "normal";   // G's noise prior: normal | uniform | truncated (NoisePrior)
   std::string data_range;         // "-1,1" | "0,1": the pixels G makes and D sees ("": the architecture's own)
   // Class-conditional: G and D take the label too (Architecture::classes); sample grids put one
-  // class per row (`samples` images each), --eval-every and dcgan eval add the label accuracy.
+  // class per row (`samples` images each), --eval-every prints and dcgan eval reports the label
+  // accuracy (metrics.json).
   bool conditional = false;
   std::uint64_t seed = 1;
   std::string out = "runs/dcgan";
@@ -254,7 +255,9 @@ void evaluate_checkpoint(const EvalConfig& config);
 // dcgan sample: n images from a checkpoint's generator, written as `out` names them
 // (sample_files.h): a grid (.png), IDX (.idx), NumPy (.npy) or a folder of PNGs.
 // batch_statistics: BatchNorm normalizes with the batch's own statistics instead of the moving
-// averages (the generator run as in training, without updating anything).
+// averages (the generator run as in training, without updating anything). A conditional
+// generator's grid has one row per class of ceil(n / classes) images (n rounded up to fill them);
+// in the files image i is of class i % classes.
 void sample(const std::string& checkpoint, std::int64_t n, const NoiseOptions& noise, const std::string& out,
             bool raw = false);
 

@@ -18,6 +18,13 @@ std::int64_t checked_count(const Dataset& data, const char* op) {
   return data.size();
 }
 
+void check_index(std::int64_t i, std::int64_t n, const char* op, const char* what) {
+  if (i < 0 || i >= n) {
+    throw tape::ValueError(std::string(op) + ": index " + std::to_string(i) + " out of range for " + std::to_string(n) + " " +
+                           what);
+  }
+}
+
 // Unbiased uniform integer in [0, bound) (rejection sampling), bound >= 1.
 std::uint64_t uniform_below(std::uint64_t bound, tape::Generator& gen) {
   const std::uint64_t threshold = (0 - bound) % bound;  // 2^64 mod bound
@@ -60,9 +67,7 @@ tape::Tensor gather_images(const Dataset& data, const std::vector<std::int64_t>&
   std::vector<float> out(indices.size() * static_cast<std::size_t>(per_image));
   float* dst = out.data();
   for (const std::int64_t i : indices) {
-    if (i < 0 || i >= n)
-      throw tape::ValueError("gather_images: index " + std::to_string(i) + " out of range for " +
-                             std::to_string(n) + " images");
+    check_index(i, n, "gather_images", "images");
     dst = std::copy_n(src + i * per_image, per_image, dst);
   }
   const auto count = static_cast<std::int64_t>(indices.size());
@@ -75,9 +80,7 @@ tape::Tensor gather_labels(const Dataset& data, const std::vector<std::int64_t>&
   std::vector<float> out;
   out.reserve(indices.size());
   for (const std::int64_t i : indices) {
-    if (i < 0 || i >= n)
-      throw tape::ValueError("gather_labels: index " + std::to_string(i) + " out of range for " + std::to_string(n) +
-                             " labels");
+    check_index(i, n, "gather_labels", "labels");
     out.push_back(static_cast<float>(data.labels[static_cast<std::size_t>(i)]));
   }
   return tape::Tensor::from_vector(out, tape::Shape{static_cast<std::int64_t>(indices.size())});

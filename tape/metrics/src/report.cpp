@@ -77,9 +77,11 @@ QualityReport Evaluator::evaluate(const Tensor& images, const std::vector<int>& 
 
 void add_label_accuracy(QualityReport& report, const std::vector<int>& predicted, const std::vector<int>& labels,
                         int classes) {
-  if (predicted.size() != labels.size() || labels.empty()) {
+  if (classes < 1) throw tape::ValueError("add_label_accuracy: classes must be >= 1, got " + std::to_string(classes));
+  if (labels.empty()) throw tape::ValueError("add_label_accuracy: no labels");
+  if (predicted.size() != labels.size()) {
     throw tape::ValueError("add_label_accuracy: " + std::to_string(predicted.size()) + " predictions for " +
-                     std::to_string(labels.size()) + " labels");
+                           std::to_string(labels.size()) + " labels");
   }
   std::vector<double> right(static_cast<std::size_t>(classes), 0.0), count(right.size(), 0.0);
   double total_right = 0;
@@ -139,7 +141,7 @@ std::string format_quality_table(const std::vector<std::pair<std::string, Qualit
   for (const auto& [label, r] : rows) {
     if (r.class_accuracy.empty()) continue;
     os << "label accuracy of " << label << " (% classified as the class asked for): " << format("%.1f", 100.0 * r.label_accuracy)
-       << "\n  per class 0..9: ";
+       << "\n  per class 0.." << r.class_accuracy.size() - 1 << ": ";
     for (double a : r.class_accuracy) os << pad(format("%.1f", 100.0 * a), 6);
     os << "\n";
   }

@@ -11,6 +11,39 @@
 
 namespace tape {
 
+namespace {
+
+template <class T>
+struct AdamBuffers {
+  const T *w, *g, *m, *v;
+  T *w_out, *m_out, *v_out;
+};
+template <class T>
+struct AdamConstants {
+  T b1, b2, a1, a2, step, inv_c2, eps;
+};
+
+// Elements [b, e) of one Adam update; the outputs never alias the inputs, so the loop vectorizes.
+template <class T>
+void adam_range(AdamBuffers<T> p, AdamConstants<T> k, std::int64_t b, std::int64_t e) {
+  const T* __restrict w = p.w;
+  const T* __restrict g = p.g;
+  const T* __restrict m = p.m;
+  const T* __restrict v = p.v;
+  T* __restrict w_out = p.w_out;
+  T* __restrict m_out = p.m_out;
+  T* __restrict v_out = p.v_out;
+#pragma omp simd
+  for (std::int64_t i = b; i < e; ++i) {
+    const T gi = g[i], mi = m[i] * k.b1 + gi * k.a1, vi = v[i] * k.b2 + (gi * gi) * k.a2;
+    m_out[i] = mi;
+    v_out[i] = vi;
+    w_out[i] = w[i] - (mi * k.step) / (std::sqrt(vi * k.inv_c2) + k.eps);
+  }
+}
+
+}  // namespace
+
 // var[...], grad[...], m[...], v[...] -> var', m', v' (same shapes)
 AdamStep adam_step(const Tensor& var, const Tensor& grad, const Tensor& m, const Tensor& v, double lr, double beta1,
                    double beta2, double epsilon, std::int64_t t) {
@@ -33,12 +66,7 @@ AdamStep adam_step(const Tensor& var, const Tensor& grad, const Tensor& m, const
     const T *pw = var.data<T>(), *pg = grad.data<T>(), *pm = m.data<T>(), *pv = v.data<T>();
     T *ow = detail::mutable_data<T>(out.var), *om = detail::mutable_data<T>(out.m), *ov = detail::mutable_data<T>(out.v);
     kernels::parallel_chunks(var.numel(), [&](std::int64_t b, std::int64_t e) {
-      for (std::int64_t i = b; i < e; ++i) {
-        const T g = pg[i], mi = pm[i] * b1 + g * a1, vi = pv[i] * b2 + (g * g) * a2;
-        om[i] = mi;
-        ov[i] = vi;
-        ow[i] = pw[i] - (mi * step) / (std::sqrt(vi * inv_c2) + eps);
-      }
+      adam_range<T>({pw, pg, pm, pv, ow, om, ov}, {b1, b2, a1, a2, step, inv_c2, eps}, b, e);
     });
   });
   return out;

@@ -358,7 +358,8 @@ class Reshape : public Module {
 };
 
 // Keras' Concatenate: x_i[N, ..., a_i, ...] -> [N, ..., sum a_i, ...] along `axis` (default the
-// last: channels or features); two or more inputs, equal in every other dimension.
+// last: channels or features; not the batch axis); two or more inputs of one dtype, equal in every
+// other dimension.
 class Concatenate : public Module {
  public:
   explicit Concatenate(std::int64_t axis = -1, std::string name = "");
@@ -375,6 +376,7 @@ class Concatenate : public Module {
 
 struct EmbeddingOptions {
   Initializer embeddings_initializer = init::uniform(-0.05, 0.05);  // Keras' default
+  DType dtype = DType::f32;  // the table's (ids carry no dtype of the model: they are class numbers)
   std::string name;
 };
 

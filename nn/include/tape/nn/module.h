@@ -53,6 +53,8 @@ class Module {
   // The same for a layer of several inputs of shapes [batch, input_shapes[i]...].
   void build_inputs(const std::vector<Shape>& input_shapes, Generator& gen);
   bool built() const { return built_; }
+  // Whether a call has completed (the variables then carry their full hierarchical names).
+  bool called() const { return called_; }
 
   // Every variable in this module and its children, with hierarchical names.
   std::vector<NamedVariable> named_variables() const;
@@ -123,6 +125,7 @@ class Module {
   std::string default_name_;
   mutable std::string name_;
   bool built_ = false;
+  bool called_ = false;
   std::vector<std::pair<std::string, Variable>> weights_;
   std::optional<Shape> output_shape_;
   std::unique_ptr<Generator> fallback_gen_;
@@ -191,6 +194,7 @@ class Functional : public Module {
   // A node of the graph: a model input or a layer's output.
   struct Node {
     std::size_t index = 0;
+    std::uint64_t model = 0;  // the Functional model that made it
   };
   explicit Functional(std::string name = "");
   Node input();
@@ -209,7 +213,8 @@ class Functional : public Module {
   }
   // Every layer of `sequence` in turn from x (their names and keys as if they were this model's own).
   Node apply_each(Sequential& sequence, Node x);
-  // The model's output; ValueError for a node of another model.
+  // The model's output. ValueError for a node of another model, and for inputs or layers added
+  // after the model's first completed call.
   void output(Node out);
   std::size_t num_inputs() const { return num_inputs_; }
 
@@ -227,6 +232,8 @@ class Functional : public Module {
     std::vector<std::size_t> inputs;
   };
   void check_node(Node n, const char* what) const;
+  Node node(std::size_t index) const { return {index, id_}; }
+  std::uint64_t id_;  // unique per model made (a moved model keeps it)
   std::vector<Step> steps_;  // one per node, in the order they were made
   std::vector<std::shared_ptr<Module>> layers_;  // each layer once, in order of first application
   std::size_t num_inputs_ = 0;
