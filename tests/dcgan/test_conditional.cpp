@@ -55,7 +55,7 @@ TEST_CASE("the label changes what a conditional G makes and what its D says, and
   REQUIRE_THROWS_WITH(a.generate(z, tape::Tensor::full({2}, 10.0), false), Catch::Contains("index 10"));
 }
 
-TEST_CASE("labels are drawn uniformly and seeded; an unconditional architecture draws none", "[dcgan][conditional]") {
+TEST_CASE("labels are drawn uniformly and seeded, and an unconditional architecture draws none", "[dcgan][conditional]") {
   const dcgan::Architecture cond = dcgan::make_architecture("keras-small", 8, 1, std::nullopt, 10);
   tape::Generator g1(9), g2(9);
   const std::vector<float> ids = cond.sample_labels(20000, g1).to_vector<float>();
