@@ -15,7 +15,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build g++ pkg-config
   libeigen3-dev catch2 libbenchmark-dev nlohmann-json3-dev libcli11-dev
-  libpng-dev zlib1g-dev libgif-dev libssl-dev libopenblas-openmp-dev ca-certificates
+  libpng-dev zlib1g-dev libgif-dev libssl-dev libopenblas-openmp-dev libdnnl-dev ca-certificates
   libcairo2-dev fonts-dejavu-core  # tape::io's line plots
   protobuf-compiler  # tests decode the TensorBoard event files with protoc
   dataset-fashion-mnist  # dcgan --dataset fashion-mnist

@@ -160,24 +160,30 @@ TEST_CASE("a checkpoint with per-process layer numbers loads with its numbers re
   for (const auto& t : models.targets()) REQUIRE(t.optimizer->iterations() == 2);
 
   // And the values are the ones the same training gives today (up to rounding, should an op's
-  // arithmetic change). Only with the toolchain that wrote the fixture (GCC, OpenBLAS): the first
-  // Dense of each of the two rooted models feeds a BatchNorm, so its bias's gradient is zero up to
-  // rounding, which Adam scales to full-size steps — that bias, and through it the moving mean, is
-  // rounding noise, and another compiler or GEMM sums in another order (Clang with Eigen's GEMM: the
-  // bias 72% off). The mapping above is checked everywhere.
+  // arithmetic change), but for rounding noise: the first Dense of the generator and of the
+  // discriminator feeds a BatchNorm, so its bias's gradient is zero up to rounding, which Adam
+  // scales to full-size steps. That bias and its Adam slots differ with the order a compiler or
+  // GEMM sums in (oneDNN's AVX-512 sgemm: 28-158% off; Clang with Eigen's GEMM: the bias 72% off),
+  // so they are left out; their BatchNorm removes them from everything else, which is compared.
   FixtureModels again(1);
   again.train();
   const auto expected = tensors_of(again);
   REQUIRE(expected.size() == loaded.size());
-#if TAPE_FIXTURE_TOOLCHAIN
+  const auto rounding_noise = [](const std::string& name) {
+    for (const char* bias : {"generator/dense/bias", "discriminator/dense/bias"}) {
+      if (name.find(bias) != std::string::npos) return true;
+    }
+    return false;
+  };
+  int compared = 0;
   for (const auto& [name, value] : expected) {
     INFO(name);
     REQUIRE(loaded.count(name) == 1);
+    if (rounding_noise(name)) continue;
     test::require_close(loaded.at(name), value, 1e-5);
+    ++compared;
   }
-#else
-  WARN("not the fixture's toolchain (GCC with OpenBLAS): the trained values are not compared");
-#endif
+  REQUIRE(compared == static_cast<int>(expected.size()) - 6);  // two biases, each with Adam's m and v
   REQUIRE(generator_states(models) == generator_states(again));
 }
 

@@ -297,14 +297,25 @@ TEST_CASE("optimized conv kernels match the reference with 2 and 3 threads: unev
 
 namespace {
 
-// Whether this CPU has the instruction set an OpenBLAS kernel set needs ("sse3", "avx2", "avx512f").
-bool cpu_has(const std::string& feature) {
+// Whether this CPU has every instruction set in a comma-separated list ("sse3", "sse4.1", "avx2",
+// "avx512f", "avx512bw", ...).
+bool cpu_has_all(const std::string& features) {
   __builtin_cpu_init();
-  if (feature == "sse3") return __builtin_cpu_supports("sse3");
-  if (feature == "avx2") return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  if (feature == "avx512f") return __builtin_cpu_supports("avx512f");
-  FAIL("unknown CPU feature '" << feature << "'");
-  return false;
+  std::stringstream list(features);
+  std::string f;
+  while (std::getline(list, f, ',')) {
+    bool has = false;
+    if (f == "sse3") has = __builtin_cpu_supports("sse3");
+    else if (f == "sse4.1") has = __builtin_cpu_supports("sse4.1");
+    else if (f == "avx2") has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    else if (f == "avx512f") has = __builtin_cpu_supports("avx512f");
+    else if (f == "avx512bw") has = __builtin_cpu_supports("avx512bw");
+    else if (f == "avx512dq") has = __builtin_cpu_supports("avx512dq");
+    else if (f == "avx512vl") has = __builtin_cpu_supports("avx512vl");
+    else FAIL("unknown CPU feature '" << f << "'");
+    if (!has) return false;
+  }
+  return true;
 }
 
 std::string lower(std::string s) {
@@ -315,15 +326,16 @@ std::string lower(std::string s) {
 }  // namespace
 
 // tape's conv kernels are plain C++ around one GEMM; their instruction-set paths are the GEMM's:
-// OpenBLAS picks a kernel set for the CPU at run time, or takes the one OPENBLAS_CORETYPE names.
-// ctest runs this case once per kernel set (tests/CMakeLists.txt: Prescott = SSE3, Haswell = AVX2,
-// SkylakeX = AVX-512) with TAPE_EXPECT_BLAS_CORE and TAPE_EXPECT_CPU_FEATURE set; a set the CPU
-// cannot run is skipped before any matrix product. Without them: the set chosen for this CPU.
+// oneDNN (float32) and OpenBLAS (float64) pick kernels for the CPU at run time; DNNL_MAX_CPU_ISA
+// caps oneDNN's, OPENBLAS_CORETYPE forces OpenBLAS's. ctest runs this case once per path
+// (tests/CMakeLists.txt) with TAPE_EXPECT_GEMM (text gemm_backend() must contain) and
+// TAPE_EXPECT_CPU_FEATURES set; a path the CPU cannot run is skipped before any matrix product.
+// Without them: the paths chosen for this CPU.
 TEST_CASE("the conv kernels match the reference loops on the GEMM kernel set in use", "[conv][isa]") {
-  const char* expected = std::getenv("TAPE_EXPECT_BLAS_CORE");
-  const char* feature = std::getenv("TAPE_EXPECT_CPU_FEATURE");
-  if (feature != nullptr && !cpu_has(feature)) {
-    WARN("skipped: this CPU has no " << feature << " for the kernel set " << (expected ? expected : "?"));
+  const char* expected = std::getenv("TAPE_EXPECT_GEMM");
+  const char* features = std::getenv("TAPE_EXPECT_CPU_FEATURES");
+  if (features != nullptr && !cpu_has_all(features)) {
+    WARN("skipped: this CPU has no " << features << " for " << (expected ? expected : "?"));
     return;
   }
   const std::string backend = tape::kernels::gemm_backend();

@@ -1,12 +1,8 @@
-// Raw kernels: broadcast strides, strided gather/scatter copies, middle-axis reductions, GEMM.
+// Raw kernels: broadcast strides, strided gather/scatter copies, middle-axis reductions.
 #include <algorithm>
 #include <limits>
 
 #include "kernels/kernels.h"
-
-#ifdef TAPE_HAVE_CBLAS
-#include <cblas.h>
-#endif
 
 namespace tape::kernels {
 
@@ -113,69 +109,5 @@ Tensor reduce_middle(const Tensor& x, std::int64_t outer, std::int64_t n, std::i
   });
   return out;
 }
-
-#ifdef TAPE_HAVE_CBLAS
-namespace {
-
-void blas_gemm(const float* a, const float* b, float* c, std::int64_t m, std::int64_t n, std::int64_t k,
-               bool trans_a, bool trans_b, bool accumulate) {
-  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, int(m), int(n),
-              int(k), 1.0f, a, int(trans_a ? m : k), b, int(trans_b ? k : n), accumulate ? 1.0f : 0.0f, c, int(n));
-}
-
-void blas_gemm(const double* a, const double* b, double* c, std::int64_t m, std::int64_t n, std::int64_t k,
-               bool trans_a, bool trans_b, bool accumulate) {
-  cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, int(m), int(n),
-              int(k), 1.0, a, int(trans_a ? m : k), b, int(trans_b ? k : n), accumulate ? 1.0 : 0.0, c, int(n));
-}
-
-}  // namespace
-#endif
-
-std::string gemm_backend() {
-#ifdef TAPE_HAVE_CBLAS
-  return std::string("OpenBLAS ") + openblas_get_corename();
-#else
-  return "Eigen";
-#endif
-}
-
-template <class T>
-void gemm(const T* a, const T* b, T* c, std::int64_t m, std::int64_t n, std::int64_t k, bool trans_a,
-          bool trans_b, bool accumulate) {
-  using Mat = MatrixRM<T>;
-  Eigen::Map<Mat> C(c, m, n);
-  if (m == 0 || n == 0) return;
-  if (k == 0) {
-    if (!accumulate) C.setZero();
-    return;
-  }
-#ifdef TAPE_HAVE_CBLAS
-  blas_gemm(a, b, c, m, n, k, trans_a, trans_b, accumulate);
-#else
-  // A stored as [m, k] (or [k, m] when trans_a), B as [k, n] (or [n, k] when trans_b).
-  Eigen::Map<const Mat> A(a, trans_a ? k : m, trans_a ? m : k);
-  Eigen::Map<const Mat> B(b, trans_b ? n : k, trans_b ? k : n);
-  auto run = [&](const auto& lhs, const auto& rhs) {
-    if (accumulate) {
-      // Eigen's threaded `C += A * B` is an order of magnitude slower than `C = A * B` for small
-      // C and a long inner dimension (the weight-gradient shape): evaluate, then add.
-      Mat product = lhs * rhs;
-      C += product;
-    } else {
-      C.noalias() = lhs * rhs;
-    }
-  };
-  if (trans_a && trans_b) run(A.transpose(), B.transpose());
-  else if (trans_a) run(A.transpose(), B);
-  else if (trans_b) run(A, B.transpose());
-  else run(A, B);
-#endif
-}
-
-template void gemm<float>(const float*, const float*, float*, std::int64_t, std::int64_t, std::int64_t, bool,
-                          bool, bool);
-template void gemm<double>(const double*, const double*, double*, std::int64_t, std::int64_t, std::int64_t, bool,
-                           bool, bool);
 
 }  // namespace tape::kernels

@@ -123,8 +123,9 @@ enum class Reduce { sum, max };
 // x viewed as [outer, n, inner] -> [outer, inner], summing or taking the max over n.
 Tensor reduce_middle(const Tensor& x, std::int64_t outer, std::int64_t n, std::int64_t inner, Reduce op);
 
-// The matrix-product back end and the kernel set it chose for this CPU: "OpenBLAS <core>" (its
-// runtime dispatch: OPENBLAS_CORETYPE=Haswell, SkylakeX, ... forces one) or "Eigen".
+// The matrix-product back ends and the instruction sets they chose for this CPU, e.g. "oneDNN
+// avx512_core (float32), OpenBLAS Haswell (float64)": oneDNN's run-time dispatch (DNNL_MAX_CPU_ISA=
+// AVX2, ... caps it), OpenBLAS's (OPENBLAS_CORETYPE=Haswell, SkylakeX, ... forces one), or "Eigen".
 std::string gemm_backend();
 
 // c[m, n] = a[m, k] @ b[k, n] (row-major; transposes applied to the stored matrices).
