@@ -3,7 +3,8 @@
 # test suite under it, every kernel on 2 threads. OpenMP is LLVM's libomp with its Archer tool
 # loaded (OMP_TOOL_LIBRARIES), which tells TSan about OpenMP's barriers and tasks, so a report is
 # a real race and not the runtime's own synchronization. Matrix products use Eigen's GEMM
-# (TAPE_USE_OPENBLAS=OFF): Debian's OpenBLAS is not instrumented and brings GCC's OpenMP runtime.
+# (TAPE_USE_OPENBLAS=OFF, TAPE_USE_ONEDNN=OFF): Debian's OpenBLAS and oneDNN are not instrumented
+# and bring GCC's OpenMP runtime.
 # The examples are left out (their tests train networks, too slow under TSan).
 #
 # Usage: scripts/tsan.sh [ctest arguments]   (default: -LE 'mnist|install|fuzz', every other test)
@@ -15,7 +16,7 @@ build_dir="${BUILD_DIR:-$root/build-tsan}"
 
 bash "$root/scripts/install-deps.sh" --with-clang
 CXX=clang++-14 CC=clang-14 BUILD_DIR="$build_dir" bash "$root/scripts/build.sh" \
-  -DTAPE_SANITIZE=thread -DTAPE_USE_OPENBLAS=OFF -DTAPE_BUILD_EXAMPLES=OFF
+  -DTAPE_SANITIZE=thread -DTAPE_USE_OPENBLAS=OFF -DTAPE_USE_ONEDNN=OFF -DTAPE_BUILD_EXAMPLES=OFF
 
 archer=/usr/lib/llvm-14/lib/libarcher.so
 [[ -f "$archer" ]] || { echo "tsan: $archer not found (libomp-14-dev)" >&2; exit 1; }
