@@ -1,6 +1,8 @@
 // Generator: Philox4x32-10 (Salmon et al., SC'11) keyed by the seed, with a 64-bit block counter.
 #include "tape/random.h"
 
+#include "kernels/hot_loop.h"
+
 #include <algorithm>
 #include <cmath>
 #include <numbers>
@@ -41,7 +43,7 @@ std::array<std::uint32_t, 4> Generator::philox_block(std::uint64_t seed, std::ui
           static_cast<std::uint32_t>(c3)};
 }
 
-void Generator::philox_blocks(std::uint64_t seed, std::uint64_t counter, std::int64_t count, std::uint32_t* out) {
+TAPE_HOT_LOOP void Generator::philox_blocks(std::uint64_t seed, std::uint64_t counter, std::int64_t count, std::uint32_t* out) {
   // kLanes blocks at a time, one word of each per array, so that every round is a few vector
   // multiplies and xors over the lanes.
   constexpr std::int64_t kLanes = 16;

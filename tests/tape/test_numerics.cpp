@@ -1,6 +1,7 @@
 // Anomaly mode (check_numerics): a NaN or Inf in a recorded op's output names that op; one made by
 // a backward names the forward op it belongs to; with the mode off nothing changes.
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <vector>
@@ -79,4 +80,28 @@ TEST_CASE("check_numerics changes no value, and its scope restores what was befo
   CHECK_THROWS_WITH(check_finite(Tensor::from_vector(big), "big"), Catch::Contains("NaN at index 1048573"));
   CHECK_THROWS_WITH(check_finite(Tensor::from_vector(std::vector<float>{1.0f, std::numeric_limits<float>::infinity()}), "x"),
                     Catch::Equals("x: Inf at index 1 of [2]"));
+}
+
+// LeakyReLU's kernels are plain loops cloned per ISA in a portable build: every path must give
+// the definition's bits, for NaN, infinities, signed zeros and subnormals too, over a tensor long
+// enough for the parallel chunks and every vector tail.
+TEST_CASE("leaky_relu and its slope give the definition's bits for special values", "[numerics]") {
+  const float inf = std::numeric_limits<float>::infinity(), tiny = std::numeric_limits<float>::denorm_min();
+  const std::vector<float> special{0.0f, -0.0f, 1.5f, -2.25f, inf, -inf, std::nanf(""), tiny, -tiny, 3e38f, -3e38f};
+  std::vector<float> x;
+  for (int i = 0; i < 100003; ++i) x.push_back(special[static_cast<std::size_t>(i) % special.size()] * (i % 7 == 0 ? 1.0f : 0.5f));
+  const float alpha = 0.2f;
+  Tensor xt = Tensor::from_vector(x);
+  GradientTape tape;
+  tape.watch(xt);
+  const Tensor y = leaky_relu(xt, alpha);
+  const std::vector<float> got = y.to_vector<float>();
+  const std::vector<float> slope = tape.gradient(y, xt).to_vector<float>();
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    INFO("x[" << i << "] = " << x[i]);
+    const float want = x[i] > 0.0f ? x[i] : x[i] * alpha;
+    REQUIRE(std::memcmp(&got[i], &want, sizeof(float)) == 0);
+    const float want_slope = want > 0.0f ? 1.0f : alpha;  // from the output, as for alpha >= 0
+    REQUIRE(std::memcmp(&slope[i], &want_slope, sizeof(float)) == 0);
+  }
 }

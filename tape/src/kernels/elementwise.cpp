@@ -1,7 +1,9 @@
-// Raw kernels: broadcast strides, strided gather/scatter copies, middle-axis reductions.
+// Raw kernels: broadcast strides, strided gather/scatter copies, middle-axis reductions,
+// LeakyReLU.
 #include <algorithm>
 #include <limits>
 
+#include "kernels/hot_loop.h"
 #include "kernels/kernels.h"
 
 namespace tape::kernels {
@@ -108,6 +110,50 @@ Tensor reduce_middle(const Tensor& x, std::int64_t outer, std::int64_t n, std::i
     }
   });
   return out;
+}
+
+namespace {
+
+// y[i] = x[i] > 0 ? x[i] : x[i] * alpha, and m[i] = v[i] > 0 ? 1 : alpha: plain loops, per ISA
+// in a portable build. The product is taken for every element, so the loop is a select the
+// vectorizer can emit without AVX-512's masks (a product only on one branch may not be
+// speculated under -ftrapping-math: without masks, a branch per element).
+template <class T>
+inline void leaky_relu_loop(const T* __restrict x, T* __restrict y, std::int64_t n, T alpha) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    const T scaled = x[i] * alpha;
+    y[i] = x[i] > T(0) ? x[i] : scaled;
+  }
+}
+template <class T>
+inline void slope_loop(const T* __restrict v, T* __restrict m, std::int64_t n, T alpha) {
+  for (std::int64_t i = 0; i < n; ++i) m[i] = v[i] > T(0) ? T(1) : alpha;
+}
+TAPE_HOT_LOOP void leaky_relu_range(const float* x, float* y, std::int64_t n, float alpha) { leaky_relu_loop(x, y, n, alpha); }
+TAPE_HOT_LOOP void leaky_relu_range(const double* x, double* y, std::int64_t n, double alpha) { leaky_relu_loop(x, y, n, alpha); }
+TAPE_HOT_LOOP void slope_range(const float* v, float* m, std::int64_t n, float alpha) { slope_loop(v, m, n, alpha); }
+TAPE_HOT_LOOP void slope_range(const double* v, double* m, std::int64_t n, double alpha) { slope_loop(v, m, n, alpha); }
+
+// out[...] = range(x, alpha) elementwise, in parallel chunks.
+template <class Range>
+Tensor map_ranges(const Tensor& x, double alpha, Range range) {
+  Tensor out = detail::empty(x.shape(), x.dtype());
+  detail::dispatch(x.dtype(), [&]<class T>() {
+    const T* src = x.data<T>();
+    T* dst = detail::mutable_data<T>(out);
+    parallel_chunks(x.numel(), [&](std::int64_t b, std::int64_t e) { range(src + b, dst + b, e - b, static_cast<T>(alpha)); });
+  });
+  return out;
+}
+
+}  // namespace
+
+Tensor leaky_relu_forward(const Tensor& x, double alpha) {
+  return map_ranges(x, alpha, [](const auto* in, auto* out, std::int64_t n, auto a) { leaky_relu_range(in, out, n, a); });
+}
+
+Tensor leaky_relu_slope(const Tensor& v, double alpha) {
+  return map_ranges(v, alpha, [](const auto* in, auto* out, std::int64_t n, auto a) { slope_range(in, out, n, a); });
 }
 
 }  // namespace tape::kernels

@@ -48,6 +48,11 @@ Tensor map_unary(const Tensor& x, F f) {
   return out;
 }
 
+// y[...] = x > 0 ? x : alpha * x (LeakyReLU's forward).
+Tensor leaky_relu_forward(const Tensor& x, double alpha);
+// m[...] = v > 0 ? 1 : alpha (LeakyReLU's slope, from its input or, for alpha >= 0, its output).
+Tensor leaky_relu_slope(const Tensor& v, double alpha);
+
 // Per-operand element strides against an output shape (0 on broadcast axes).
 std::vector<std::int64_t> broadcast_strides(const Shape& in, const Shape& out);
 

@@ -318,16 +318,10 @@ Tensor relu(const Tensor& x) {
 
 Tensor leaky_relu(const Tensor& x, double alpha) {
   const detail::OpScope op("leaky_relu");
-  Tensor y = unary_forward(op.name(), x, [alpha](const auto& v) {
-    using T = typename std::decay_t<decltype(v)>::Scalar;
-    return (v > T(0)).select(v, v * static_cast<T>(alpha));
-  });
+  require_defined(op.name(), x, "x");
+  Tensor y = kernels::leaky_relu_forward(x, alpha);
   const auto local = [alpha](const Tensor& g, const Tensor& saved) {
-    return mul(g, kernels::map_unary(saved, [alpha](const auto& v) {
-                 using T = typename std::decay_t<decltype(v)>::Scalar;
-                 using Arr = Eigen::Array<T, Eigen::Dynamic, 1>;
-                 return (v > T(0)).select(Arr::Ones(v.size()), Arr::Constant(v.size(), static_cast<T>(alpha)));
-               }));
+    return mul(g, kernels::leaky_relu_slope(saved, alpha));
   };
   // With alpha >= 0, y > 0 exactly where x > 0: saving y (which the next layer usually keeps
   // anyway) frees x.
