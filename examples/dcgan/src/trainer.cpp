@@ -684,7 +684,8 @@ int train(const TrainConfig& c, const ProcessGroup* group) {
     throw tape::ValueError("train: --updates " + c.updates + " is for --loss bce or hinge without --balance");
   }
   if (c.loss == "hinge" && c.real_label != 1.0) {
-    throw tape::ValueError("train: --label-smoothing is for --loss bce (hinge has no labels to smooth)");
+    throw tape::ValueError("train: --label-smoothing is for --loss bce (hinge has no labels to smooth); the default "
+                           "preset smooths real labels to 0.9: add --label-smoothing 1");
   }
   if (!(c.lr_decay_start >= 0.0 && c.lr_decay_start < 1.0)) {
     throw tape::ValueError("train: --lr-decay-start must be a fraction in [0, 1), got " + std::to_string(c.lr_decay_start));
