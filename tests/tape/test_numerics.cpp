@@ -82,26 +82,40 @@ TEST_CASE("check_numerics changes no value, and its scope restores what was befo
                     Catch::Equals("x: Inf at index 1 of [2]"));
 }
 
-// LeakyReLU's kernels are plain loops cloned per ISA in a portable build: every path must give
-// the definition's bits, for NaN, infinities, signed zeros and subnormals too, over a tensor long
-// enough for the parallel chunks and every vector tail.
-TEST_CASE("leaky_relu and its slope give the definition's bits for special values", "[numerics]") {
-  const float inf = std::numeric_limits<float>::infinity(), tiny = std::numeric_limits<float>::denorm_min();
-  const std::vector<float> special{0.0f, -0.0f, 1.5f, -2.25f, inf, -inf, std::nanf(""), tiny, -tiny, 3e38f, -3e38f};
-  std::vector<float> x;
-  for (int i = 0; i < 100003; ++i) x.push_back(special[static_cast<std::size_t>(i) % special.size()] * (i % 7 == 0 ? 1.0f : 0.5f));
-  const float alpha = 0.2f;
+// LeakyReLU's kernels are plain loops (cloned per ISA in a portable build; this checks the path
+// this CPU takes): they must give the definition's bits, for NaN, infinities, signed zeros and
+// subnormals too, in both dtypes, with the slope read from the output (alpha >= 0) or the input
+// (alpha < 0), over a tensor long enough for the parallel chunks and every vector tail.
+namespace {
+
+template <class T>
+void check_leaky_relu_bits(T alpha) {
+  const T inf = std::numeric_limits<T>::infinity(), tiny = std::numeric_limits<T>::denorm_min();
+  const T big = std::numeric_limits<T>::max() / T(4);
+  const std::vector<T> special{T(0), -T(0), T(1.5), T(-2.25), inf, -inf, std::numeric_limits<T>::quiet_NaN(), tiny, -tiny, big, -big};
+  std::vector<T> x;
+  for (int i = 0; i < 100003; ++i) x.push_back(special[static_cast<std::size_t>(i) % special.size()] * (i % 7 == 0 ? T(1) : T(0.5)));
   Tensor xt = Tensor::from_vector(x);
   GradientTape tape;
   tape.watch(xt);
-  const Tensor y = leaky_relu(xt, alpha);
-  const std::vector<float> got = y.to_vector<float>();
-  const std::vector<float> slope = tape.gradient(y, xt).to_vector<float>();
+  const Tensor y = leaky_relu(xt, static_cast<double>(alpha));
+  const std::vector<T> got = y.to_vector<T>();
+  const std::vector<T> slope = tape.gradient(y, xt).to_vector<T>();
   for (std::size_t i = 0; i < x.size(); ++i) {
-    INFO("x[" << i << "] = " << x[i]);
-    const float want = x[i] > 0.0f ? x[i] : x[i] * alpha;
-    REQUIRE(std::memcmp(&got[i], &want, sizeof(float)) == 0);
-    const float want_slope = want > 0.0f ? 1.0f : alpha;  // from the output, as for alpha >= 0
-    REQUIRE(std::memcmp(&slope[i], &want_slope, sizeof(float)) == 0);
+    INFO("x[" << i << "] = " << x[i] << ", alpha " << alpha);
+    const T want = x[i] > T(0) ? x[i] : x[i] * alpha;
+    REQUIRE(std::memcmp(&got[i], &want, sizeof(T)) == 0);
+    const T from = alpha >= T(0) ? want : x[i];  // what the backward reads
+    const T want_slope = from > T(0) ? T(1) : alpha;
+    REQUIRE(std::memcmp(&slope[i], &want_slope, sizeof(T)) == 0);
   }
+}
+
+}  // namespace
+
+TEST_CASE("leaky_relu and its slope give the definition's bits for special values", "[numerics]") {
+  check_leaky_relu_bits<float>(0.2f);
+  check_leaky_relu_bits<float>(-0.5f);
+  check_leaky_relu_bits<double>(0.2);
+  check_leaky_relu_bits<double>(-0.5);
 }
