@@ -134,26 +134,18 @@ TAPE_HOT_LOOP void leaky_relu_range(const double* x, double* y, std::int64_t n, 
 TAPE_HOT_LOOP void slope_range(const float* v, float* m, std::int64_t n, float alpha) { slope_loop(v, m, n, alpha); }
 TAPE_HOT_LOOP void slope_range(const double* v, double* m, std::int64_t n, double alpha) { slope_loop(v, m, n, alpha); }
 
-// out[...] = range(x, alpha) elementwise, in parallel chunks.
-template <class Range>
-Tensor map_ranges(const Tensor& x, double alpha, Range range) {
-  Tensor out = detail::empty(x.shape(), x.dtype());
-  detail::dispatch(x.dtype(), [&]<class T>() {
-    const T* src = x.data<T>();
-    T* dst = detail::mutable_data<T>(out);
-    parallel_chunks(x.numel(), [&](std::int64_t b, std::int64_t e) { range(src + b, dst + b, e - b, static_cast<T>(alpha)); });
-  });
-  return out;
-}
-
 }  // namespace
 
 Tensor leaky_relu_forward(const Tensor& x, double alpha) {
-  return map_ranges(x, alpha, [](const auto* in, auto* out, std::int64_t n, auto a) { leaky_relu_range(in, out, n, a); });
+  return map_chunks(x, [alpha](const auto* in, auto* out, std::int64_t n) {
+    leaky_relu_range(in, out, n, static_cast<std::decay_t<decltype(*out)>>(alpha));
+  });
 }
 
 Tensor leaky_relu_slope(const Tensor& v, double alpha) {
-  return map_ranges(v, alpha, [](const auto* in, auto* out, std::int64_t n, auto a) { slope_range(in, out, n, a); });
+  return map_chunks(v, [alpha](const auto* in, auto* out, std::int64_t n) {
+    slope_range(in, out, n, static_cast<std::decay_t<decltype(*out)>>(alpha));
+  });
 }
 
 }  // namespace tape::kernels

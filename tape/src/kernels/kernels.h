@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <Eigen/Core>
@@ -34,18 +35,26 @@ void parallel_chunks(std::int64_t n, Body body) {
   }
 }
 
-// x[...] -> f(x)[...]; f maps an Eigen array expression to an expression.
-template <class F>
-Tensor map_unary(const Tensor& x, F f) {
+// x[...] -> out[...] of x's shape and dtype, body(src, dst, n) filling each chunk of n elements
+// from raw pointers (const T*, T*), in parallel chunks.
+template <class Body>
+Tensor map_chunks(const Tensor& x, Body body) {
   Tensor out = detail::empty(x.shape(), x.dtype());
   detail::dispatch(x.dtype(), [&]<class T>() {
     const T* src = x.data<T>();
     T* dst = detail::mutable_data<T>(out);
-    parallel_chunks(x.numel(), [&](std::int64_t b, std::int64_t e) {
-      Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>(dst + b, e - b) = f(ConstArrayMap<T>(src + b, e - b));
-    });
+    parallel_chunks(x.numel(), [&](std::int64_t b, std::int64_t e) { body(src + b, dst + b, e - b); });
   });
   return out;
+}
+
+// x[...] -> f(x)[...]; f maps an Eigen array expression to an expression.
+template <class F>
+Tensor map_unary(const Tensor& x, F f) {
+  return map_chunks(x, [&](const auto* src, auto* dst, std::int64_t n) {
+    using T = std::remove_const_t<std::remove_pointer_t<decltype(src)>>;
+    Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>(dst, n) = f(ConstArrayMap<T>(src, n));
+  });
 }
 
 // y[...] = x > 0 ? x : alpha * x (LeakyReLU's forward).
