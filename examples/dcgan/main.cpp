@@ -52,6 +52,12 @@ void add_train_options(CLI::App& cmd, dcgan::TrainConfig& c) {
   cmd.add_flag("--conditional", c.conditional,
                "class-conditional: G and D take the image's label too; grids put one class per row (--samples "
                "images each); dcgan eval and --eval-every report the label accuracy");
+  cmd.add_option("--codes", c.codes,
+                 "InfoGAN: G also takes a categorical code of this many values, drawn uniformly (no labels used), and "
+                 "D learns to name it from the image; grids put one code per row (0: off)")
+      ->check(CLI::Range(std::int64_t{0}, dcgan::kMaxClasses))->capture_default_str();
+  cmd.add_option("--code-weight", c.code_weight, "InfoGAN: the weight of the code's cross-entropy in D's and G's loss")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
   auto* epochs = cmd.add_option("--epochs", c.epochs, "passes over the data (default 1)");
   cmd.add_option("--steps", c.steps, "total training steps (instead of --epochs)")->excludes(epochs);
   cmd.add_option("--batch", c.batch, "images per step")->check(CLI::PositiveNumber)->capture_default_str();
@@ -126,7 +132,7 @@ void add_train_options(CLI::App& cmd, dcgan::TrainConfig& c) {
   cmd.add_flag("--tensorboard", c.tensorboard, "write TensorBoard event files under --out/tensorboard");
   cmd.add_option("--tensorboard-every", c.tensorboard_every, "steps between TensorBoard summaries")
       ->check(CLI::PositiveNumber)->capture_default_str();
-  cmd.add_option("--samples", c.samples, "images in each sample grid (--conditional: in each class's row)")->check(CLI::Range(1, 256))->capture_default_str();
+  cmd.add_option("--samples", c.samples, "images in each sample grid (--conditional, --codes: in each class's or code's row)")->check(CLI::Range(1, 256))->capture_default_str();
   cmd.add_option("--log-every", c.log_every, "steps between progress lines when not on a terminal")
       ->check(CLI::PositiveNumber)->capture_default_str();
   cmd.add_option("--max-images", c.max_images, "train on the first N images only");

@@ -1,6 +1,7 @@
 // Test helpers of the DCGAN example's tests: the dataset-file writers of support/data_files.h, tiny
 // synthetic MNIST runs, a bitwise checkpoint comparison and a tiny Fashion-MNIST configuration.
 #pragma once
+#include <cstdio>
 #include <cstring>
 #include <string>
 
@@ -57,6 +58,24 @@ inline void require_same_tensors(const std::string& a, const std::string& b) {
       REQUIRE(fb.metadata.at(key) == value);
     }
   }
+}
+
+// Trains `c` (c.steps steps, a checkpoint at the last) into `whole`, then into `split` stopped
+// after step 3 and resumed from there; requires both last checkpoints to be the same bit for bit
+// and returns the whole run's. `c` is left as the resumed run's configuration.
+inline std::string require_bit_exact_resume(dcgan::TrainConfig& c, const std::string& whole, const std::string& split) {
+  c.out = whole;
+  REQUIRE(dcgan::train(c) == 0);
+  c.out = split;
+  c.keep_going = [](std::int64_t step) { return step < 3; };
+  REQUIRE(dcgan::train(c) == 0);
+  c.keep_going = nullptr;
+  c.resume = true;
+  REQUIRE(dcgan::train(c) == 0);
+  char name[48];
+  std::snprintf(name, sizeof name, "/checkpoints/ckpt-%08lld.safetensors", static_cast<long long>(c.steps));
+  require_same_tensors(whole + name, split + name);
+  return whole + name;
 }
 
 // Two steps of keras-small on 64 Fashion-MNIST images into `out`.

@@ -252,38 +252,71 @@ void make_conditional(Architecture& a, std::int64_t classes) {
   a.classes = classes;
 }
 
+// Whether `layer` holds the weights of a logit (a Dense or convolution, bare or spectrally normalized).
+bool is_weighted(const nn::Module& layer) {
+  return dynamic_cast<const nn::KernelLayer*>(&layer) != nullptr || dynamic_cast<const nn::SpectralNorm*>(&layer) != nullptr;
+}
+
+// `net` (images -> logits [n, 1]) with InfoGAN's code head: a Sequential of the same name holding
+// one two-headed block: the layers before net's last weighted one (the body), then net's own head
+// (that layer and what follows: the logit) and beside it Flatten, Dense(codes) on the same
+// features; the two joined -> [n, 1 + codes].
+nn::Sequential with_code_head(nn::Sequential& net, std::int64_t codes) {
+  const auto& layers = net.layers();
+  std::size_t head = layers.size();
+  while (head > 0 && !is_weighted(*layers[head - 1])) --head;
+  if (head == 0) throw tape::ValueError("with_code_head: '" + net.name() + "' has no weighted layer to put a code head beside");
+  nn::Sequential body, logit;  // unnamed: the block takes their layers as its own
+  for (std::size_t i = 0; i < layers.size(); ++i) (i + 1 < head ? body : logit).add(layers[i]);
+  auto heads = std::make_shared<nn::Functional>("heads");
+  const auto features = heads->apply_each(body, heads->input());
+  const auto real_fake = heads->apply_each(logit, features);
+  const auto code = heads->apply(nn::Dense(codes, {.name = "code_logits"}), heads->apply(nn::Flatten("code_flatten"), features));
+  heads->output(heads->apply(nn::Concatenate(-1, "join_heads"), {real_fake, code}));
+  nn::Sequential out = nn::Sequential::named(net.name());
+  out.add(std::shared_ptr<nn::Module>(heads));
+  return out;
+}
+
+void make_info(Architecture& a, std::int64_t codes) {
+  a.generator = with_condition(a.generator, codes, nn::Sequential());
+  a.discriminator = with_code_head(a.discriminator, codes);
+  a.codes = codes;
+}
+
 }  // namespace
 
 tape::Tensor Architecture::sample_labels(std::int64_t n, tape::Generator& gen) const {
   // -> [n]
-  if (!conditional()) return {};
-  std::vector<float> ids = tape::Tensor::uniform({n}, gen, 0.0, static_cast<double>(classes)).to_vector<float>();
-  for (float& id : ids) id = std::min(std::floor(id), static_cast<float>(classes - 1));
+  if (!takes_labels()) return {};
+  const std::int64_t count = label_count();
+  std::vector<float> ids = tape::Tensor::uniform({n}, gen, 0.0, static_cast<double>(count)).to_vector<float>();
+  for (float& id : ids) id = std::min(std::floor(id), static_cast<float>(count - 1));
   return tape::Tensor::from_vector(ids, tape::Shape{n});
 }
 
 tape::Tensor Architecture::cycle_labels(std::int64_t n, std::int64_t first) const {
   // -> [n]
-  if (!conditional()) return {};
+  if (!takes_labels()) return {};
   std::vector<float> ids;
-  for (std::int64_t i = 0; i < n; ++i) ids.push_back(static_cast<float>((first + i) % classes));
+  for (std::int64_t i = 0; i < n; ++i) ids.push_back(static_cast<float>((first + i) % label_count()));
   return tape::Tensor::from_vector(ids, tape::Shape{n});
 }
 
 tape::Tensor Architecture::class_rows(std::int64_t per_row) const {
-  // -> [classes * per_row]
-  if (!conditional()) return {};
+  // -> [label_count() * per_row]
+  if (!takes_labels()) return {};
   std::vector<float> ids;
-  for (std::int64_t i = 0; i < classes * per_row; ++i) ids.push_back(static_cast<float>(i / per_row));
-  return tape::Tensor::from_vector(ids, tape::Shape{classes * per_row});
+  for (std::int64_t i = 0; i < label_count() * per_row; ++i) ids.push_back(static_cast<float>(i / per_row));
+  return tape::Tensor::from_vector(ids, tape::Shape{label_count() * per_row});
 }
 
 namespace {
 
 void require_labels(const Architecture& a, const tape::Tensor& labels, const tape::Tensor& x, const char* net) {
   if (!labels.defined()) {
-    throw tape::ValueError(std::string(net) + " of the conditional '" + a.name + "' needs labels beside its input " +
-                           x.shape().to_string());
+    throw tape::ValueError(std::string(net) + " of the " + (a.conditional() ? "conditional" : "InfoGAN") + " '" + a.name +
+                           "' needs labels beside its input " + x.shape().to_string());
   }
 }
 
@@ -291,20 +324,33 @@ void require_labels(const Architecture& a, const tape::Tensor& labels, const tap
 
 tape::Tensor Architecture::generate(nn::Module& g, const tape::Tensor& z, const tape::Tensor& labels, bool training) const {
   // z [n, z_dim] (, labels [n]) -> [n, H, W, C]
-  if (!conditional()) return g(z, training);
+  if (!takes_labels()) return g(z, training);
   require_labels(*this, labels, z, "the generator");
   return g({z, labels}, training);
 }
 
 tape::Tensor Architecture::discriminate(const tape::Tensor& images, const tape::Tensor& labels, bool training) {
   // images [n, H, W, C] (, labels [n]) -> [n, 1]
+  if (codes > 0) return discriminate_codes(images, training).logits;
   if (!conditional()) return discriminator(images, training);
   require_labels(*this, labels, images, "the discriminator");
   return discriminator({images, labels}, training);
 }
 
+Architecture::Heads Architecture::discriminate_codes(const tape::Tensor& images, bool training) {
+  // images [n, H, W, C] -> logits [n, 1], code logits [n, codes]
+  if (codes <= 0) throw tape::ValueError("discriminate_codes: '" + name + "' has no code head (train with --codes)");
+  const tape::Tensor both = discriminator(images, training);  // [n, 1 + codes]
+  if (both.rank() != 2 || both.dim(1) != 1 + codes) {
+    throw tape::ShapeError("discriminate_codes: '" + name + "' gives " + both.shape().to_string() + ", expected [n, " +
+                           std::to_string(1 + codes) + "]");
+  }
+  const std::int64_t n = both.dim(0);
+  return {tape::slice(both, {0, 0}, {n, 1}), tape::slice(both, {0, 1}, {n, codes})};
+}
+
 Architecture make_architecture(const std::string& name, std::int64_t z_dim, std::uint64_t seed,
-                               std::optional<DataRange> range, std::int64_t classes) {
+                               std::optional<DataRange> range, std::int64_t classes, std::int64_t codes) {
   if (z_dim < 1 || z_dim > kMaxZDim) {
     throw tape::ValueError("make_architecture: z_dim must be in [1, " + std::to_string(kMaxZDim) + "], got " + std::to_string(z_dim));
   }
@@ -312,8 +358,13 @@ Architecture make_architecture(const std::string& name, std::int64_t z_dim, std:
     throw tape::ValueError("make_architecture: classes must be in [0, " + std::to_string(kMaxClasses) + "], got " +
                            std::to_string(classes));
   }
-  // A conditional G's trunk takes z and the embedded label joined.
-  const std::int64_t z = classes > 0 ? z_dim + kLabelEmbedding : z_dim;
+  if (codes < 0 || codes == 1 || codes > kMaxClasses || (codes > 0 && classes > 0)) {
+    throw tape::ValueError("make_architecture: codes must be 0 or in [2, " + std::to_string(kMaxClasses) +
+                           "], and 0 for a conditional one, got " + std::to_string(codes) + " with " +
+                           std::to_string(classes) + " classes");
+  }
+  // A conditional (or InfoGAN's) G's trunk takes z and the embedded label (or code) joined.
+  const std::int64_t z = classes > 0 || codes > 0 ? z_dim + kLabelEmbedding : z_dim;
   Architecture a = name == "tf-tutorial"   ? tf_tutorial(z)
                    : name == "keras-small" ? keras_small(z)
                    : name == "vstark21"    ? vstark21(z)
@@ -336,6 +387,13 @@ Architecture make_architecture(const std::string& name, std::int64_t z_dim, std:
     a.z_dim = z_dim;
     a.generator.build_inputs({tape::Shape{z_dim}, tape::Shape{}}, gen);
     a.discriminator.build_inputs({tape::Shape(a.image_shape), tape::Shape{}}, gen);
+    return a;
+  }
+  if (codes > 0) {
+    make_info(a, codes);
+    a.z_dim = z_dim;
+    a.generator.build_inputs({tape::Shape{z_dim}, tape::Shape{}}, gen);
+    a.discriminator.build(tape::Shape(a.image_shape), gen);
     return a;
   }
   a.generator.build({z_dim}, gen);

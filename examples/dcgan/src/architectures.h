@@ -40,24 +40,39 @@ struct Architecture {
   // W), Reshape(H, W, 1)) beside the image's. The rest of both nets is the architecture's own.
   std::int64_t classes = 0;
   bool conditional() const { return classes > 0; }
+  // InfoGAN's categorical latent code when > 0 (dcgan train --codes): G takes (z, code) through
+  // the same condition block as a conditional G, code [n] in [0, codes) drawn uniformly (no
+  // dataset labels); D sees the image alone and has a second head beside its logit, code logits
+  // [n, codes] (Flatten, Dense(codes) on the features its own last layer takes), trained to tell
+  // which code made a fake. Not together with classes.
+  std::int64_t codes = 0;
+  // Whether G takes labels beside z (class ids or codes), and how many there are.
+  bool takes_labels() const { return classes > 0 || codes > 0; }
+  std::int64_t label_count() const { return classes > 0 ? classes : codes; }
   // z [n, z_dim] from this architecture's prior.
   tape::Tensor sample_noise(std::int64_t n, tape::Generator& gen) const { return draw_noise(noise, n, z_dim, gen); }
-  // Labels [n] drawn uniformly from the classes; undefined (nothing drawn) when not conditional.
+  // Labels [n] (classes or codes) drawn uniformly; undefined (nothing drawn) when G takes none.
   tape::Tensor sample_labels(std::int64_t n, tape::Generator& gen) const;
-  // Labels [n] cycling through the classes (0, 1, ..., classes - 1, 0, ...) from `first`;
-  // undefined when not conditional.
+  // Labels [n] cycling through the classes or codes (0, 1, ..., label_count() - 1, 0, ...) from
+  // `first`; undefined when G takes none.
   tape::Tensor cycle_labels(std::int64_t n, std::int64_t first = 0) const;
-  // Labels [classes * per_row] of a grid with one class per row: 0 (per_row times), 1, ...;
-  // undefined when not conditional.
+  // Labels [label_count() * per_row] of a grid with one class or code per row: 0 (per_row times),
+  // 1, ...; undefined when G takes none.
   tape::Tensor class_rows(std::int64_t per_row) const;
-  // G(z) [n, H, W, C], or G(z, labels) when conditional (ValueError when labels are missing), by
+  // G(z) [n, H, W, C], or G(z, labels) when it takes labels (ValueError when they are missing), by
   // `generator`: this architecture's G or another of its shapes (its weight average).
   tape::Tensor generate(tape::nn::Module& g, const tape::Tensor& z, const tape::Tensor& labels, bool training) const;
   tape::Tensor generate(const tape::Tensor& z, const tape::Tensor& labels, bool training) {
     return generate(generator, z, labels, training);
   }
-  // D(images) [n, 1], or D(images, labels) when conditional.
+  // D(images) [n, 1], or D(images, labels) when conditional (with codes: the logit head's column).
   tape::Tensor discriminate(const tape::Tensor& images, const tape::Tensor& labels, bool training);
+  // With codes: D's two heads on images [n, H, W, C]: logits [n, 1] and code logits [n, codes]
+  // (ValueError without codes).
+  struct Heads {
+    tape::Tensor logits, code_logits;
+  };
+  Heads discriminate_codes(const tape::Tensor& images, bool training);
   // Images in `range` -> [-1, 1] (what pictures and metrics take), and [-1, 1] -> `range` (the
   // datasets' images -> what D is trained on). The identity for [-1, 1].
   tape::Tensor to_signed(const tape::Tensor& images) const;
@@ -72,9 +87,11 @@ inline constexpr std::int64_t kMaxZDim = 4096;
 // unknown name or a z_dim outside [1, kMaxZDim]. `range`: the pixel range to train in, when not
 // the architecture's own: G's output is then mapped by a fixed Rescaling layer (tanh -> [0, 1]
 // as x / 2 + 1/2, which is sigmoid(2a); sigmoid -> [-1, 1] as 2 x - 1).
-// classes > 0: the class-conditional version (Architecture::classes), at most kMaxClasses.
+// classes > 0: the class-conditional version (Architecture::classes), at most kMaxClasses;
+// codes > 0: InfoGAN's (Architecture::codes), at most kMaxClasses; not both.
 inline constexpr std::int64_t kMaxClasses = 1000;
 Architecture make_architecture(const std::string& name, std::int64_t z_dim, std::uint64_t seed,
-                               std::optional<DataRange> range = std::nullopt, std::int64_t classes = 0);
+                               std::optional<DataRange> range = std::nullopt, std::int64_t classes = 0,
+                               std::int64_t codes = 0);
 
 }  // namespace dcgan

@@ -10,6 +10,18 @@ namespace dcgan {
 namespace nn = tape::nn;
 using tape::Tensor;
 
+namespace {
+
+// With codes: G's codes for n images, drawn uniformly as in training (from their own generator,
+// so the noise is the same as without codes); undefined without.
+Tensor random_codes(const Architecture& arch, std::int64_t n, std::uint64_t seed) {
+  // -> [n]
+  tape::Generator gen(seed ^ 0xC0DE5C0DE5ull);
+  return arch.sample_labels(n, gen);
+}
+
+}  // namespace
+
 Tensor generate_images(const Architecture& arch, nn::Sequential& generator, std::int64_t n, const NoiseOptions& noise,
                        const Tensor& labels) {
   // z [n, z_dim] (, labels [n]) -> images [n, H, W, C] in [-1, 1], 500 at a time
@@ -23,9 +35,9 @@ Tensor generate_images(const Architecture& arch, nn::Sequential& generator, std:
   if (labels.defined() && (labels.rank() != 1 || labels.dim(0) != n)) {
     throw tape::ShapeError("generate_images: labels " + labels.shape().to_string() + " for " + std::to_string(n) + " images");
   }
-  const Tensor classes = labels.defined() ? labels : arch.cycle_labels(n);
   tape::NoRecord no_record;
   tape::Generator gen(noise.seed);
+  const Tensor classes = labels.defined() ? labels : arch.conditional() ? arch.cycle_labels(n) : random_codes(arch, n, noise.seed);
   std::vector<Tensor> parts;
   for (std::int64_t done = 0; done < n; done += 500) {
     const std::int64_t b = std::min<std::int64_t>(500, n - done);
@@ -44,7 +56,7 @@ Tensor generate_images(Architecture& arch, std::int64_t n, const NoiseOptions& n
 
 QualityReport evaluate_generator(Evaluator& evaluator, const Architecture& arch, nn::Sequential& generator,
                                  const NoiseOptions& noise) {
-  const Tensor labels = arch.cycle_labels(evaluator.n());  // undefined when not conditional
+  const Tensor labels = arch.conditional() ? arch.cycle_labels(evaluator.n()) : Tensor();  // with codes: drawn
   const Tensor images = generate_images(arch, generator, evaluator.n(), noise, labels);
   if (!labels.defined()) return evaluator.evaluate(images);
   std::vector<int> ids;

@@ -53,7 +53,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, preset, dataset, da
                                                 balance, digit, split, sample_every, checkpoint_every, keep_checkpoints,
                                                 tensorboard, tensorboard_every, samples, log_every, max_images,
                                                 eval_every, eval_n, classifier, check_numerics, noise,
-                                                sync_batch_norm, data_range, keep_partial_batch, conditional)
+                                                sync_batch_norm, data_range, keep_partial_batch, conditional, codes,
+                                                code_weight)
 
 namespace nn = tape::nn;
 namespace fs = std::filesystem;
@@ -81,13 +82,13 @@ Tensor noise_for(const Architecture& arch, std::int64_t rows, tape::Generator& g
   return shard_rows(arch.sample_noise(rows * shard.count, gen), shard);
 }
 
-// G's input for this process's `rows` images: noise, then (conditional) labels drawn after it.
+// G's input for this process's `rows` images: noise, then (conditional) labels or codes drawn after it.
 struct Fakes {
   Tensor z, labels;
 };
 Fakes fakes_for(const Architecture& arch, std::int64_t rows, tape::Generator& gen, const tape::BatchShard& shard) {
   Fakes f{noise_for(arch, rows, gen, shard), {}};
-  if (arch.conditional()) f.labels = shard_rows(arch.sample_labels(rows * shard.count, gen), shard);
+  if (arch.takes_labels()) f.labels = shard_rows(arch.sample_labels(rows * shard.count, gen), shard);
   return f;
 }
 
@@ -96,6 +97,36 @@ Tensor generate(Architecture& arch, const Fakes& f, bool training = true) { retu
 // D as a function of the images alone, the labels held (R1, the gradient penalty).
 nn::Critic critic_of(Architecture& arch, const Tensor& labels) {
   return [&arch, labels](const Tensor& x) { return arch.discriminate(x, labels, true); };
+}
+
+// InfoGAN's code term: code_logits [n, codes], codes [n] -> the mean softmax cross-entropy.
+Tensor code_loss(const Tensor& code_logits, const Tensor& codes) {
+  std::vector<std::int64_t> ids;
+  for (float id : codes.to_vector<float>()) ids.push_back(static_cast<std::int64_t>(id));
+  return nn::softmax_cross_entropy(ids, code_logits);
+}
+
+// D on the fakes: logits [n, 1], and with codes the code term on its code head (undefined without).
+struct FakeScores {
+  Tensor logits, code_term;
+};
+FakeScores score_fakes(Architecture& arch, const Tensor& fake, const Tensor& labels) {
+  if (arch.codes == 0) return {arch.discriminate(fake, labels, true), {}};
+  const Architecture::Heads heads = arch.discriminate_codes(fake, true);
+  return {heads.logits, code_loss(heads.code_logits, labels)};
+}
+
+// `loss` with the code term times `weight` added (the loss itself without codes).
+Tensor with_code_term(const Tensor& loss, const Tensor& code_term, double weight) {
+  return code_term.defined() ? loss + weight * code_term : loss;
+}
+
+// Adds the code term (times `weight`) to D's loss on the fakes and to G's; records its value.
+void add_code_term(nn::GanLossTerms& losses, const Tensor& code_term, double weight, StepResult& r) {
+  if (!code_term.defined()) return;
+  r.code_loss = code_term.item();
+  losses.d_fake = with_code_term(losses.d_fake, code_term, weight);
+  losses.g = with_code_term(losses.g, code_term, weight);
 }
 
 // One optimizer update, the gradients averaged over the processes first.
@@ -122,13 +153,14 @@ struct ForwardPass {
 ForwardPass forward_pass(Architecture& arch, const Fakes& fakes, const RealBatch& real, const StepOptions& o) {
   const Tensor fake = generate(arch, fakes);
   const Tensor real_logits = arch.discriminate(real.images, real.labels, true);
-  const Tensor fake_logits = arch.discriminate(fake, fakes.labels, true);
-  ForwardPass f{nn::gan_losses(o.loss, real_logits, fake_logits, o.real_label), {}};
+  const FakeScores scores = score_fakes(arch, fake, fakes.labels);
+  ForwardPass f{nn::gan_losses(o.loss, real_logits, scores.logits, o.real_label), {}};
   f.result.d_loss_real = f.losses.d_real.item();
   f.result.d_loss_fake = f.losses.d_fake.item();
   f.result.g_loss = f.losses.g.item();
   f.result.d_real = mean_probability(real_logits);
-  f.result.d_fake = mean_probability(fake_logits);
+  f.result.d_fake = mean_probability(scores.logits);
+  add_code_term(f.losses, scores.code_term, o.code_weight, f.result);
   return f;
 }
 
@@ -146,21 +178,24 @@ StepResult alternating_step(Architecture& arch, nn::Adam& g_opt, nn::Adam& d_opt
     const auto g_paused = g_tape.stop_recording();  // D's own update is no part of G's gradient
     tape::GradientTape d_tape;                      // begins after G: fake is a constant to it
     const Tensor real_logits = arch.discriminate(real.images, real.labels, true);
-    const Tensor fake_logits = arch.discriminate(fake, fakes.labels, true);
-    const nn::GanLossTerms losses = nn::gan_losses(o.loss, real_logits, fake_logits, o.real_label);
+    const FakeScores scores = score_fakes(arch, fake, fakes.labels);
+    nn::GanLossTerms losses = nn::gan_losses(o.loss, real_logits, scores.logits, o.real_label);
     r.d_loss_real = losses.d_real.item();
     r.d_loss_fake = losses.d_fake.item();
     r.d_real = mean_probability(real_logits);
+    add_code_term(losses, scores.code_term, o.code_weight, r);
     update_discriminator(arch, d_opt, d_tape, losses, real, true, true, o.r1_gamma, o.parallel);
   }
   if (o.fresh_noise) {
     fakes = fakes_for(arch, real.images.dim(0), noise_gen, o.parallel.shard);
     fake = generate(arch, fakes);
   }
-  const Tensor fake_logits = arch.discriminate(fake, fakes.labels, true);  // through the updated D
-  const Tensor g_loss = nn::generator_loss(o.loss, fake_logits);
+  const FakeScores scores = score_fakes(arch, fake, fakes.labels);  // through the updated D
+  Tensor g_loss = nn::generator_loss(o.loss, scores.logits);
   r.g_loss = g_loss.item();
-  r.d_fake = mean_probability(fake_logits);
+  r.d_fake = mean_probability(scores.logits);
+  if (scores.code_term.defined()) r.code_loss = scores.code_term.item();  // through the updated D
+  g_loss = with_code_term(g_loss, scores.code_term, o.code_weight);
   const auto g_vars = arch.generator.trainable_variables();
   apply_update(g_opt, g_tape.gradient(g_loss, g_vars), g_vars, o.parallel);
   return r;
@@ -294,6 +329,7 @@ StepOptions step_options(const TrainConfig& c, std::int64_t step, const StepResu
   const bool r1_now = (step + 1) % c.r1_every == 0;
   StepOptions o{c.loss == "hinge" ? GanLoss::hinge : GanLoss::bce, c.real_label, c.balance,
                 r1_now ? c.r1_gamma * static_cast<double>(c.r1_every) : 0.0, c.updates != "simultaneous", c.updates == "alternating-fresh"};
+  o.code_weight = c.code_weight;
   if (c.balance && last) {
     o.train_d_fake = last->d_loss_fake > 0.6;
     o.train_g = last->g_loss > 0.5;
@@ -438,7 +474,7 @@ struct Run {
   bool gated;
   tape::Generator noise_gen;
   Tensor fixed_noise;
-  Tensor fixed_labels;  // conditional: the class of each grid image, one class per row
+  Tensor fixed_labels;  // conditional (codes): the class (code) of each grid image, one per row
   std::int64_t step = 0, epoch = 0, image_in_epoch = 0;
   std::optional<StepResult> last;  // the previous step's result (steers --balance)
   std::optional<nn::Sequential> g_ema;  // the moving average of G's weights (--ema)
@@ -455,8 +491,8 @@ struct Run {
   }
 
   // Images in each grid: `samples`, or `samples` per class.
-  std::int64_t grid_images() const { return arch.conditional() ? arch.classes * config.samples : config.samples; }
-  int grid_columns() const { return arch.conditional() ? config.samples : columns_for(config.samples); }
+  std::int64_t grid_images() const { return arch.takes_labels() ? arch.label_count() * config.samples : config.samples; }
+  int grid_columns() const { return arch.takes_labels() ? config.samples : columns_for(config.samples); }
 
   std::vector<std::pair<std::string, tape::Generator*>> generators() {
     std::vector<std::pair<std::string, tape::Generator*>> gens{{"noise", &noise_gen}};
@@ -473,6 +509,7 @@ struct Run {
                                          {"seed", std::to_string(config.seed)},  {"program", "tape dcgan " TAPE_DCGAN_VERSION}};
     // The last step's losses steer --balance; saved exactly (hex floats) so a resumed run decides alike.
     if (arch.conditional()) m["classes"] = std::to_string(arch.classes);
+    if (arch.codes > 0) m["codes"] = std::to_string(arch.codes);
     if (last) {
       m["last_losses"] = hex(last->d_loss_real) + "," + hex(last->d_loss_fake) + "," + hex(last->g_loss);
     }
@@ -494,7 +531,7 @@ struct Run {
   }
 
   void restore(const std::string& path) {
-    check_classes(path);
+    check_labels_match(path);
     std::vector<nn::CheckpointTarget> targets{{"generator", &arch.generator, &g_opt},
                                               {"discriminator", &arch.discriminator, &d_opt}};
     if (g_ema) targets.push_back({"generator_ema", &*g_ema, nullptr});
@@ -507,15 +544,23 @@ struct Run {
     last = p.last;
   }
 
-  // A checkpoint of a conditional run resumes only as one, with its number of classes.
-  void check_classes(const std::string& path) const {
+  // A checkpoint of a conditional run (or one with codes) resumes only as one, with its number of
+  // classes (codes).
+  void check_labels_match(const std::string& path) const {
     const auto meta = nn::load_safetensors(path).metadata;
-    const auto it = meta.find("classes");
-    const std::string saved = it == meta.end() ? "0" : it->second;
+    const auto saved_count = [&meta](const char* key) {
+      const auto it = meta.find(key);
+      return it == meta.end() ? std::string("0") : it->second;
+    };
+    const std::string saved = saved_count("classes"), saved_codes = saved_count("codes");
     if (saved != std::to_string(arch.classes)) {
       throw tape::ValueError("train --resume: " + path + " is of a run with " + (saved == "0" ? "no" : saved) +
                              " classes (--conditional " + (saved == "0" ? "off" : "on") + "), this one has " +
                              std::to_string(arch.classes) + ": resume with the same --conditional");
+    }
+    if (saved_codes != std::to_string(arch.codes)) {
+      throw tape::ValueError("train --resume: " + path + " is of a run with --codes " + saved_codes + ", this one has --codes " +
+                             std::to_string(arch.codes) + ": resume with the same --codes");
     }
   }
 
@@ -551,6 +596,25 @@ void write_config(const TrainConfig& c, const std::string& path, std::int64_t st
 
 namespace {
 
+// --codes: 0 or at least 2 values, a finite weight >= 0 (only with codes), and not with labels,
+// WGAN-GP, gated updates or balance.
+void check_code_options(const TrainConfig& c) {
+  if (c.codes == 1) throw tape::ValueError("train: --codes 1 is a code of one value, which tells nothing; give 0 or >= 2");
+  if (!(c.code_weight >= 0.0 && std::isfinite(c.code_weight))) {
+    throw tape::ValueError("train: --code-weight must be finite and >= 0, got " + std::to_string(c.code_weight));
+  }
+  if (c.codes == 0 && c.code_weight != 1.0) throw tape::ValueError("train: --code-weight needs --codes");
+  if (c.codes == 0) return;
+  const std::string clash = c.conditional ? "--conditional" : c.loss == "wgan-gp" ? "--loss wgan-gp"
+                            : c.updates == "gated"                  ? "--updates gated"
+                            : c.balance                             ? "--balance"
+                                                                    : "";
+  if (!clash.empty()) {
+    throw tape::ValueError("train: --codes is for unconditional bce or hinge runs with simultaneous or alternating updates, "
+                           "not with " + clash);
+  }
+}
+
 // A step's losses on the progress bar's live line and on its plain lines.
 std::string live_fields(const StepResult& r) {
   char buf[96];
@@ -561,13 +625,18 @@ std::string log_fields(const StepResult& r) {
   char buf[160];
   std::snprintf(buf, sizeof buf, "d_loss_real %.4f  d_loss_fake %.4f  g_loss %.4f  D(x) %.3f  D(G(z)) %.3f", r.d_loss_real,
                 r.d_loss_fake, r.g_loss, r.d_real, r.d_fake);
-  return buf;
+  if (!r.code_loss) return buf;
+  char code[48];
+  std::snprintf(code, sizeof code, "  code_loss %.4f", *r.code_loss);
+  return buf + std::string(code);
 }
 
 // Stops a run whose losses are no longer finite (its weights are then garbage) before anything is
 // saved from it, naming the last checkpoint, which stays as it was.
 void check_losses_finite(const StepResult& r, std::int64_t step, const std::optional<std::string>& last_checkpoint) {
-  if (std::isfinite(r.d_loss_real) && std::isfinite(r.d_loss_fake) && std::isfinite(r.g_loss)) return;
+  if (std::isfinite(r.d_loss_real) && std::isfinite(r.d_loss_fake) && std::isfinite(r.g_loss) &&
+      (!r.code_loss || std::isfinite(*r.code_loss)))
+    return;
   throw tape::NumericsError("train: the losses of step " + std::to_string(step) + " are not finite (" + log_fields(r) +
                             "); stopped without saving it. " +
                             (last_checkpoint ? "The last checkpoint, " + *last_checkpoint + ", is intact: go on from it with --resume"
@@ -592,14 +661,16 @@ void check_batches_split(const TrainConfig& c, const tape::BatchShard& shard) {
 // the global batch's), and whether any process wants to stop (Ctrl-C, keep_going): every process
 // gets the same answers, so they log, balance and stop alike.
 bool agree(StepResult& r, bool wants_stop, const ProcessGroup& group) {
-  const std::vector<double> sums = group.sum({r.d_loss_real, r.d_loss_fake, r.g_loss, r.d_real, r.d_fake, wants_stop ? 1.0 : 0.0});
+  const std::vector<double> sums = group.sum({r.d_loss_real, r.d_loss_fake, r.g_loss, r.d_real, r.d_fake,
+                                              r.code_loss.value_or(0.0), wants_stop ? 1.0 : 0.0});
   const double n = group.size;
   r.d_loss_real = sums[0] / n;
   r.d_loss_fake = sums[1] / n;
   r.g_loss = sums[2] / n;
   r.d_real = sums[3] / n;
   r.d_fake = sums[4] / n;
-  return sums[5] > 0.0;
+  if (r.code_loss) r.code_loss = sums[5] / n;
+  return sums[6] > 0.0;
 }
 
 // After rank 0 restored a checkpoint (or built a fresh run), every process takes its position,
@@ -660,7 +731,8 @@ int train(const TrainConfig& c, const ProcessGroup* group) {
 
   const std::optional<DataRange> range = c.data_range.empty() ? std::nullopt : std::optional(data_range_of(c.data_range));
   const std::int64_t classes = c.conditional ? kDatasetClasses : 0;
-  Architecture arch = make_architecture(c.arch, c.z_dim, c.seed, range, classes);
+  check_code_options(c);
+  Architecture arch = make_architecture(c.arch, c.z_dim, c.seed, range, classes, c.codes);
   arch.noise = noise_prior_of(c.noise);
   if (std::vector<std::int64_t>(data.images.shape().begin() + 1, data.images.shape().end()) != arch.image_shape) {
     throw tape::ShapeError("train: architecture '" + c.arch + "' makes images " + tape::Shape(arch.image_shape).to_string() +
@@ -700,7 +772,7 @@ int train(const TrainConfig& c, const ProcessGroup* group) {
   }
   std::optional<nn::Sequential> average;
   if (c.ema > 0.0 && root) {  // only rank 0 shows, scores and saves G
-    average = make_architecture(c.arch, c.z_dim, c.seed, range, classes).generator;  // built alike: G's layer names
+    average = make_architecture(c.arch, c.z_dim, c.seed, range, classes, c.codes).generator;  // built alike: G's layer names
     nn::update_moving_average(*average, arch.generator, 0.0);  // starts as a copy of G
   }
   Run run(c, std::move(arch), std::move(average));
@@ -816,6 +888,7 @@ int train(const TrainConfig& c, const ProcessGroup* group) {
       events->add_scalar("d_loss_real", run.step, r.d_loss_real);
       events->add_scalar("d_loss_fake", run.step, r.d_loss_fake);
       events->add_scalar("g_loss", run.step, r.g_loss);
+      if (r.code_loss) events->add_scalar("code_loss", run.step, *r.code_loss);
       events->add_scalar("fake_evaluation", run.step, run.fake_evaluation(batch));
       tape::NoRecord no_record;
       tape::io::Image grid = tape::io::make_grid(run.samples(), cols, 2, 1);
@@ -868,9 +941,10 @@ Architecture load_generator(const std::string& checkpoint, bool raw) {
   };
   const auto range = meta.find("data_range");  // checkpoints written before 2026-11-29: the architecture's own
   const std::int64_t classes = meta.count("classes") ? metadata_count(meta, checkpoint, "classes", kMaxClasses) : 0;
+  const std::int64_t codes = meta.count("codes") ? metadata_count(meta, checkpoint, "codes", kMaxClasses) : 0;
   Architecture arch = make_architecture(field("arch"), metadata_count(meta, checkpoint, "z_dim", kMaxZDim), 0,
                                         range == meta.end() ? std::nullopt : std::optional(data_range_of(range->second)),
-                                        classes);
+                                        classes, codes);
   const auto noise = meta.find("noise");  // checkpoints written before 2026-11-29: normal
   if (noise != meta.end()) arch.noise = noise_prior_of(noise->second);
   const bool has_average = std::any_of(file.tensors.begin(), file.tensors.end(),
@@ -883,11 +957,12 @@ void sample(const std::string& checkpoint, std::int64_t n, const NoiseOptions& n
   if (n < 1) throw tape::ValueError("sample: --n must be >= 1, got " + std::to_string(n));
   Architecture arch = load_generator(checkpoint, raw);
   const SampleFormat format = sample_format_of(out);
-  // A conditional generator: a grid has one row per class of ceil(n / classes) images (n rounded
-  // up to fill them); in files image i is of class i % classes.
-  const std::int64_t per_row = arch.conditional() ? (n + arch.classes - 1) / arch.classes : 0;
-  const bool class_grid = arch.conditional() && format == SampleFormat::grid;
-  if (class_grid) n = per_row * arch.classes;
+  // A conditional generator (one with codes): a grid has one row per class (code) of
+  // ceil(n / classes) images (n rounded up to fill them); in files image i is of class (code)
+  // i % classes.
+  const std::int64_t per_row = arch.takes_labels() ? (n + arch.label_count() - 1) / arch.label_count() : 0;
+  const bool class_grid = arch.takes_labels() && format == SampleFormat::grid;
+  if (class_grid) n = per_row * arch.label_count();
   const Tensor labels = class_grid ? arch.class_rows(per_row) : arch.cycle_labels(n);
   const Tensor images = generate_images(arch, n, noise, labels);
   switch (format) {
@@ -938,7 +1013,7 @@ int interpolate(const InterpolateOptions& o) {
   tape::Generator gen(o.seed);
   std::vector<Tensor> points;
   for (int k = 0; k < o.points; ++k) points.push_back(arch.sample_noise(o.cells, gen));
-  const Tensor labels = arch.cycle_labels(o.cells);  // conditional: each cell keeps one class (0, 1, ... in turn)
+  const Tensor labels = arch.cycle_labels(o.cells);  // conditional (codes): each cell keeps one class (code), in turn
   std::vector<tape::io::Image> frames;
   const int cols = columns_for(o.cells), scale = arch.image_shape[0] <= 32 ? 2 : 1;
   for (int k = 0; k < o.points; ++k) {

@@ -65,6 +65,11 @@ struct TrainConfig {
   // class per row (`samples` images each), --eval-every prints and dcgan eval reports the label
   // accuracy (metrics.json).
   bool conditional = false;
+  // InfoGAN (Architecture::codes): G takes a categorical code of this many values beside z, D's
+  // second head learns to name it, and both losses take that cross-entropy times code_weight; sample
+  // grids put one code per row. 0: off. Not with conditional, wgan-gp, gated updates or balance.
+  std::int64_t codes = 0;
+  double code_weight = 1.0;
   std::uint64_t seed = 1;
   std::string out = "runs/dcgan";
   bool resume = false;
@@ -78,7 +83,7 @@ struct TrainConfig {
   int keep_checkpoints = 3;
   bool tensorboard = false;
   std::int64_t tensorboard_every = 100;
-  int samples = 16;               // fixed-noise images in each grid (conditional: in each class's row)
+  int samples = 16;               // fixed-noise images in each grid (conditional or codes: in each class's or code's row)
   std::int64_t log_every = 50;    // plain progress lines when stdout is not a terminal
   std::int64_t max_images = 0;    // use only the first N training images (0: all)
   // Sample-quality metrics while training (MNIST, Fashion-MNIST): every eval_every steps (and at
@@ -113,6 +118,7 @@ struct StepResult {
   double d_loss_real = 0, d_loss_fake = 0, g_loss = 0;
   double d_real = 0, d_fake = 0;  // mean D(x), mean D(G(z)) as probabilities
   bool d_updated = true, g_updated = true;
+  std::optional<double> code_loss;  // with codes: InfoGAN's cross-entropy of the fakes' codes (in D's and G's loss)
 };
 
 using tape::nn::GanLoss;
@@ -143,6 +149,9 @@ struct StepOptions {
   // Balanced mode: which updates the previous step's losses allow (seed 004's thresholds).
   bool train_d_real = true, train_d_fake = true, train_g = true;
   DataParallel parallel;
+  // With codes (Architecture::codes): the weight of InfoGAN's code term, added to D's loss on the
+  // fakes and to G's loss.
+  double code_weight = 1.0;
 };
 
 // One step: z ~ N(0, 1); G and D forward under two tapes; D loss = BCE(real_label, D(x)) +
@@ -153,7 +162,10 @@ struct StepOptions {
 // the updated D. With fresh_noise as well, G's update draws a fresh z' and runs G again (seed 003's
 // two sess.run calls: D's step, then G's on new noise). Not with balance. A conditional
 // architecture takes the real images' labels for D(x) and draws the fakes' labels uniformly after
-// z (from the same generator), for G(z, y) and D(G(z, y), y).
+// z (from the same generator), for G(z, y) and D(G(z, y), y). An architecture with codes draws
+// the fakes' codes c the same way, for G(z, c); D's code head on G(z, c) is scored against c by
+// softmax cross-entropy, which D's and G's losses both take (times code_weight): InfoGAN's lower
+// bound on the mutual information of the code and the image.
 StepResult train_step(Architecture& arch, tape::nn::Adam& g_opt, tape::nn::Adam& d_opt, const RealBatch& real,
                       tape::Generator& noise_gen, const StepOptions& options);
 
