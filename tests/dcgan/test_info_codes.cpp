@@ -120,7 +120,7 @@ TEST_CASE("a run with codes trains, resumes bit for bit, draws one code per row 
   const tape::io::Image sampled = tape::io::read_png(png);
   CHECK(sampled.height == 10 * 28 * 4 + 11 * 2);
   const std::string npy = out.file("samples.npy");
-  dcgan::sample(checkpoint, 7, {.seed = 1}, npy);  // codes drawn, not rounded up
+  dcgan::sample(checkpoint, 7, {.seed = 1}, npy);  // codes cycled (image i has code i % 10), not rounded up
 
   dcgan::InterpolateOptions walk;
   walk.checkpoint = checkpoint;

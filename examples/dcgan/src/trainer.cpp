@@ -111,6 +111,7 @@ struct FakeScores {
   Tensor logits, code_term;
 };
 FakeScores score_fakes(Architecture& arch, const Tensor& fake, const Tensor& labels) {
+  // fake [n, H, W, C], labels [n] -> logits [n, 1], code term [] (with codes)
   if (arch.codes == 0) return {arch.discriminate(fake, labels, true), {}};
   const Architecture::Heads heads = arch.discriminate_codes(fake, true);
   return {heads.logits, code_loss(heads.code_logits, labels)};
@@ -715,6 +716,7 @@ int train(const TrainConfig& c, const ProcessGroup* group) {
   std::optional<tape::CheckNumerics> anomaly_mode;
   if (c.check_numerics) anomaly_mode.emplace(true);
   if (c.batch < 1) throw tape::ValueError("train: --batch must be >= 1");
+  check_code_options(c);  // before the data loads
   const tape::data::Dataset data = load_training_data(c);
   const std::int64_t n = data.size();
   const std::int64_t steps_per_epoch = c.keep_partial_batch ? (n + c.batch - 1) / c.batch : n / c.batch;
@@ -731,7 +733,6 @@ int train(const TrainConfig& c, const ProcessGroup* group) {
 
   const std::optional<DataRange> range = c.data_range.empty() ? std::nullopt : std::optional(data_range_of(c.data_range));
   const std::int64_t classes = c.conditional ? kDatasetClasses : 0;
-  check_code_options(c);
   Architecture arch = make_architecture(c.arch, c.z_dim, c.seed, range, classes, c.codes);
   arch.noise = noise_prior_of(c.noise);
   if (std::vector<std::int64_t>(data.images.shape().begin() + 1, data.images.shape().end()) != arch.image_shape) {
