@@ -1,10 +1,12 @@
 // Test helpers of the DCGAN example's tests: the dataset-file writers of support/data_files.h, tiny
-// synthetic MNIST runs, a bitwise checkpoint comparison and a tiny Fashion-MNIST configuration.
+// synthetic MNIST runs, a bitwise checkpoint comparison, bit-exact resume, the one-row-per-label
+// checks of runs whose G takes labels, and a tiny Fashion-MNIST configuration.
 #pragma once
 #include <cstdio>
 #include <cstring>
 #include <string>
 
+#include <tape/io/image.h>
 #include <tape/nn/nn.h>
 
 #include "support/data_files.h"
@@ -76,6 +78,31 @@ inline std::string require_bit_exact_resume(dcgan::TrainConfig& c, const std::st
   std::snprintf(name, sizeof name, "/checkpoints/ckpt-%08lld.safetensors", static_cast<long long>(c.steps));
   require_same_tensors(whole + name, split + name);
   return whole + name;
+}
+
+// A run whose G takes labels (classes or codes: `meta_key`, 10 of them) and c.samples == 3:
+// trains it whole and resumed (bit for bit), checks its grid has one row of 3 per label, the
+// checkpoint's metadata, `dcgan sample`'s grid (25 images rounded up to 3 per label row) and a
+// 4-cell walk; returns the step-c.steps checkpoint. `c` is left as the resumed run's.
+inline std::string require_one_row_per_label(dcgan::TrainConfig& c, const TempDir& out, const std::string& meta_key) {
+  const std::string whole = out.file("whole");
+  const std::string checkpoint = require_bit_exact_resume(c, whole, out.file("split"));
+  dcgan::sample(checkpoint, 25, {.seed = 1}, out.file("grid.png"));
+  for (const std::string& png : {whole + "/samples/epoch_0001.png", out.file("grid.png")}) {
+    INFO(png);
+    const tape::io::Image grid = tape::io::read_png(png);
+    CHECK(grid.width == 3 * 28 * 4 + 4 * 2);    // 3 per row, 4x tiles, 2-pixel borders
+    CHECK(grid.height == 10 * 28 * 4 + 11 * 2);  // one row per label
+  }
+  REQUIRE(tape::nn::load_safetensors(checkpoint).metadata.at(meta_key) == "10");
+  dcgan::InterpolateOptions walk;
+  walk.checkpoint = checkpoint;
+  walk.out = out.file("walk.gif");
+  walk.cells = 4;
+  walk.points = 2;
+  walk.steps = 2;
+  REQUIRE(dcgan::interpolate(walk) == 4);
+  return checkpoint;
 }
 
 // Two steps of keras-small on 64 Fashion-MNIST images into `out`.

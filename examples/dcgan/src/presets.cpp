@@ -13,7 +13,7 @@ const std::vector<Preset>& presets() {
                "3,000 of 128, weight average 0.999, real labels smoothed to 0.9 (docs/results.md)",
        {"--arch", "mnist-fast", "--batch", "64", "--batch-from", "5000:128", "--lr", "2e-3", "--steps", "8000",
         "--ema", "0.999", "--label-smoothing", "0.9", "--checkpoint-every", "500", "--keep-checkpoints", "20"}},
-      {"hour", "the one-hour recipe (an hour of a 2-core Xeon, about half of one on a Zen 5): fast with InfoGAN's "
+      {"hour", "MNIST's one-hour recipe (an hour of a 2-core Xeon, about half of one on a Zen 5): fast with InfoGAN's "
                "10-valued code, 20,000 steps, batches of 64, of 128 from step 5,000 and of 256 from 12,000 "
                "(docs/results.md)",
        {"--arch", "mnist-fast", "--batch", "64", "--batch-from", "5000:128,12000:256", "--lr", "2e-3", "--steps", "20000",
