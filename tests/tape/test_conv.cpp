@@ -163,9 +163,11 @@ std::vector<T> random_vector(std::int64_t n, tape::Generator& gen) {
 // Optimized kernels vs the reference loops for one geometry in precision T. Output buffers of the
 // optimized kernels start filled with a large sentinel, so an unwritten element fails the check.
 template <class T>
-void compare_kernels(const tape::kernels::ConvShape& s, std::uint64_t seed, double tol) {
+void compare_kernels(const tape::kernels::ConvShape& s, std::uint64_t seed, double tol,
+                     tape::kernels::ConvPath path = tape::kernels::ConvPath::automatic) {
   namespace k = tape::kernels;
-  INFO(describe(s) << (sizeof(T) == 8 ? " float64" : " float32"));
+  const char* path_name[] = {"automatic", "im2col + GEMM", "oneDNN convolution"};
+  INFO(describe(s) << (sizeof(T) == 8 ? " float64" : " float32") << ", " << path_name[static_cast<int>(path)]);
   tape::Generator gen(seed);
   const Shape xs{s.n, s.h, s.w, s.ci}, ws{s.kh, s.kw, s.ci, s.co}, ys{s.n, s.ho, s.wo, s.co};
   const auto x = random_vector<T>(xs.numel(), gen);
@@ -174,24 +176,29 @@ void compare_kernels(const tape::kernels::ConvShape& s, std::uint64_t seed, doub
   constexpr T sentinel = T(1e6);
 
   std::vector<T> y(static_cast<std::size_t>(ys.numel()), sentinel), y_ref(y.size(), sentinel);
-  k::conv2d_forward(s, x.data(), w.data(), y.data());
+  k::conv2d_forward(s, x.data(), w.data(), y.data(), path);
   k::conv2d_forward_reference(s, x.data(), w.data(), y_ref.data());
   require_rel_close("conv2d_forward", as_tensor(y, ys), as_tensor(y_ref, ys), tol);
 
   std::vector<T> z(static_cast<std::size_t>(xs.numel()), sentinel), z_ref(z.size(), sentinel);
-  k::conv2d_transpose(s, u.data(), w.data(), z.data());
+  k::conv2d_transpose(s, u.data(), w.data(), z.data(), path);
   k::conv2d_transpose_reference(s, u.data(), w.data(), z_ref.data());
   require_rel_close("conv2d_transpose", as_tensor(z, xs), as_tensor(z_ref, xs), tol);
 
   std::vector<T> v(static_cast<std::size_t>(ws.numel()), sentinel), v_ref(v.size(), sentinel);
-  k::conv2d_weight(s, x.data(), u.data(), v.data());
+  k::conv2d_weight(s, x.data(), u.data(), v.data(), path);
   k::conv2d_weight_reference(s, x.data(), u.data(), v_ref.data());
   require_rel_close("conv2d_weight", as_tensor(v, ws), as_tensor(v_ref, ws), tol);
 }
 
+// float64, and float32 on each path a float32 kernel can take (the GEMM one, oneDNN's
+// convolutions, and the per-shape choice between them).
 void compare_kernels_both(const tape::kernels::ConvShape& s, std::uint64_t seed) {
+  using tape::kernels::ConvPath;
   compare_kernels<double>(s, seed, 1e-12);
-  compare_kernels<float>(s, seed, 1e-5);
+  for (const ConvPath path : {ConvPath::automatic, ConvPath::gemm, ConvPath::onednn}) {
+    compare_kernels<float>(s, seed, 1e-5, path);
+  }
 }
 
 }  // namespace
@@ -290,6 +297,53 @@ TEST_CASE("optimized conv kernels match the reference with 2 and 3 threads: unev
     const test::Threads scope(threads);
     INFO(threads << " threads, N=" << n);
     compare_kernels_both({n, 14, 14, 48, 5, 5, 8, 7, 7, 2, 2, 1, 2}, 80 + n);
+  }
+}
+
+TEST_CASE("oneDNN's convolutions run the DCGAN's layers, take the shapes they are faster on, and repeat their bits",
+          "[conv][threads]") {
+  namespace k = tape::kernels;
+  using k::ConvKind;
+  const k::ConvShape d_conv1{8, 28, 28, 1, 5, 5, 64, 14, 14, 2, 2, 1, 1};     // 28x28x1 -> 14x14x64
+  const k::ConvShape d_conv2{8, 14, 14, 64, 5, 5, 128, 7, 7, 2, 2, 1, 1};    // 14x14x64 -> 7x7x128
+  const k::ConvShape g_stride1{8, 7, 7, 128, 5, 5, 256, 7, 7, 1, 1, 2, 2};   // 7x7x128 -> 7x7x256
+  const k::ConvShape to_1x1{8, 4, 4, 256, 4, 4, 100, 1, 1, 1, 1, 0, 0};      // 4x4x256 -> 1x1x100
+  SECTION("the per-shape choice") {
+    CHECK(k::conv_uses_onednn(d_conv1, ConvKind::forward));
+    CHECK_FALSE(k::conv_uses_onednn(d_conv1, ConvKind::transpose));  // into 1 channel: 12x slower
+    CHECK(k::conv_uses_onednn(d_conv1, ConvKind::weight));
+    CHECK(k::conv_uses_onednn(d_conv2, ConvKind::forward));
+    CHECK(k::conv_uses_onednn(d_conv2, ConvKind::transpose));
+    CHECK_FALSE(k::conv_uses_onednn(d_conv2, ConvKind::weight));
+    CHECK(k::conv_uses_onednn(g_stride1, ConvKind::forward));
+    CHECK(k::conv_uses_onednn(g_stride1, ConvKind::transpose));  // as the flipped forward
+    CHECK(k::conv_uses_onednn(g_stride1, ConvKind::weight));
+    for (const ConvKind kind : {ConvKind::forward, ConvKind::transpose, ConvKind::weight}) {
+      CHECK_FALSE(k::conv_uses_onednn(to_1x1, kind));
+    }
+  }
+  if (!k::have_onednn_conv()) {
+    WARN("skipped: this build has no oneDNN");
+    return;
+  }
+  for (const int threads : {1, 2}) {
+    const test::Threads scope(threads);
+    for (const k::ConvShape& s : {d_conv1, d_conv2, g_stride1, to_1x1}) {
+      INFO(describe(s) << ", " << threads << " threads");
+      tape::Generator gen(91);
+      const auto x = random_vector<float>(s.n * s.h * s.w * s.ci, gen);
+      const auto w = random_vector<float>(s.kh * s.kw * s.ci * s.co, gen);
+      const auto u = random_vector<float>(s.n * s.ho * s.wo * s.co, gen);
+      const auto twice = [&](ConvKind kind, const std::vector<float>& a, const std::vector<float>& b, std::size_t size) {
+        std::vector<float> first(size), second(size);
+        REQUIRE(k::onednn_conv(kind, s, a.data(), b.data(), first.data()));
+        REQUIRE(k::onednn_conv(kind, s, a.data(), b.data(), second.data()));
+        CHECK(first == second);
+      };
+      twice(ConvKind::forward, x, w, u.size());
+      twice(ConvKind::transpose, u, w, x.size());
+      twice(ConvKind::weight, x, u, w.size());
+    }
   }
 }
 

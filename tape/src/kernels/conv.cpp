@@ -1,6 +1,8 @@
 // Convolution kernels in NHWC with HWIO weights: im2col + one GEMM per chunk of images
-// (forward, weight gradient), GEMM + col2im (transposed), and plain reference loops.
+// (forward, weight gradient), GEMM + col2im (transposed), and plain reference loops; float32
+// shapes that oneDNN's convolutions run faster go there (conv_onednn.cpp).
 #include <algorithm>
+#include <type_traits>
 #include <vector>
 
 #include <omp.h>
@@ -123,10 +125,24 @@ int for_each_chunk(const ConvShape& s, Body body) {
   return used;
 }
 
+// Runs the kernel of `kind` through oneDNN if the path (or, for `automatic`, the shape) says
+// so and it can; true when it did.
+template <class T>
+bool ran_onednn(ConvPath path, ConvKind kind, const ConvShape& s, const T* a, const T* b, T* out) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (path == ConvPath::gemm || s.n == 0 || s.ci == 0 || s.co == 0 || s.ho * s.wo == 0) return false;
+    if (path == ConvPath::automatic && !conv_uses_onednn(s, kind)) return false;
+    return onednn_conv(kind, s, a, b, out);
+  } else {
+    return false;
+  }
+}
+
 }  // namespace
 
 template <class T>
-void conv2d_forward(const ConvShape& s, const T* x, const T* w, T* y) {
+void conv2d_forward(const ConvShape& s, const T* x, const T* w, T* y, ConvPath path) {
+  if (ran_onednn(path, ConvKind::forward, s, x, w, y)) return;
   const std::int64_t K = s.kh * s.kw * s.ci, per = s.ho * s.wo;
   for_each_chunk<T>(s, [&](std::int64_t n0, std::int64_t nb, T* cols, int) {
     im2col(s, x, n0, nb, cols);
@@ -135,7 +151,8 @@ void conv2d_forward(const ConvShape& s, const T* x, const T* w, T* y) {
 }
 
 template <class T>
-void conv2d_transpose(const ConvShape& s, const T* u, const T* w, T* x) {
+void conv2d_transpose(const ConvShape& s, const T* u, const T* w, T* x, ConvPath path) {
+  if (ran_onednn(path, ConvKind::transpose, s, u, w, x)) return;
   const std::int64_t K = s.kh * s.kw * s.ci, per = s.ho * s.wo;
   const std::int64_t image = s.h * s.w * s.ci;
   for_each_chunk<T>(s, [&](std::int64_t n0, std::int64_t nb, T* cols, int) {
@@ -148,7 +165,8 @@ void conv2d_transpose(const ConvShape& s, const T* u, const T* w, T* x) {
 }
 
 template <class T>
-void conv2d_weight(const ConvShape& s, const T* x, const T* u, T* w) {
+void conv2d_weight(const ConvShape& s, const T* x, const T* u, T* w, ConvPath path) {
+  if (ran_onednn(path, ConvKind::weight, s, x, u, w)) return;
   const std::int64_t K = s.kh * s.kw * s.ci, per = s.ho * s.wo, size = K * s.co;
   const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
   // One partial w per slot (slot 0 writes w itself), summed in slot order at the end.
@@ -219,9 +237,9 @@ void conv2d_weight_reference(const ConvShape& s, const T* x, const T* u, T* w) {
 }
 
 #define TAPE_CONV_INSTANTIATE(T)                                                  \
-  template void conv2d_forward<T>(const ConvShape&, const T*, const T*, T*);     \
-  template void conv2d_transpose<T>(const ConvShape&, const T*, const T*, T*);   \
-  template void conv2d_weight<T>(const ConvShape&, const T*, const T*, T*);      \
+  template void conv2d_forward<T>(const ConvShape&, const T*, const T*, T*, ConvPath);   \
+  template void conv2d_transpose<T>(const ConvShape&, const T*, const T*, T*, ConvPath); \
+  template void conv2d_weight<T>(const ConvShape&, const T*, const T*, T*, ConvPath);    \
   template void conv2d_forward_reference<T>(const ConvShape&, const T*, const T*, T*);   \
   template void conv2d_transpose_reference<T>(const ConvShape&, const T*, const T*, T*); \
   template void conv2d_weight_reference<T>(const ConvShape&, const T*, const T*, T*);

@@ -167,15 +167,26 @@ struct ConvShape {
   std::int64_t pt, pl;           // top / left padding (bottom / right follow from the sizes)
 };
 
+// The three convolution kernels, and the two ways a float32 one can run: im2col / col2im around
+// GEMMs, or oneDNN's convolution primitives. `automatic` picks per shape and kind
+// (conv_uses_onednn); float64 always takes the GEMM path, and so does a build without oneDNN.
+enum class ConvKind { forward, transpose, weight };
+enum class ConvPath { automatic, gemm, onednn };
+bool conv_uses_onednn(const ConvShape& s, ConvKind kind);
+bool have_onednn_conv();
+// Runs one float32 kernel through oneDNN (a, b, out as the kernels below take them: x, w, y /
+// u, w, x / x, u, w); false when this build or oneDNN cannot, and nothing was written.
+bool onednn_conv(ConvKind kind, const ConvShape& s, const float* a, const float* b, float* out);
+
 // y[N, Ho, Wo, Co] = conv2d(x[N, H, W, Ci], w[kh, kw, Ci, Co])
 template <class T>
-void conv2d_forward(const ConvShape& s, const T* x, const T* w, T* y);
+void conv2d_forward(const ConvShape& s, const T* x, const T* w, T* y, ConvPath path = ConvPath::automatic);
 // x[N, H, W, Ci] = conv_transpose2d(u[N, Ho, Wo, Co], w[kh, kw, Ci, Co])
 template <class T>
-void conv2d_transpose(const ConvShape& s, const T* u, const T* w, T* x);
+void conv2d_transpose(const ConvShape& s, const T* u, const T* w, T* x, ConvPath path = ConvPath::automatic);
 // w[kh, kw, Ci, Co] = conv2d_weight_grad(x[N, H, W, Ci], u[N, Ho, Wo, Co])
 template <class T>
-void conv2d_weight(const ConvShape& s, const T* x, const T* u, T* w);
+void conv2d_weight(const ConvShape& s, const T* x, const T* u, T* w, ConvPath path = ConvPath::automatic);
 
 // Plain loops: the reference implementations the optimized kernels are tested against.
 template <class T>

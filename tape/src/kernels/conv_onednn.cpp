@@ -1,0 +1,247 @@
+// float32 convolutions through oneDNN's convolution primitives (direct and "brgconv" JIT kernels
+// that skip the zero padding), NHWC activations and HWIO weights as tape stores them; the weights
+// are reordered into oneDNN's blocked layout per call. Primitives are cached per shape, kind and
+// thread count; each call brings its own scratchpad, so concurrent calls are safe.
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <tuple>
+#include <unordered_map>
+
+#include <omp.h>
+
+#include "buffer_pool.h"
+#include "kernels/kernels.h"
+#include "tape/error.h"
+
+#ifdef TAPE_HAVE_DNNL
+#include <oneapi/dnnl/dnnl.hpp>
+#endif
+
+namespace tape::kernels {
+
+namespace {
+
+bool unit_stride(const ConvShape& s) { return s.sh == 1 && s.sw == 1; }
+
+// With stride 1 the transposed convolution of u[N, Ho, Wo, Co] is the forward convolution of u
+// with the kernel flipped and its channels swapped, w'[kh-1-i, kw-1-j, o, c] = w[i, j, c, o], and
+// the padding k - 1 - p, into x[N, H, W, Ci]: oneDNN's forward kernels run it 1.7x faster than its
+// backward-data ones.
+ConvShape flipped(const ConvShape& s) {
+  return {s.n, s.ho, s.wo, s.co, s.kh, s.kw, s.ci, s.h, s.w, 1, 1, s.kh - 1 - s.pt, s.kw - 1 - s.pl};
+}
+
+}  // namespace
+
+// Measured on an AMD Zen 5 (AVX-512, and capped to AVX2) at the DCGANs' layers, 1 and 2 threads,
+// against the im2col + GEMM kernels (docs/performance.md, "oneDNN's convolutions"): oneDNN's
+// forward wins wherever the output is at least 4x4 (1.2-2.5x; the 1-channel layers most); its
+// transposed convolution (backward data, or the flipped forward at stride 1) wins with 16+
+// channels out and loses 12x into 1 channel; its weight gradient wins on 1-4 input channels and
+// on stride-1 layers (1.5x), and loses up to 10% elsewhere.
+bool conv_uses_onednn(const ConvShape& s, ConvKind kind) {
+  const bool spatial = s.ho * s.wo >= 16;
+  switch (kind) {
+    case ConvKind::forward: return spatial;
+    case ConvKind::transpose: return spatial && s.h * s.w >= 16 && s.ci >= 16;
+    case ConvKind::weight: return s.ci <= 4 || (spatial && unit_stride(s));
+  }
+  return false;
+}
+
+#ifdef TAPE_HAVE_DNNL
+namespace {
+
+using Tag = dnnl::memory::format_tag;
+using Dims = dnnl::memory::dims;
+
+dnnl::engine& cpu_engine() {
+  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+// One cached convolution: the primitive, and the reorder between tape's HWIO weights and the
+// layout the primitive chose (none when they agree).
+struct ConvPrimitive {
+  dnnl::primitive conv;
+  dnnl::memory::desc data_md[2];  // x [N, H, W, Ci] and y / u [N, Ho, Wo, Co], NHWC
+  dnnl::memory::desc weights_md, user_weights_md;
+  std::unique_ptr<dnnl::reorder> reorder;  // HWIO -> weights_md (forward, transpose) or back (weight)
+  std::size_t scratchpad_bytes = 0, reorder_scratchpad_bytes = 0;
+};
+
+dnnl::primitive_attr user_scratchpad() {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
+}
+
+// The descriptors of conv(x[N, H, W, Ci], w[kh, kw, Ci, Co]) -> y[N, Ho, Wo, Co]; false when
+// oneDNN's size rule cannot express the padding (input rows no output reads, a stride or more).
+struct ConvDescs {
+  dnnl::memory::desc x, w_any, w_user, y;
+  Dims strides, pad_l, pad_r;
+};
+bool conv_descs(const ConvShape& s, ConvDescs& d) {
+  const std::int64_t pb = (s.ho - 1) * s.sh + s.kh - s.h - s.pt, pr = (s.wo - 1) * s.sw + s.kw - s.w - s.pl;
+  if (pb <= -s.sh || pr <= -s.sw || s.pt < 0 || s.pl < 0) return false;
+  const auto f32 = dnnl::memory::data_type::f32;
+  d.x = dnnl::memory::desc({s.n, s.ci, s.h, s.w}, f32, Tag::nhwc);
+  d.y = dnnl::memory::desc({s.n, s.co, s.ho, s.wo}, f32, Tag::nhwc);
+  d.w_any = dnnl::memory::desc({s.co, s.ci, s.kh, s.kw}, f32, Tag::any);
+  d.w_user = dnnl::memory::desc({s.co, s.ci, s.kh, s.kw}, f32, Tag::hwio);
+  d.strides = {s.sh, s.sw};
+  d.pad_l = {s.pt, s.pl};
+  d.pad_r = {std::max<std::int64_t>(pb, 0), std::max<std::int64_t>(pr, 0)};
+  return true;
+}
+
+// Builds the primitive of one kind; null when oneDNN has no implementation for the shape.
+std::unique_ptr<ConvPrimitive> build(const ConvShape& s, ConvKind kind) {
+  ConvDescs d;
+  if (!conv_descs(s, d)) return nullptr;
+  const auto direct = dnnl::algorithm::convolution_direct;
+  const dnnl::primitive_attr attr = user_scratchpad();
+  dnnl::engine& engine = cpu_engine();
+  auto p = std::make_unique<ConvPrimitive>();
+  p->data_md[0] = d.x;
+  p->data_md[1] = d.y;
+  p->user_weights_md = d.w_user;
+  const dnnl::convolution_forward::primitive_desc hint(
+      {dnnl::prop_kind::forward_training, direct, d.x, d.w_any, d.y, d.strides, d.pad_l, d.pad_r}, attr, engine);
+  if (kind == ConvKind::forward) {
+    p->conv = dnnl::convolution_forward(hint);
+    p->weights_md = hint.weights_desc();
+    p->scratchpad_bytes = hint.scratchpad_desc().get_size();
+  } else if (kind == ConvKind::transpose) {
+    const dnnl::convolution_backward_data::primitive_desc pd({direct, d.x, d.w_any, d.y, d.strides, d.pad_l, d.pad_r},
+                                                              attr, engine, hint);
+    p->conv = dnnl::convolution_backward_data(pd);
+    p->weights_md = pd.weights_desc();
+    p->scratchpad_bytes = pd.scratchpad_desc().get_size();
+  } else {
+    const dnnl::convolution_backward_weights::primitive_desc pd(
+        {direct, d.x, d.w_any, d.y, d.strides, d.pad_l, d.pad_r}, attr, engine, hint);
+    p->conv = dnnl::convolution_backward_weights(pd);
+    p->weights_md = pd.diff_weights_desc();
+    p->scratchpad_bytes = pd.scratchpad_desc().get_size();
+  }
+  if (p->weights_md != d.w_user) {
+    const bool to_user = kind == ConvKind::weight;
+    const dnnl::reorder::primitive_desc rpd(engine, to_user ? p->weights_md : d.w_user, engine,
+                                            to_user ? d.w_user : p->weights_md, attr);
+    p->reorder = std::make_unique<dnnl::reorder>(rpd);
+    p->reorder_scratchpad_bytes = rpd.scratchpad_desc().get_size();
+  }
+  return p;
+}
+
+using Key = std::tuple<int, int, std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t,
+                       std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t,
+                       std::int64_t, std::int64_t>;
+
+// The cached primitive for (shape, kind, threads); null when oneDNN cannot run it. A program
+// sees a handful of shapes; past 256 the cache starts over rather than grow without bound.
+const ConvPrimitive* primitive_for(const ConvShape& s, ConvKind kind, int threads) {
+  static std::mutex mutex;
+  static std::map<Key, std::unique_ptr<ConvPrimitive>> cache;
+  const Key key{static_cast<int>(kind), threads, s.n, s.h, s.w, s.ci, s.kh, s.kw, s.co, s.ho, s.wo, s.sh, s.sw, s.pt, s.pl};
+  const std::lock_guard<std::mutex> lock(mutex);
+  const auto found = cache.find(key);
+  if (found != cache.end()) return found->second.get();
+  if (cache.size() >= 256) cache.clear();
+  std::unique_ptr<ConvPrimitive> built;
+  try {
+    built = build(s, kind);
+  } catch (const dnnl::error&) {
+    built = nullptr;  // no implementation for this shape: the GEMM path runs it
+  }
+  return cache.emplace(key, std::move(built)).first->second.get();
+}
+
+dnnl::memory wrap(const dnnl::memory::desc& md, const void* data) {
+  return dnnl::memory(md, cpu_engine(), const_cast<void*>(data));
+}
+
+void run(const dnnl::primitive& primitive, std::unordered_map<int, dnnl::memory> args, std::size_t scratchpad_bytes) {
+  const detail::ScratchBuffer<char> scratchpad(std::max<std::size_t>(scratchpad_bytes, 1));
+  args.emplace(DNNL_ARG_SCRATCHPAD, wrap(dnnl::memory::desc({static_cast<std::int64_t>(scratchpad_bytes)},
+                                                            dnnl::memory::data_type::u8, Tag::x),
+                                         scratchpad.data()));
+  dnnl::stream stream(cpu_engine());
+  primitive.execute(stream, args);
+  stream.wait();
+}
+
+std::string kind_name(ConvKind kind) {
+  return kind == ConvKind::forward ? "conv2d" : kind == ConvKind::transpose ? "conv_transpose2d" : "conv2d_weight_grad";
+}
+
+}  // namespace
+
+bool onednn_conv(ConvKind kind, const ConvShape& s, const float* a, const float* b, float* out) {
+  if (kind == ConvKind::transpose && unit_stride(s) && s.pt < s.kh && s.pl < s.kw) {
+    // w'[kh, kw, Co, Ci] from w[kh, kw, Ci, Co]: taps reversed, each [Ci, Co] block transposed
+    const std::int64_t taps = s.kh * s.kw, block = s.ci * s.co;
+    const detail::ScratchBuffer<float> w_flipped(static_cast<std::size_t>(taps * block));
+    for (std::int64_t t = 0; t < taps; ++t) {
+      const float* from = b + (taps - 1 - t) * block;
+      float* to = w_flipped.data() + t * block;
+      for (std::int64_t o = 0; o < s.co; ++o)
+        for (std::int64_t c = 0; c < s.ci; ++c) to[o * s.ci + c] = from[c * s.co + o];
+    }
+    return onednn_conv(ConvKind::forward, flipped(s), a, w_flipped.data(), out);
+  }
+  const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  const ConvPrimitive* p = primitive_for(s, kind, threads);
+  if (p == nullptr) return false;
+  try {
+    // Weights in the primitive's layout: reordered from w before (forward, transpose) or into w
+    // after the weight gradient.
+    const std::size_t bytes = p->weights_md.get_size();
+    const detail::ScratchBuffer<char> blocked(p->reorder ? bytes : 1);
+    const float* w_user = kind == ConvKind::weight ? out : b;
+    void* w_conv = p->reorder ? static_cast<void*>(blocked.data()) : const_cast<float*>(w_user);
+    if (p->reorder && kind != ConvKind::weight) {
+      run(*p->reorder, {{DNNL_ARG_FROM, wrap(p->user_weights_md, w_user)}, {DNNL_ARG_TO, wrap(p->weights_md, w_conv)}},
+          p->reorder_scratchpad_bytes);
+    }
+    const dnnl::memory x = wrap(p->data_md[0], kind == ConvKind::transpose ? static_cast<const void*>(out) : a);
+    const dnnl::memory w = wrap(p->weights_md, w_conv);
+    if (kind == ConvKind::forward) {
+      run(p->conv, {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, wrap(p->data_md[1], out)}},
+          p->scratchpad_bytes);
+    } else if (kind == ConvKind::transpose) {
+      run(p->conv, {{DNNL_ARG_DIFF_SRC, x}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_DST, wrap(p->data_md[1], a)}},
+          p->scratchpad_bytes);
+    } else {
+      run(p->conv, {{DNNL_ARG_SRC, x}, {DNNL_ARG_DIFF_WEIGHTS, w}, {DNNL_ARG_DIFF_DST, wrap(p->data_md[1], b)}},
+          p->scratchpad_bytes);
+      if (p->reorder) {
+        run(*p->reorder, {{DNNL_ARG_FROM, w}, {DNNL_ARG_TO, wrap(p->user_weights_md, out)}},
+            p->reorder_scratchpad_bytes);
+      }
+    }
+  } catch (const dnnl::error& e) {
+    throw InternalError(kind_name(kind) + ": oneDNN's convolution failed (" + e.what() + ", status " +
+                        std::to_string(static_cast<int>(e.status)) + ") for x [" + std::to_string(s.n) + ", " +
+                        std::to_string(s.h) + ", " + std::to_string(s.w) + ", " + std::to_string(s.ci) + "], w [" +
+                        std::to_string(s.kh) + ", " + std::to_string(s.kw) + ", " + std::to_string(s.ci) + ", " +
+                        std::to_string(s.co) + "]");
+  }
+  return true;
+}
+
+bool have_onednn_conv() { return true; }
+
+#else
+
+bool onednn_conv(ConvKind, const ConvShape&, const float*, const float*, float*) { return false; }
+bool have_onednn_conv() { return false; }
+
+#endif
+
+}  // namespace tape::kernels
