@@ -125,11 +125,12 @@ int for_each_chunk(const ConvShape& s, Body body) {
   return used;
 }
 
-// Runs the kernel of `kind` through oneDNN if the path (or, for `automatic`, the shape) says
-// so and it can; true when it did.
+// Runs the kernel of `kind` through oneDNN if the path (for `automatic`: TAPE_CONV_PATH, else
+// the shape) says so and it can; true when it did.
 template <class T>
 bool ran_onednn(ConvPath path, ConvKind kind, const ConvShape& s, const T* a, const T* b, T* out) {
   if constexpr (std::is_same_v<T, float>) {
+    if (path == ConvPath::automatic) path = conv_path_from_environment();
     if (path == ConvPath::gemm || s.n == 0 || s.ci == 0 || s.co == 0 || s.ho * s.wo == 0) return false;
     if (path == ConvPath::automatic && !conv_uses_onednn(s, kind)) return false;
     return onednn_conv(kind, s, a, b, out);

@@ -3,6 +3,7 @@
 // are reordered into oneDNN's blocked layout per call. Primitives are cached per shape, kind and
 // thread count; each call brings its own scratchpad, so concurrent calls are safe.
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -35,6 +36,18 @@ ConvShape flipped(const ConvShape& s) {
 }
 
 }  // namespace
+
+ConvPath conv_path_from_environment() {
+  static const ConvPath path = [] {
+    const char* value = std::getenv("TAPE_CONV_PATH");
+    const std::string v = value == nullptr ? "auto" : value;
+    if (v == "auto" || v.empty()) return ConvPath::automatic;
+    if (v == "gemm") return ConvPath::gemm;
+    if (v == "onednn") return ConvPath::onednn;
+    throw ValueError("TAPE_CONV_PATH: expected auto, gemm or onednn, got '" + v + "'");
+  }();
+  return path;
+}
 
 // Measured on an AMD Zen 5 (AVX-512, and capped to AVX2) at the DCGANs' layers, 1 and 2 threads,
 // against the im2col + GEMM kernels (docs/performance.md, "oneDNN's convolutions"): oneDNN's

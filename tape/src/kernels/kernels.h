@@ -173,6 +173,10 @@ struct ConvShape {
 enum class ConvKind { forward, transpose, weight };
 enum class ConvPath { automatic, gemm, onednn };
 bool conv_uses_onednn(const ConvShape& s, ConvKind kind);
+// What `automatic` means in this process: the environment's TAPE_CONV_PATH=gemm (every float32
+// convolution through the GEMMs: the floats of tape before the oneDNN convolutions) or =onednn
+// (every shape oneDNN can run), else automatic; ValueError on any other value.
+ConvPath conv_path_from_environment();
 bool have_onednn_conv();
 // Runs one float32 kernel through oneDNN (a, b, out as the kernels below take them: x, w, y /
 // u, w, x / x, u, w); false when this build or oneDNN cannot, and nothing was written.
