@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -103,10 +104,15 @@ int profile(std::int64_t batch, int threads, const std::vector<std::string>& nam
     tape::reset_peak_in_use();
     tape::Profiler profiler;
     constexpr int kSteps = 3;
+    const auto start = std::chrono::steady_clock::now();
     for (int i = 0; i < kSteps; ++i) dcgan::train_step(arch, g_opt, d_opt, real, gen, {});
+    const double wall_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     const tape::BufferPoolStats memory = tape::buffer_pool_stats();
     std::printf("%s, batch %lld, %d threads, %d iterations:\n%s", name.c_str(), static_cast<long long>(batch), threads,
                 kSteps, profiler.report().c_str());
+    // The ops' share of the wall clock: the rest is the tape's own work between ops.
+    std::printf("wall clock %.2f ms, %.1f%% of it in the ops above\n", wall_ms,
+                100.0 * profiler.total_seconds() * 1e3 / wall_ms);
     std::printf("tensor memory: peak in use %.1f MiB, cached now %.1f MiB; process peak RSS so far %.1f MiB\n\n",
                 memory.peak_in_use_bytes / 1048576.0, memory.cached_bytes / 1048576.0, peak_rss_mib());
   }
