@@ -10,6 +10,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -344,6 +345,36 @@ TEST_CASE("oneDNN's convolutions run the DCGAN's layers, take the shapes they ar
       twice(ConvKind::transpose, u, w, x.size());
       twice(ConvKind::weight, x, u, w.size());
     }
+  }
+}
+
+TEST_CASE("oneDNN's convolutions called from two threads at once give each caller its own result", "[conv][threads]") {
+  namespace k = tape::kernels;
+  if (!k::have_onednn_conv()) {
+    WARN("skipped: this build has no oneDNN");
+    return;
+  }
+  // Each call brings its own scratchpad and weight buffer: concurrent calls on one cached
+  // primitive must not share them.
+  const k::ConvShape s{6, 14, 14, 32, 5, 5, 48, 7, 7, 2, 2, 1, 1};
+  tape::Generator gen(17);
+  const auto x = random_vector<float>(s.n * s.h * s.w * s.ci, gen);
+  const auto w1 = random_vector<float>(s.kh * s.kw * s.ci * s.co, gen);
+  const auto w2 = random_vector<float>(s.kh * s.kw * s.ci * s.co, gen);
+  const std::size_t out = static_cast<std::size_t>(s.n * s.ho * s.wo * s.co);
+  std::vector<float> alone1(out), alone2(out), together1(out), together2(out);
+  REQUIRE(k::onednn_conv(k::ConvKind::forward, s, x.data(), w1.data(), alone1.data()));
+  REQUIRE(k::onednn_conv(k::ConvKind::forward, s, x.data(), w2.data(), alone2.data()));
+  bool ok1 = true, ok2 = true;
+  for (int round = 0; round < 20; ++round) {
+    std::thread a([&] { ok1 = ok1 && k::onednn_conv(k::ConvKind::forward, s, x.data(), w1.data(), together1.data()); });
+    std::thread b([&] { ok2 = ok2 && k::onednn_conv(k::ConvKind::forward, s, x.data(), w2.data(), together2.data()); });
+    a.join();
+    b.join();
+    REQUIRE(ok1);
+    REQUIRE(ok2);
+    REQUIRE(together1 == alone1);
+    REQUIRE(together2 == alone2);
   }
 }
 

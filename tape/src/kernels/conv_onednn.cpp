@@ -113,13 +113,13 @@ bool conv_descs(const ConvShape& s, ConvDescs& d) {
 }
 
 // Builds the primitive of one kind; null when oneDNN has no implementation for the shape.
-std::unique_ptr<ConvPrimitive> build(const ConvShape& s, ConvKind kind) {
+std::shared_ptr<ConvPrimitive> build(const ConvShape& s, ConvKind kind) {
   ConvDescs d;
   if (!conv_descs(s, d)) return nullptr;
   const auto direct = dnnl::algorithm::convolution_direct;
   const dnnl::primitive_attr attr = user_scratchpad();
   dnnl::engine& engine = cpu_engine();
-  auto p = std::make_unique<ConvPrimitive>();
+  auto p = std::make_shared<ConvPrimitive>();
   p->data_md[0] = d.x;
   p->data_md[1] = d.y;
   p->user_weights_md = d.w_user;
@@ -157,22 +157,23 @@ using Key = std::tuple<int, int, std::int64_t, std::int64_t, std::int64_t, std::
                        std::int64_t, std::int64_t>;
 
 // The cached primitive for (shape, kind, threads); null when oneDNN cannot run it. A program
-// sees a handful of shapes; past 256 the cache starts over rather than grow without bound.
-const ConvPrimitive* primitive_for(const ConvShape& s, ConvKind kind, int threads) {
+// sees a handful of shapes; past 256 the cache starts over rather than grow without bound (a
+// caller still running a dropped primitive holds its own reference).
+std::shared_ptr<const ConvPrimitive> primitive_for(const ConvShape& s, ConvKind kind, int threads) {
   static std::mutex mutex;
-  static std::map<Key, std::unique_ptr<ConvPrimitive>> cache;
+  static std::map<Key, std::shared_ptr<ConvPrimitive>> cache;
   const Key key{static_cast<int>(kind), threads, s.n, s.h, s.w, s.ci, s.kh, s.kw, s.co, s.ho, s.wo, s.sh, s.sw, s.pt, s.pl};
   const std::lock_guard<std::mutex> lock(mutex);
   const auto found = cache.find(key);
-  if (found != cache.end()) return found->second.get();
+  if (found != cache.end()) return found->second;
   if (cache.size() >= 256) cache.clear();
-  std::unique_ptr<ConvPrimitive> built;
+  std::shared_ptr<ConvPrimitive> built;
   try {
     built = build(s, kind);
   } catch (const dnnl::error&) {
     built = nullptr;  // no implementation for this shape: the GEMM path runs it
   }
-  return cache.emplace(key, std::move(built)).first->second.get();
+  return cache.emplace(key, std::move(built)).first->second;
 }
 
 dnnl::memory wrap(const dnnl::memory::desc& md, const void* data) {
@@ -209,7 +210,7 @@ bool onednn_conv(ConvKind kind, const ConvShape& s, const float* a, const float*
     return onednn_conv(ConvKind::forward, flipped(s), a, w_flipped.data(), out);
   }
   const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
-  const ConvPrimitive* p = primitive_for(s, kind, threads);
+  const std::shared_ptr<const ConvPrimitive> p = primitive_for(s, kind, threads);
   if (p == nullptr) return false;
   try {
     // Weights in the primitive's layout: reordered from w before (forward, transpose) or into w
