@@ -11,6 +11,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -176,18 +177,30 @@ void compare_kernels(const tape::kernels::ConvShape& s, std::uint64_t seed, doub
   const auto u = random_vector<T>(ys.numel(), gen);
   constexpr T sentinel = T(1e6);
 
+  // Under ConvPath::onednn (float32, a build with oneDNN) the kernel must really be oneDNN's: a
+  // silent fallback to the GEMM path would pass the comparison without testing it.
+  const auto run = [&](k::ConvKind kind, const T* in1, const T* in2, T* out, auto&& dispatched) {
+    if constexpr (std::is_same_v<T, float>) {
+      if (path == k::ConvPath::onednn && k::have_onednn_conv()) {
+        REQUIRE(k::onednn_conv(kind, s, in1, in2, out));
+        return;
+      }
+    }
+    dispatched();
+  };
+
   std::vector<T> y(static_cast<std::size_t>(ys.numel()), sentinel), y_ref(y.size(), sentinel);
-  k::conv2d_forward(s, x.data(), w.data(), y.data(), path);
+  run(k::ConvKind::forward, x.data(), w.data(), y.data(), [&] { k::conv2d_forward(s, x.data(), w.data(), y.data(), path); });
   k::conv2d_forward_reference(s, x.data(), w.data(), y_ref.data());
   require_rel_close("conv2d_forward", as_tensor(y, ys), as_tensor(y_ref, ys), tol);
 
   std::vector<T> z(static_cast<std::size_t>(xs.numel()), sentinel), z_ref(z.size(), sentinel);
-  k::conv2d_transpose(s, u.data(), w.data(), z.data(), path);
+  run(k::ConvKind::transpose, u.data(), w.data(), z.data(), [&] { k::conv2d_transpose(s, u.data(), w.data(), z.data(), path); });
   k::conv2d_transpose_reference(s, u.data(), w.data(), z_ref.data());
   require_rel_close("conv2d_transpose", as_tensor(z, xs), as_tensor(z_ref, xs), tol);
 
   std::vector<T> v(static_cast<std::size_t>(ws.numel()), sentinel), v_ref(v.size(), sentinel);
-  k::conv2d_weight(s, x.data(), u.data(), v.data(), path);
+  run(k::ConvKind::weight, x.data(), u.data(), v.data(), [&] { k::conv2d_weight(s, x.data(), u.data(), v.data(), path); });
   k::conv2d_weight_reference(s, x.data(), u.data(), v_ref.data());
   require_rel_close("conv2d_weight", as_tensor(v, ws), as_tensor(v_ref, ws), tol);
 }
@@ -335,15 +348,22 @@ TEST_CASE("oneDNN's convolutions run the DCGAN's layers, take the shapes they ar
       const auto x = random_vector<float>(s.n * s.h * s.w * s.ci, gen);
       const auto w = random_vector<float>(s.kh * s.kw * s.ci * s.co, gen);
       const auto u = random_vector<float>(s.n * s.ho * s.wo * s.co, gen);
-      const auto twice = [&](ConvKind kind, const std::vector<float>& a, const std::vector<float>& b, std::size_t size) {
-        std::vector<float> first(size), second(size);
+      // Twice the same bits, both close to the reference loops (outputs start at a sentinel).
+      const auto twice = [&](ConvKind kind, const std::vector<float>& a, const std::vector<float>& b,
+                             const std::vector<float>& reference, const Shape& shape) {
+        std::vector<float> first(reference.size(), 1e6f), second(reference.size(), -1e6f);
         REQUIRE(k::onednn_conv(kind, s, a.data(), b.data(), first.data()));
         REQUIRE(k::onednn_conv(kind, s, a.data(), b.data(), second.data()));
         CHECK(first == second);
+        require_rel_close("oneDNN", as_tensor(first, shape), as_tensor(reference, shape), 1e-5);
       };
-      twice(ConvKind::forward, x, w, u.size());
-      twice(ConvKind::transpose, u, w, x.size());
-      twice(ConvKind::weight, x, u, w.size());
+      std::vector<float> y_ref(u.size()), x_ref(x.size()), w_ref(w.size());
+      k::conv2d_forward_reference(s, x.data(), w.data(), y_ref.data());
+      k::conv2d_transpose_reference(s, u.data(), w.data(), x_ref.data());
+      k::conv2d_weight_reference(s, x.data(), u.data(), w_ref.data());
+      twice(ConvKind::forward, x, w, y_ref, Shape{s.n, s.ho, s.wo, s.co});
+      twice(ConvKind::transpose, u, w, x_ref, Shape{s.n, s.h, s.w, s.ci});
+      twice(ConvKind::weight, x, u, w_ref, Shape{s.kh, s.kw, s.ci, s.co});
     }
   }
 }
@@ -367,8 +387,16 @@ TEST_CASE("oneDNN's convolutions called from two threads at once give each calle
   REQUIRE(k::onednn_conv(k::ConvKind::forward, s, x.data(), w2.data(), alone2.data()));
   bool ok1 = true, ok2 = true;
   for (int round = 0; round < 20; ++round) {
-    std::thread a([&] { ok1 = ok1 && k::onednn_conv(k::ConvKind::forward, s, x.data(), w1.data(), together1.data()); });
-    std::thread b([&] { ok2 = ok2 && k::onednn_conv(k::ConvKind::forward, s, x.data(), w2.data(), together2.data()); });
+    // an exception inside a thread would terminate the process: caught there, reported here
+    const auto guarded = [&](const std::vector<float>& w, std::vector<float>& out, bool& ok) {
+      try {
+        ok = ok && k::onednn_conv(k::ConvKind::forward, s, x.data(), w.data(), out.data());
+      } catch (...) {
+        ok = false;
+      }
+    };
+    std::thread a([&] { guarded(w1, together1, ok1); });
+    std::thread b([&] { guarded(w2, together2, ok2); });
     a.join();
     b.join();
     REQUIRE(ok1);

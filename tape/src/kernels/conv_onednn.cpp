@@ -4,6 +4,7 @@
 // thread count; each call brings its own scratchpad, so concurrent calls are safe.
 #include <algorithm>
 #include <cstdlib>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -156,9 +157,28 @@ using Key = std::tuple<int, int, std::int64_t, std::int64_t, std::int64_t, std::
                        std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t,
                        std::int64_t, std::int64_t>;
 
-// The cached primitive for (shape, kind, threads); null when oneDNN cannot run it. A program
-// sees a handful of shapes; past 256 the cache starts over rather than grow without bound (a
-// caller still running a dropped primitive holds its own reference).
+std::string kind_name(ConvKind kind) {
+  return kind == ConvKind::forward ? "conv2d" : kind == ConvKind::transpose ? "conv_transpose2d" : "conv2d_weight_grad";
+}
+
+// "conv2d_weight_grad: oneDNN's convolution failed (<why>) for x [N, H, W, Ci], w [kh, kw, Ci,
+// Co], stride (sh, sw), padding (pt, pl), y [N, Ho, Wo, Co]"
+InternalError conv_failure(ConvKind kind, const ConvShape& s, const dnnl::error& e) {
+  const auto dims = [](std::initializer_list<std::int64_t> v) {
+    std::string text;
+    for (const std::int64_t d : v) text += (text.empty() ? "" : ", ") + std::to_string(d);
+    return text;
+  };
+  return InternalError(kind_name(kind) + ": oneDNN's convolution failed (" + e.what() + ", status " +
+                       std::to_string(static_cast<int>(e.status)) + ") for x [" + dims({s.n, s.h, s.w, s.ci}) +
+                       "], w [" + dims({s.kh, s.kw, s.ci, s.co}) + "], stride (" + dims({s.sh, s.sw}) +
+                       "), padding (" + dims({s.pt, s.pl}) + "), y [" + dims({s.n, s.ho, s.wo, s.co}) + "]");
+}
+
+// The cached primitive for (shape, kind, threads); null when oneDNN has no implementation for it
+// (the GEMM path then runs it); any other oneDNN failure throws dnnl::error. A program sees a handful of
+// shapes; past 256 the cache starts over rather than grow without bound (a caller still running
+// a dropped primitive holds its own reference).
 std::shared_ptr<const ConvPrimitive> primitive_for(const ConvShape& s, ConvKind kind, int threads) {
   static std::mutex mutex;
   static std::map<Key, std::shared_ptr<ConvPrimitive>> cache;
@@ -170,8 +190,8 @@ std::shared_ptr<const ConvPrimitive> primitive_for(const ConvShape& s, ConvKind 
   std::shared_ptr<ConvPrimitive> built;
   try {
     built = build(s, kind);
-  } catch (const dnnl::error&) {
-    built = nullptr;  // no implementation for this shape: the GEMM path runs it
+  } catch (const dnnl::error& e) {
+    if (e.status != dnnl_unimplemented) throw;  // onednn_conv names the op and its shapes
   }
   return cache.emplace(key, std::move(built)).first->second;
 }
@@ -190,63 +210,71 @@ void run(const dnnl::primitive& primitive, std::unordered_map<int, dnnl::memory>
   stream.wait();
 }
 
-std::string kind_name(ConvKind kind) {
-  return kind == ConvKind::forward ? "conv2d" : kind == ConvKind::transpose ? "conv_transpose2d" : "conv2d_weight_grad";
+// Runs the cached primitive of `kind` for s (a, b, out as onednn_conv takes them); false when
+// oneDNN has none. Throws dnnl::error.
+bool run_cached(ConvKind kind, const ConvShape& s, const float* a, const float* b, float* out) {
+  const std::shared_ptr<const ConvPrimitive> p = primitive_for(s, kind, omp_get_max_threads());
+  if (p == nullptr) return false;
+  // Weights in the primitive's layout: reordered from w before (forward, transpose) or into w
+  // after the weight gradient.
+  const detail::ScratchBuffer<char> blocked(p->reorder ? p->weights_md.get_size() : 1);
+  const float* w_user = kind == ConvKind::weight ? out : b;
+  void* w_conv = p->reorder ? static_cast<void*>(blocked.data()) : const_cast<float*>(w_user);
+  if (p->reorder && kind != ConvKind::weight) {
+    run(*p->reorder, {{DNNL_ARG_FROM, wrap(p->user_weights_md, w_user)}, {DNNL_ARG_TO, wrap(p->weights_md, w_conv)}},
+        p->reorder_scratchpad_bytes);
+  }
+  const dnnl::memory x = wrap(p->data_md[0], kind == ConvKind::transpose ? static_cast<const void*>(out) : a);
+  const dnnl::memory w = wrap(p->weights_md, w_conv);
+  if (kind == ConvKind::forward) {
+    run(p->conv, {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, wrap(p->data_md[1], out)}},
+        p->scratchpad_bytes);
+  } else if (kind == ConvKind::transpose) {
+    run(p->conv, {{DNNL_ARG_DIFF_SRC, x}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_DST, wrap(p->data_md[1], a)}},
+        p->scratchpad_bytes);
+  } else {
+    run(p->conv, {{DNNL_ARG_SRC, x}, {DNNL_ARG_DIFF_WEIGHTS, w}, {DNNL_ARG_DIFF_DST, wrap(p->data_md[1], b)}},
+        p->scratchpad_bytes);
+    if (p->reorder) {
+      run(*p->reorder, {{DNNL_ARG_FROM, w}, {DNNL_ARG_TO, wrap(p->user_weights_md, out)}}, p->reorder_scratchpad_bytes);
+    }
+  }
+  return true;
+}
+
+// The stride-1 transposed convolution as the forward one of u with w flipped (see flipped());
+// false when oneDNN cannot run that forward convolution.
+bool run_flipped(const ConvShape& s, const float* u, const float* w, float* x) {
+  // w'[kh, kw, Co, Ci] from w[kh, kw, Ci, Co]: taps reversed, each [Ci, Co] block transposed
+  const std::int64_t taps = s.kh * s.kw, block = s.ci * s.co;
+  const detail::ScratchBuffer<float> w_flipped(static_cast<std::size_t>(taps * block));
+  for (std::int64_t t = 0; t < taps; ++t) {
+    const float* from = w + (taps - 1 - t) * block;
+    float* to = w_flipped.data() + t * block;
+    for (std::int64_t o = 0; o < s.co; ++o)
+      for (std::int64_t c = 0; c < s.ci; ++c) to[o * s.ci + c] = from[c * s.co + o];
+  }
+  return run_cached(ConvKind::forward, flipped(s), u, w_flipped.data(), x);
+}
+
+// Whether the flipped forward convolution has non-negative padding on every side.
+bool flippable(const ConvShape& s) {
+  const std::int64_t pb = (s.ho - 1) + s.kh - s.h - s.pt, pr = (s.wo - 1) + s.kw - s.w - s.pl;
+  return unit_stride(s) && s.pt < s.kh && s.pl < s.kw && pb < s.kh && pr < s.kw;
 }
 
 }  // namespace
 
 bool onednn_conv(ConvKind kind, const ConvShape& s, const float* a, const float* b, float* out) {
-  if (kind == ConvKind::transpose && unit_stride(s) && s.pt < s.kh && s.pl < s.kw) {
-    // w'[kh, kw, Co, Ci] from w[kh, kw, Ci, Co]: taps reversed, each [Ci, Co] block transposed
-    const std::int64_t taps = s.kh * s.kw, block = s.ci * s.co;
-    const detail::ScratchBuffer<float> w_flipped(static_cast<std::size_t>(taps * block));
-    for (std::int64_t t = 0; t < taps; ++t) {
-      const float* from = b + (taps - 1 - t) * block;
-      float* to = w_flipped.data() + t * block;
-      for (std::int64_t o = 0; o < s.co; ++o)
-        for (std::int64_t c = 0; c < s.ci; ++c) to[o * s.ci + c] = from[c * s.co + o];
-    }
-    return onednn_conv(ConvKind::forward, flipped(s), a, w_flipped.data(), out);
-  }
-  const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
-  const std::shared_ptr<const ConvPrimitive> p = primitive_for(s, kind, threads);
-  if (p == nullptr) return false;
+  // oneDNN sizes a primitive's work for the thread count it was built with and runs single-
+  // threaded inside a parallel region, where a fixed partition would be wrong: not from there.
+  if (omp_in_parallel()) return false;
   try {
-    // Weights in the primitive's layout: reordered from w before (forward, transpose) or into w
-    // after the weight gradient.
-    const std::size_t bytes = p->weights_md.get_size();
-    const detail::ScratchBuffer<char> blocked(p->reorder ? bytes : 1);
-    const float* w_user = kind == ConvKind::weight ? out : b;
-    void* w_conv = p->reorder ? static_cast<void*>(blocked.data()) : const_cast<float*>(w_user);
-    if (p->reorder && kind != ConvKind::weight) {
-      run(*p->reorder, {{DNNL_ARG_FROM, wrap(p->user_weights_md, w_user)}, {DNNL_ARG_TO, wrap(p->weights_md, w_conv)}},
-          p->reorder_scratchpad_bytes);
-    }
-    const dnnl::memory x = wrap(p->data_md[0], kind == ConvKind::transpose ? static_cast<const void*>(out) : a);
-    const dnnl::memory w = wrap(p->weights_md, w_conv);
-    if (kind == ConvKind::forward) {
-      run(p->conv, {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, wrap(p->data_md[1], out)}},
-          p->scratchpad_bytes);
-    } else if (kind == ConvKind::transpose) {
-      run(p->conv, {{DNNL_ARG_DIFF_SRC, x}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_DST, wrap(p->data_md[1], a)}},
-          p->scratchpad_bytes);
-    } else {
-      run(p->conv, {{DNNL_ARG_SRC, x}, {DNNL_ARG_DIFF_WEIGHTS, w}, {DNNL_ARG_DIFF_DST, wrap(p->data_md[1], b)}},
-          p->scratchpad_bytes);
-      if (p->reorder) {
-        run(*p->reorder, {{DNNL_ARG_FROM, w}, {DNNL_ARG_TO, wrap(p->user_weights_md, out)}},
-            p->reorder_scratchpad_bytes);
-      }
-    }
+    if (kind == ConvKind::transpose && flippable(s) && run_flipped(s, a, b, out)) return true;
+    return run_cached(kind, s, a, b, out);
   } catch (const dnnl::error& e) {
-    throw InternalError(kind_name(kind) + ": oneDNN's convolution failed (" + e.what() + ", status " +
-                        std::to_string(static_cast<int>(e.status)) + ") for x [" + std::to_string(s.n) + ", " +
-                        std::to_string(s.h) + ", " + std::to_string(s.w) + ", " + std::to_string(s.ci) + "], w [" +
-                        std::to_string(s.kh) + ", " + std::to_string(s.kw) + ", " + std::to_string(s.ci) + ", " +
-                        std::to_string(s.co) + "]");
+    throw conv_failure(kind, s, e);
   }
-  return true;
 }
 
 bool have_onednn_conv() { return true; }
