@@ -142,7 +142,8 @@ std::shared_ptr<ConvPrimitive> build(const ConvShape& s, ConvKind kind) {
         {direct, d.x, d.w_any, d.y, d.strides, d.pad_l, d.pad_r}, attr, engine, hint);
     // oneDNN 2.6.3's 1x1 weight-gradient kernel for AVX2 ("jit_1x1:avx2") on two threads returned
     // a wrong gradient in about 1% of calls (a 1x1 stride-2 layer, 2,000 calls against a
-    // reference loop; none in a single thread): such shapes take the GEMM path.
+    // reference loop; none in a single thread, none from its AVX-512 sibling): every "jit_1x1"
+    // weight gradient takes the GEMM path.
     if (std::string(pd.impl_info_str()).find("jit_1x1") != std::string::npos) return nullptr;
     p->conv = dnnl::convolution_backward_weights(pd);
     p->weights_md = pd.diff_weights_desc();
