@@ -376,34 +376,46 @@ TEST_CASE("oneDNN's convolutions called from two threads at once give each calle
     return;
   }
   // Each call brings its own scratchpad and weight buffer: concurrent calls on one cached
-  // primitive must not share them.
+  // primitive must not share them. Every kind: the weight gradient's scratchpad holds its
+  // per-thread partial sums.
   const k::ConvShape s{6, 14, 14, 32, 5, 5, 48, 7, 7, 2, 2, 1, 1};
   tape::Generator gen(17);
   const auto x = random_vector<float>(s.n * s.h * s.w * s.ci, gen);
+  const auto u = random_vector<float>(s.n * s.ho * s.wo * s.co, gen);
   const auto w1 = random_vector<float>(s.kh * s.kw * s.ci * s.co, gen);
   const auto w2 = random_vector<float>(s.kh * s.kw * s.ci * s.co, gen);
-  const std::size_t out = static_cast<std::size_t>(s.n * s.ho * s.wo * s.co);
-  std::vector<float> alone1(out), alone2(out), together1(out), together2(out);
-  REQUIRE(k::onednn_conv(k::ConvKind::forward, s, x.data(), w1.data(), alone1.data()));
-  REQUIRE(k::onednn_conv(k::ConvKind::forward, s, x.data(), w2.data(), alone2.data()));
-  bool ok1 = true, ok2 = true;
-  for (int round = 0; round < 20; ++round) {
+  const auto u2 = random_vector<float>(u.size(), gen);
+  struct Case {
+    k::ConvKind kind;
+    const std::vector<float>&a1, &b1, &a2, &b2;
+    std::size_t size;
+  };
+  for (const Case& c : {Case{k::ConvKind::forward, x, w1, x, w2, u.size()},
+                        Case{k::ConvKind::transpose, u, w1, u, w2, x.size()},
+                        Case{k::ConvKind::weight, x, u, x, u2, w1.size()}}) {
+    INFO("kind " << static_cast<int>(c.kind));
+    std::vector<float> alone1(c.size), alone2(c.size), together1(c.size), together2(c.size);
+    REQUIRE(k::onednn_conv(c.kind, s, c.a1.data(), c.b1.data(), alone1.data()));
+    REQUIRE(k::onednn_conv(c.kind, s, c.a2.data(), c.b2.data(), alone2.data()));
+    bool ok1 = true, ok2 = true;
     // an exception inside a thread would terminate the process: caught there, reported here
-    const auto guarded = [&](const std::vector<float>& w, std::vector<float>& out, bool& ok) {
+    const auto guarded = [&](const std::vector<float>& a, const std::vector<float>& b, std::vector<float>& out, bool& ok) {
       try {
-        ok = ok && k::onednn_conv(k::ConvKind::forward, s, x.data(), w.data(), out.data());
+        ok = ok && k::onednn_conv(c.kind, s, a.data(), b.data(), out.data());
       } catch (...) {
         ok = false;
       }
     };
-    std::thread a([&] { guarded(w1, together1, ok1); });
-    std::thread b([&] { guarded(w2, together2, ok2); });
-    a.join();
-    b.join();
-    REQUIRE(ok1);
-    REQUIRE(ok2);
-    REQUIRE(together1 == alone1);
-    REQUIRE(together2 == alone2);
+    for (int round = 0; round < 10; ++round) {
+      std::thread t1([&] { guarded(c.a1, c.b1, together1, ok1); });
+      std::thread t2([&] { guarded(c.a2, c.b2, together2, ok2); });
+      t1.join();
+      t2.join();
+      REQUIRE(ok1);
+      REQUIRE(ok2);
+      REQUIRE(together1 == alone1);
+      REQUIRE(together2 == alone2);
+    }
   }
 }
 
