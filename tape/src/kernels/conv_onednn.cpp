@@ -47,7 +47,7 @@ ConvPath conv_path_from_environment() {
 // forward is as fast or faster wherever the output is at least 4x4 (1.0-2.3x; the 1-channel
 // layers most); its transposed convolution (backward data, or the flipped forward at stride 1)
 // wins with 16+ channels out and loses 6-12x into 1 channel; its weight gradient wins on 1-4
-// input channels (2-4x) and on stride-1 layers (1.3-1.4x), and loses up to 30% on the strided
+// input channels (2-3.5x) and on stride-1 layers (1.3-1.4x), and loses up to 30% on the strided
 // layers with more channels.
 bool conv_uses_onednn(const ConvShape& s, ConvKind kind) {
   const bool spatial = s.ho * s.wo >= 16;
