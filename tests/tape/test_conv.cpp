@@ -345,26 +345,21 @@ TEST_CASE("oneDNN's convolutions run the DCGAN's layers, take the shapes they ar
     const test::Threads scope(threads);
     for (const k::ConvShape& s : {d_conv1, d_conv2, g_stride1, to_1x1}) {
       INFO(describe(s) << ", " << threads << " threads");
+      compare_kernels<float>(s, 91, 1e-5, k::ConvPath::onednn);  // against the reference loops
       tape::Generator gen(91);
       const auto x = random_vector<float>(s.n * s.h * s.w * s.ci, gen);
       const auto w = random_vector<float>(s.kh * s.kw * s.ci * s.co, gen);
       const auto u = random_vector<float>(s.n * s.ho * s.wo * s.co, gen);
-      // Twice the same bits, both close to the reference loops (outputs start at a sentinel).
-      const auto twice = [&](ConvKind kind, const std::vector<float>& a, const std::vector<float>& b,
-                             const std::vector<float>& reference, const Shape& shape) {
-        std::vector<float> first(reference.size(), 1e6f), second(reference.size(), -1e6f);
+      // Twice the same bits (the two outputs start at different sentinels).
+      const auto twice = [&](ConvKind kind, const std::vector<float>& a, const std::vector<float>& b, std::size_t size) {
+        std::vector<float> first(size, 1e6f), second(size, -1e6f);
         REQUIRE(k::onednn_conv(kind, s, a.data(), b.data(), first.data()));
         REQUIRE(k::onednn_conv(kind, s, a.data(), b.data(), second.data()));
         CHECK(first == second);
-        require_rel_close("oneDNN", as_tensor(first, shape), as_tensor(reference, shape), 1e-5);
       };
-      std::vector<float> y_ref(u.size()), x_ref(x.size()), w_ref(w.size());
-      k::conv2d_forward_reference(s, x.data(), w.data(), y_ref.data());
-      k::conv2d_transpose_reference(s, u.data(), w.data(), x_ref.data());
-      k::conv2d_weight_reference(s, x.data(), u.data(), w_ref.data());
-      twice(ConvKind::forward, x, w, y_ref, Shape{s.n, s.ho, s.wo, s.co});
-      twice(ConvKind::transpose, u, w, x_ref, Shape{s.n, s.h, s.w, s.ci});
-      twice(ConvKind::weight, x, u, w_ref, Shape{s.kh, s.kw, s.ci, s.co});
+      twice(ConvKind::forward, x, w, u.size());
+      twice(ConvKind::transpose, u, w, x.size());
+      twice(ConvKind::weight, x, u, w.size());
     }
   }
 }

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <unordered_map>
 
 #include <omp.h>
@@ -62,6 +63,12 @@ bool conv_uses_onednn(const ConvShape& s, ConvKind kind) {
 #ifdef TAPE_HAVE_DNNL
 namespace {
 
+// The bottom and right padding the sizes imply: negative when the last input rows or columns are
+// read by no output.
+std::pair<std::int64_t, std::int64_t> far_padding(const ConvShape& s) {
+  return {(s.ho - 1) * s.sh + s.kh - s.h - s.pt, (s.wo - 1) * s.sw + s.kw - s.w - s.pl};
+}
+
 // With stride 1 the transposed convolution of u[N, Ho, Wo, Co] is the forward convolution of u
 // with the kernel flipped and its channels swapped, w'[kh-1-i, kw-1-j, o, c] = w[i, j, c, o], and
 // the padding k - 1 - p, into x[N, H, W, Ci]: oneDNN's forward kernels run it 1.3x faster than its
@@ -102,7 +109,7 @@ struct ConvDescs {
   Dims strides, pad_l, pad_r;
 };
 bool conv_descs(const ConvShape& s, ConvDescs& d) {
-  const std::int64_t pb = (s.ho - 1) * s.sh + s.kh - s.h - s.pt, pr = (s.wo - 1) * s.sw + s.kw - s.w - s.pl;
+  const auto [pb, pr] = far_padding(s);
   if (pb <= -s.sh || pr <= -s.sw || s.pt < 0 || s.pl < 0) return false;
   const auto f32 = dnnl::memory::data_type::f32;
   d.x = dnnl::memory::desc({s.n, s.ci, s.h, s.w}, f32, Tag::nhwc);
@@ -212,7 +219,7 @@ void run(const dnnl::primitive& primitive, std::unordered_map<int, dnnl::memory>
   args.emplace(DNNL_ARG_SCRATCHPAD, wrap(dnnl::memory::desc({static_cast<std::int64_t>(scratchpad_bytes)},
                                                             dnnl::memory::data_type::u8, Tag::x),
                                          scratchpad.data()));
-  dnnl::stream stream(cpu_engine());
+  thread_local dnnl::stream stream(cpu_engine());  // one per thread, not one per call
   primitive.execute(stream, args);
   stream.wait();
 }
@@ -266,7 +273,7 @@ bool run_flipped(const ConvShape& s, const float* u, const float* w, float* x) {
 
 // Whether the flipped forward convolution has non-negative padding on every side.
 bool flippable(const ConvShape& s) {
-  const std::int64_t pb = (s.ho - 1) + s.kh - s.h - s.pt, pr = (s.wo - 1) + s.kw - s.w - s.pl;
+  const auto [pb, pr] = far_padding(s);
   return unit_stride(s) && s.pt < s.kh && s.pl < s.kw && pb < s.kh && pr < s.kw;
 }
 
