@@ -118,4 +118,19 @@ inline dcgan::TrainConfig tiny_fashion_config(const std::string& out) {
   return c;
 }
 
+// G of an architecture that takes labels, on n noise vectors with labels 0 and then 7: both sets
+// of images [n, 28, 28, 1], and they differ.
+struct ZeroAndSeven {
+  tape::Tensor z, zeros, sevens, g0, g7;
+};
+inline ZeroAndSeven generate_zeros_and_sevens(dcgan::Architecture& a, std::int64_t n) {
+  tape::Generator gen(5);
+  ZeroAndSeven r{a.sample_noise(n, gen), tape::Tensor::zeros({n}), tape::Tensor::full({n}, 7.0), {}, {}};
+  r.g0 = a.generate(r.z, r.zeros, false);
+  r.g7 = a.generate(r.z, r.sevens, false);
+  REQUIRE(r.g0.shape() == tape::Shape{n, 28, 28, 1});
+  REQUIRE(test::max_rel_diff(r.g0, r.g7) > 1e-4);
+  return r;
+}
+
 }  // namespace test_files

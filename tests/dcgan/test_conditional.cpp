@@ -43,12 +43,7 @@ TEST_CASE("a conditional architecture adds exactly its condition blocks' weights
 
 TEST_CASE("the label changes what a conditional G makes and what its D says, and is required", "[dcgan][conditional]") {
   dcgan::Architecture a = dcgan::make_architecture("keras-small", 16, 3, std::nullopt, 10);
-  tape::Generator gen(5);
-  const tape::Tensor z = a.sample_noise(2, gen);
-  const tape::Tensor zeros = tape::Tensor::zeros({2}), sevens = tape::Tensor::full({2}, 7.0);
-  const tape::Tensor g0 = a.generate(z, zeros, false), g7 = a.generate(z, sevens, false);
-  REQUIRE(g0.shape() == tape::Shape{2, 28, 28, 1});
-  REQUIRE(test::max_rel_diff(g0, g7) > 1e-4);
+  const auto [z, zeros, sevens, g0, g7] = test_files::generate_zeros_and_sevens(a, 2);
   REQUIRE(test::max_rel_diff(a.discriminate(g0, zeros, false), a.discriminate(g0, sevens, false)) > 1e-6);
   REQUIRE_THROWS_WITH(a.generate(z, tape::Tensor(), false), Catch::Contains("needs labels"));
   REQUIRE_THROWS_WITH(a.discriminate(g0, tape::Tensor(), false), Catch::Contains("needs labels"));

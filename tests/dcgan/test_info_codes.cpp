@@ -35,12 +35,7 @@ TEST_CASE("codes add the code embedding to G and a Dense code head beside D's lo
 
 TEST_CASE("D with codes: the logit and the code logits, and the code changes what G makes", "[dcgan][codes]") {
   dcgan::Architecture a = dcgan::make_architecture("mnist-fast", 16, 3, std::nullopt, 0, 10);
-  tape::Generator gen(5);
-  const tape::Tensor z = a.sample_noise(3, gen);
-  const tape::Tensor zeros = tape::Tensor::zeros({3}), sevens = tape::Tensor::full({3}, 7.0);
-  const tape::Tensor g0 = a.generate(z, zeros, false), g7 = a.generate(z, sevens, false);
-  REQUIRE(g0.shape() == tape::Shape{3, 28, 28, 1});
-  REQUIRE(test::max_rel_diff(g0, g7) > 1e-4);
+  const auto [z, zeros, sevens, g0, g7] = test_files::generate_zeros_and_sevens(a, 3);
   const dcgan::Architecture::Heads heads = a.discriminate_codes(g0, false);
   REQUIRE(heads.logits.shape() == tape::Shape{3, 1});
   REQUIRE(heads.code_logits.shape() == tape::Shape{3, 10});

@@ -298,17 +298,19 @@ tape::Tensor Architecture::sample_labels(std::int64_t n, tape::Generator& gen) c
 tape::Tensor Architecture::cycle_labels(std::int64_t n, std::int64_t first) const {
   // -> [n]
   if (!takes_labels()) return {};
+  const std::int64_t count = label_count();
   std::vector<float> ids;
-  for (std::int64_t i = 0; i < n; ++i) ids.push_back(static_cast<float>((first + i) % label_count()));
+  for (std::int64_t i = 0; i < n; ++i) ids.push_back(static_cast<float>((first + i) % count));
   return tape::Tensor::from_vector(ids, tape::Shape{n});
 }
 
 tape::Tensor Architecture::class_rows(std::int64_t per_row) const {
   // -> [label_count() * per_row]
   if (!takes_labels()) return {};
+  const std::int64_t n = label_count() * per_row;
   std::vector<float> ids;
-  for (std::int64_t i = 0; i < label_count() * per_row; ++i) ids.push_back(static_cast<float>(i / per_row));
-  return tape::Tensor::from_vector(ids, tape::Shape{label_count() * per_row});
+  for (std::int64_t i = 0; i < n; ++i) ids.push_back(static_cast<float>(i / per_row));
+  return tape::Tensor::from_vector(ids, tape::Shape{n});
 }
 
 namespace {
@@ -382,22 +384,17 @@ Architecture make_architecture(const std::string& name, std::int64_t z_dim, std:
     a.range = *range;
   }
   tape::Generator gen(seed);
-  if (classes > 0) {
-    make_conditional(a, classes);
+  if (classes > 0) make_conditional(a, classes);
+  else if (codes > 0) make_info(a, codes);
+  // G first, then D, from the same generator
+  if (a.takes_labels()) {
     a.z_dim = z_dim;
     a.generator.build_inputs({tape::Shape{z_dim}, tape::Shape{}}, gen);
-    a.discriminator.build_inputs({tape::Shape(a.image_shape), tape::Shape{}}, gen);
-    return a;
+  } else {
+    a.generator.build({z_dim}, gen);
   }
-  if (codes > 0) {
-    make_info(a, codes);
-    a.z_dim = z_dim;
-    a.generator.build_inputs({tape::Shape{z_dim}, tape::Shape{}}, gen);
-    a.discriminator.build(tape::Shape(a.image_shape), gen);
-    return a;
-  }
-  a.generator.build({z_dim}, gen);
-  a.discriminator.build(tape::Shape(a.image_shape), gen);
+  if (a.conditional()) a.discriminator.build_inputs({tape::Shape(a.image_shape), tape::Shape{}}, gen);
+  else a.discriminator.build(tape::Shape(a.image_shape), gen);
   return a;
 }
 

@@ -184,7 +184,8 @@ StepResult alternating_step(Architecture& arch, nn::Adam& g_opt, nn::Adam& d_opt
     r.d_loss_real = losses.d_real.item();
     r.d_loss_fake = losses.d_fake.item();
     r.d_real = mean_probability(real_logits);
-    add_code_term(losses, scores.code_term, o.code_weight, r);
+    // D's half needs the code term in its own loss only; G's term is taken through the updated D below
+    losses.d_fake = with_code_term(losses.d_fake, scores.code_term, o.code_weight);
     update_discriminator(arch, d_opt, d_tape, losses, real, true, true, o.r1_gamma, o.parallel);
   }
   if (o.fresh_noise) {
