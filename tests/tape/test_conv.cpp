@@ -168,7 +168,7 @@ template <class T>
 void compare_kernels(const tape::kernels::ConvShape& s, std::uint64_t seed, double tol,
                      tape::kernels::ConvPath path = tape::kernels::ConvPath::automatic) {
   namespace k = tape::kernels;
-  const char* path_name[] = {"automatic", "im2col + GEMM", "oneDNN convolution"};
+  const char* path_name[] = {"automatic", "im2col + GEMM", "oneDNN convolution", "tape's direct AVX-512"};
   INFO(describe(s) << (sizeof(T) == 8 ? " float64" : " float32") << ", " << path_name[static_cast<int>(path)]);
   tape::Generator gen(seed);
   const Shape xs{s.n, s.h, s.w, s.ci}, ws{s.kh, s.kw, s.ci, s.co}, ys{s.n, s.ho, s.wo, s.co};
@@ -179,12 +179,17 @@ void compare_kernels(const tape::kernels::ConvShape& s, std::uint64_t seed, doub
 
   // Under ConvPath::onednn (float32, a build with oneDNN) the kernel must really be oneDNN's: a
   // silent fallback to the GEMM path would pass the comparison without testing it. The one
-  // shape class oneDNN is refused for: 1x1 weight gradients (its racy "jit_1x1" kernel).
+  // shape class oneDNN is refused for: 1x1 weight gradients (its racy "jit_1x1" kernel). Likewise
+  // ConvPath::direct must run tape's direct weight gradient wherever it fits on this processor.
   const auto run = [&](k::ConvKind kind, const T* in1, const T* in2, T* out, auto&& dispatched) {
     if constexpr (std::is_same_v<T, float>) {
       if (path == k::ConvPath::onednn && k::have_onednn_conv()) {
         if (k::onednn_conv(kind, s, in1, in2, out)) return;
         REQUIRE((kind == k::ConvKind::weight && s.kh == 1 && s.kw == 1));
+      }
+      if (path == k::ConvPath::direct && kind == k::ConvKind::weight && k::have_direct_conv()) {
+        REQUIRE(k::direct_conv_weight(s, in1, in2, out) == k::direct_conv_weight_fits(s));
+        if (k::direct_conv_weight_fits(s)) return;
       }
     }
     dispatched();
@@ -207,11 +212,11 @@ void compare_kernels(const tape::kernels::ConvShape& s, std::uint64_t seed, doub
 }
 
 // float64, and float32 on each path a float32 kernel can take (the GEMM one, oneDNN's
-// convolutions, and the per-shape choice between them).
+// convolutions, tape's direct one, and the per-shape choice between them).
 void compare_kernels_both(const tape::kernels::ConvShape& s, std::uint64_t seed) {
   using tape::kernels::ConvPath;
   compare_kernels<double>(s, seed, 1e-12);
-  for (const ConvPath path : {ConvPath::automatic, ConvPath::gemm, ConvPath::onednn}) {
+  for (const ConvPath path : {ConvPath::automatic, ConvPath::gemm, ConvPath::onednn, ConvPath::direct}) {
     compare_kernels<float>(s, seed, 1e-5, path);
   }
 }
@@ -336,6 +341,13 @@ TEST_CASE("oneDNN's convolutions run the DCGAN's layers, take the shapes they ar
     for (const ConvKind kind : {ConvKind::forward, ConvKind::transpose, ConvKind::weight}) {
       CHECK_FALSE(k::conv_uses_onednn(to_1x1, kind));
     }
+    // tape's direct weight gradient, where the processor has AVX-512, before either: not on 1-4
+    // input channels nor Co = 100
+    CHECK(k::conv_uses_direct(d_conv2, ConvKind::weight) == k::have_direct_conv());
+    CHECK(k::conv_uses_direct(g_stride1, ConvKind::weight) == k::have_direct_conv());
+    CHECK_FALSE(k::conv_uses_direct(d_conv2, ConvKind::forward));
+    CHECK_FALSE(k::conv_uses_direct(d_conv1, ConvKind::weight));
+    CHECK_FALSE(k::conv_uses_direct(to_1x1, ConvKind::weight));
   }
   if (!k::have_onednn_conv()) {
     WARN("skipped: this build has no oneDNN");
@@ -362,6 +374,51 @@ TEST_CASE("oneDNN's convolutions run the DCGAN's layers, take the shapes they ar
       twice(ConvKind::weight, x, u, w.size());
     }
   }
+}
+
+TEST_CASE("tape's direct weight gradient matches the reference and gives the same bits on 1, 2 and 3 threads",
+          "[conv][threads]") {
+  namespace k = tape::kernels;
+  // The DCGANs' layers it takes (Co a multiple of 64), a 4-channel tail tile (Ci = 64 = 10 x 6 + 4),
+  // stride 1 and 3, asymmetric padding, more images than one chunk holds, and Co = 192.
+  const k::ConvShape shapes[] = {
+      {8, 14, 14, 64, 5, 5, 128, 7, 7, 2, 2, 1, 1},     // 14x14x64 -> 7x7x128, k5 s2 "same"
+      {8, 7, 7, 128, 3, 3, 256, 4, 4, 2, 2, 1, 1},      // 7x7x128 -> 4x4x256, k3 s2 p1
+      {8, 7, 7, 128, 5, 5, 256, 7, 7, 1, 1, 2, 2},      // 7x7x128 -> 7x7x256, stride 1
+      {3, 9, 11, 13, 4, 3, 64, 3, 4, 3, 3, 2, 0},       // stride 3, top padding only
+      {37, 6, 6, 7, 3, 3, 192, 6, 6, 1, 1, 1, 1},       // 37 images: 14 a chunk, 3 chunks
+  };
+  if (!k::have_direct_conv()) {
+    WARN("skipped: this processor has no AVX-512");
+    return;
+  }
+  for (const k::ConvShape& s : shapes) {
+    INFO(describe(s));
+    REQUIRE(k::direct_conv_weight_fits(s));
+    REQUIRE(k::conv_uses_direct(s, k::ConvKind::weight));
+    tape::Generator gen(17);
+    const auto x = random_vector<float>(s.n * s.h * s.w * s.ci, gen);
+    const auto u = random_vector<float>(s.n * s.ho * s.wo * s.co, gen);
+    std::vector<float> expected(static_cast<std::size_t>(s.kh * s.kw * s.ci * s.co), 1e6f);
+    k::conv2d_weight_reference(s, x.data(), u.data(), expected.data());
+    std::vector<float> first;
+    for (const int threads : {1, 2, 3}) {
+      const test::Threads scope(threads);
+      INFO(threads << " threads");
+      std::vector<float> w(expected.size(), threads * 1e6f);  // an unwritten weight fails
+      REQUIRE(k::direct_conv_weight(s, x.data(), u.data(), w.data()));
+      const Shape ws{s.kh, s.kw, s.ci, s.co};
+      require_rel_close("direct conv2d_weight", as_tensor(w, ws), as_tensor(expected, ws), 1e-5);
+      if (first.empty()) first = w;
+      CHECK(w == first);
+    }
+  }
+  const k::ConvShape misfit{2, 8, 8, 16, 3, 3, 48, 8, 8, 1, 1, 1, 1};  // Co = 48: not a multiple of 64
+  CHECK_FALSE(k::direct_conv_weight_fits(misfit));
+  std::vector<float> w(16 * 9 * 48, 7.0f);
+  const std::vector<float> x(2 * 8 * 8 * 16, 1.0f), u(2 * 8 * 8 * 48, 1.0f);
+  CHECK_FALSE(k::direct_conv_weight(misfit, x.data(), u.data(), w.data()));
+  CHECK(w == std::vector<float>(16 * 9 * 48, 7.0f));  // nothing written
 }
 
 TEST_CASE("oneDNN's convolutions called from two threads at once give each caller its own result", "[conv][threads]") {

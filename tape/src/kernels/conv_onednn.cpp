@@ -38,7 +38,8 @@ ConvPath conv_path_from_environment() {
     if (v == "auto" || v.empty()) return ConvPath::automatic;
     if (v == "gemm") return ConvPath::gemm;
     if (v == "onednn") return ConvPath::onednn;
-    throw ValueError("TAPE_CONV_PATH: expected auto, gemm or onednn, got '" + v + "'");
+    if (v == "direct") return ConvPath::direct;
+    throw ValueError("TAPE_CONV_PATH: expected auto, gemm, onednn or direct, got '" + v + "'");
   }();
   return path;
 }

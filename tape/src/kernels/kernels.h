@@ -171,7 +171,7 @@ struct ConvShape {
 // GEMMs, or oneDNN's convolution primitives. `automatic` picks per shape and kind
 // (conv_uses_onednn); float64 always takes the GEMM path, and so does a build without oneDNN.
 enum class ConvKind { forward, transpose, weight };
-enum class ConvPath { automatic, gemm, onednn };
+enum class ConvPath { automatic, gemm, onednn, direct };
 bool conv_uses_onednn(const ConvShape& s, ConvKind kind);
 // What `automatic` means in this process: the environment's TAPE_CONV_PATH=gemm (every float32
 // convolution through the GEMMs: the floats of tape before the oneDNN convolutions) or =onednn
@@ -181,6 +181,16 @@ bool have_onednn_conv();
 // Runs one float32 kernel through oneDNN (a, b, out as the kernels below take them: x, w, y /
 // u, w, x / x, u, w); false when this build or oneDNN cannot, and nothing was written.
 bool onednn_conv(ConvKind kind, const ConvShape& s, const float* a, const float* b, float* out);
+
+// tape's own AVX-512 weight gradient (conv_direct.cpp), for Co a multiple of 64 on a processor
+// with AVX-512: `direct` runs it wherever it can (else the GEMMs), `automatic` where
+// conv_uses_direct says it is the fastest.
+bool have_direct_conv();
+bool direct_conv_weight_fits(const ConvShape& s);
+bool conv_uses_direct(const ConvShape& s, ConvKind kind);
+// w[kh, kw, Ci, Co] from x and u as conv2d_weight takes them; false (nothing written) when it
+// cannot run here.
+bool direct_conv_weight(const ConvShape& s, const float* x, const float* u, float* w);
 
 // y[N, Ho, Wo, Co] = conv2d(x[N, H, W, Ci], w[kh, kw, Ci, Co])
 template <class T>
