@@ -1,12 +1,13 @@
 // tape's own float32 convolution kernel for AVX-512 processors: the weight gradient as direct
 // register-blocked outer products over the positions that land inside the input (no im2col, no
-// padding zeros multiplied, no per-thread partial sums). Compiled for AVX-512 whatever the build's
-// -march and run only when the processor has it (have_direct_conv).
+// padding zeros multiplied). Compiled for AVX-512 whatever the build's -march and run only when
+// the processor has it (have_direct_conv).
 #include <algorithm>
 #include <cstdint>
 
 #include <omp.h>
 
+#include "buffer_pool.h"
 #include "kernels/kernels.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -73,6 +74,23 @@ using TileFn = void (*)(const ConvShape&, const float*, const float*, float*, st
 constexpr TileFn kTiles[kRows + 1] = {nullptr,         weight_tile<1>, weight_tile<2>, weight_tile<3>,
                                       weight_tile<4>, weight_tile<5>, weight_tile<6>};
 
+// w (+)= the weight gradient over images [n_begin, n_end), every tile chunk by chunk.
+void weight_images(const ConvShape& s, const float* x, const float* u, float* w, std::int64_t n_begin,
+                   std::int64_t n_end) {
+  const std::int64_t c_tiles = (s.ci + kRows - 1) / kRows, o_tiles = s.co / kTileCo;
+  const std::int64_t tiles = s.kh * s.kw * c_tiles * o_tiles;
+  const std::int64_t chunk = std::max<std::int64_t>(1, kChunkPositions / std::max<std::int64_t>(1, s.ho * s.wo));
+  for (std::int64_t n0 = n_begin; n0 < n_end; n0 += chunk) {
+    const std::int64_t n1 = std::min(n_end, n0 + chunk);
+    for (std::int64_t t = 0; t < tiles; ++t) {
+      const std::int64_t c_tile = t % c_tiles, j = (t / c_tiles) % s.kw, i = (t / (c_tiles * s.kw)) % s.kh;
+      const std::int64_t o_tile = t / (c_tiles * s.kw * s.kh);
+      const std::int64_t c0 = c_tile * kRows, rows = std::min(kRows, s.ci - c0);
+      kTiles[rows](s, x, u, w, i, j, c0, o_tile * kTileCo, n0, n1, n0 > n_begin);
+    }
+  }
+}
+
 }  // namespace
 
 bool have_direct_conv() {
@@ -90,33 +108,26 @@ bool conv_uses_direct(const ConvShape& s, ConvKind kind) {
   return kind == ConvKind::weight && s.ci > 4 && have_direct_conv() && direct_conv_weight_fits(s);
 }
 
-// w[kh, kw, Ci, Co] = conv2d_weight_grad(x[N, H, W, Ci], u[N, Ho, Wo, Co]): tiles of (tap, 6 input
-// channels, 64 output channels) in equal contiguous runs, one run a thread (no barriers: the runs
-// write disjoint weights); each thread takes the images in chunks of about kChunkPositions output
-// positions and sweeps its run over a chunk while it is in its cache, each tile accumulating chunk
-// after chunk, so every weight's sum runs over the images in order on one thread: the same bits
-// for any thread count.
+// w[kh, kw, Ci, Co] = conv2d_weight_grad(x[N, H, W, Ci], u[N, Ho, Wo, Co]): each thread takes an
+// equal contiguous share of the images into its own partial w (thread 0 into w itself), summed in
+// thread order at the end: the images of a share depend only on the thread count, so the bits
+// repeat for a given thread count (as the GEMM path's do).
 bool direct_conv_weight(const ConvShape& s, const float* x, const float* u, float* w) {
   if (!have_direct_conv() || !direct_conv_weight_fits(s)) return false;
-  const std::int64_t c_tiles = (s.ci + kRows - 1) / kRows, o_tiles = s.co / kTileCo;
-  const std::int64_t tiles = s.kh * s.kw * c_tiles * o_tiles;
-  const std::int64_t chunk = std::max<std::int64_t>(1, kChunkPositions / std::max<std::int64_t>(1, s.ho * s.wo));
-  const int threads = omp_in_parallel() ? 1 : static_cast<int>(std::min<std::int64_t>(omp_get_max_threads(), tiles));
+  const int threads = omp_in_parallel() ? 1 : static_cast<int>(std::min<std::int64_t>(omp_get_max_threads(), s.n));
+  const std::int64_t size = s.kh * s.kw * s.ci * s.co;
+  const detail::ScratchBuffer<float> partials(static_cast<std::size_t>(size * (threads - 1)));
+  int used = 1;
 #pragma omp parallel num_threads(threads) if (threads > 1)
   {
-    const std::int64_t count = omp_get_num_threads(), me = omp_get_thread_num();
-    const std::int64_t begin = tiles * me / count, end = tiles * (me + 1) / count;
-    for (std::int64_t n0 = 0; n0 < s.n; n0 += chunk) {
-      const std::int64_t n1 = std::min(s.n, n0 + chunk);
-      for (std::int64_t t = begin; t < end; ++t) {
-        // t = ((o_tile * kh + i) * kw + j) * c_tiles + c_tile: a run of tiles shares u's columns
-        // and x's rows
-        const std::int64_t c_tile = t % c_tiles, j = (t / c_tiles) % s.kw, i = (t / (c_tiles * s.kw)) % s.kh;
-        const std::int64_t o_tile = t / (c_tiles * s.kw * s.kh);
-        const std::int64_t c0 = c_tile * kRows, rows = std::min(kRows, s.ci - c0);
-        kTiles[rows](s, x, u, w, i, j, c0, o_tile * kTileCo, n0, n1, n0 > 0);
-      }
-    }
+    const int count = omp_get_num_threads(), me = omp_get_thread_num();
+    if (me == 0) used = count;
+    float* out = me == 0 ? w : partials.data() + (me - 1) * size;
+    weight_images(s, x, u, out, s.n * me / count, s.n * (me + 1) / count);
+  }
+  for (int t = 1; t < used; ++t) {
+    const float* p = partials.data() + (t - 1) * size;
+    for (std::int64_t e = 0; e < size; ++e) w[e] += p[e];
   }
   return true;
 }
