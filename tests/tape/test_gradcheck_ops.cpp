@@ -71,6 +71,18 @@ TEST_CASE("forward values of matmul", "[ops]") {
   Tensor a = Tensor::from_vector(std::vector<double>{1, 2, 3, 4}, {2, 2});
   Tensor b = Tensor::from_vector(std::vector<double>{5, 6, 7, 8}, {2, 2});
   REQUIRE(matmul(a, b).to_vector<double>() == std::vector<double>{19, 22, 43, 50});
+  // the flags read a and b transposed: the products of the transposed copies (to rounding: the
+  // GEMM may sum in another order for another layout), in float32 too
+  for (const auto& [dtype, tol] : {std::pair{DType::f64, 1e-13}, std::pair{DType::f32, 1e-5}}) {
+    Generator gen(9);
+    const Tensor x = Tensor::uniform({2, 4, 3}, gen, -1.0, 1.0, dtype), y = Tensor::uniform({5, 4}, gen, -1.0, 1.0, dtype);
+    const Tensor expected = matmul(transpose(x), transpose(y));
+    test::require_close(matmul(x, y, true, true), expected, tol);
+    test::require_close(matmul(x, transpose(y), true, false), expected, tol);
+    test::require_close(matmul(transpose(x), y, false, true), expected, tol);
+  }
+  REQUIRE_THROWS_WITH(matmul(a, Tensor::zeros({2, 3}, DType::f64), false, true),
+                      Catch::Matchers::Contains("transpose_b") && Catch::Matchers::Contains("b=[2, 3]"));
 }
 
 TEST_CASE("forward values of permute and expand_dims", "[ops]") {
