@@ -33,7 +33,8 @@ std::uint64_t first_bits_above(double threshold) {
 
 // Calls put(i, bits) for i < n with the integers behind the generator's next n uniform() draws
 // (u_i = bits * 2^-53): one by one up to a block boundary, then from Philox blocks in parallel,
-// two draws per block. The generator ends in the state n uniform() calls would leave.
+// two draws per block, in no particular order and under `omp simd` (put must only write element
+// i). The generator ends in the state n uniform() calls would leave.
 template <class Put>
 void for_each_uniform_bits(std::int64_t n, Generator& gen, Put put) {
   std::int64_t i = 0;

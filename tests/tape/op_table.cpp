@@ -461,11 +461,13 @@ std::vector<OpInfo> make_table() {
          }
          out.push_back(nonlinear(call("tanh(matmul(a, b))", [](const Args& in) { return tanh(matmul(in[0], in[1])); },
                                       {rand({2, 3, 2}, 22), rand({2, 3}, 23)})));
-         // transpose_a / transpose_b: op(a)[3, 4] @ op(b)[4, 2], unbatched and batched with broadcast
+         // transpose_a / transpose_b: op(a)[m, k] @ op(b)[k, n], unbatched, and batched with either
+         // operand broadcast
          const std::vector<std::tuple<bool, bool, Shape, Shape>> flagged = {
              {true, false, {4, 3}, {4, 2}},        {false, true, {3, 4}, {2, 4}},
              {true, true, {4, 3}, {2, 4}},         {true, false, {2, 4, 3}, {4, 5}},
-             {false, true, {3, 4}, {2, 5, 4}},     {true, true, {2, 1, 4, 3}, {1, 3, 2, 4}}};
+             {false, true, {3, 4}, {2, 5, 4}},     {true, true, {2, 1, 4, 3}, {1, 3, 2, 4}},
+             {true, false, {4, 3}, {2, 4, 5}},     {false, true, {2, 3, 4}, {5, 4}}};
          for (const auto& [ta, tb, sa, sb] : flagged) {
            const std::string name = std::string("matmul(a, b, ") + (ta ? "true" : "false") + ", " + (tb ? "true" : "false") + ")";
            out.push_back(call(name, [ta, tb](const Args& in) { return matmul(in[0], in[1], ta, tb); },

@@ -385,8 +385,10 @@ TEST_CASE("tape's direct weight gradient matches the reference on 1, 2 and 3 thr
       {8, 14, 14, 64, 5, 5, 128, 7, 7, 2, 2, 1, 1},     // 14x14x64 -> 7x7x128, k5 s2 "same"
       {8, 7, 7, 128, 3, 3, 256, 4, 4, 2, 2, 1, 1},      // 7x7x128 -> 4x4x256, k3 s2 p1
       {8, 7, 7, 128, 5, 5, 256, 7, 7, 1, 1, 2, 2},      // 7x7x128 -> 7x7x256, stride 1
-      {3, 9, 11, 13, 4, 3, 64, 3, 4, 3, 3, 2, 0},       // stride 3, top padding only
+      {3, 9, 11, 13, 4, 3, 64, 3, 4, 3, 3, 2, 0},       // stride 3, padding top 2, bottom -1, right 1
       {37, 6, 6, 7, 3, 3, 192, 6, 6, 1, 1, 1, 1},       // 37 images: 14 a chunk, 3 chunks
+      {2, 1, 1, 9, 3, 3, 64, 1, 1, 2, 2, 1, 1},         // 1x1 "same" k3 s2: taps past the input (3-row tail)
+      {2, 2, 2, 11, 5, 5, 64, 1, 1, 2, 2, 1, 1},        // 2x2 -> 1x1 k5 s2 (5-row tail), 2 images on 3 threads
   };
   if (!k::have_direct_conv()) {
     WARN("skipped: this processor has no AVX-512");
@@ -502,9 +504,10 @@ std::string lower(std::string s) {
 
 }  // namespace
 
-// tape's conv kernels are plain C++ around one GEMM; their instruction-set paths are the GEMM's:
-// oneDNN (float32) and OpenBLAS (float64) pick kernels for the CPU at run time; DNNL_MAX_CPU_ISA
-// caps oneDNN's, OPENBLAS_CORETYPE forces OpenBLAS's. ctest runs this case once per path
+// tape's im2col conv kernels are plain C++ around one GEMM; their instruction-set paths are the
+// GEMM's: oneDNN (float32) and OpenBLAS (float64) pick kernels for the CPU at run time;
+// DNNL_MAX_CPU_ISA caps oneDNN's, OPENBLAS_CORETYPE forces OpenBLAS's. (tape's direct weight
+// gradient is AVX-512 whatever they say, on a processor that has it.) ctest runs this case once per path
 // (tests/CMakeLists.txt) with TAPE_EXPECT_GEMM (text gemm_backend() must contain) and
 // TAPE_EXPECT_CPU_FEATURES set; a path the CPU cannot run is skipped before any matrix product.
 // Without them: the paths chosen for this CPU.

@@ -106,8 +106,11 @@ TEST_CASE("Philox4x32-10 matches the Random123 known-answer vector", "[random]")
 }
 
 TEST_CASE("philox_blocks gives philox_block's words for every counter, across 2^32 and partial batches", "[random]") {
-  for (const std::uint64_t start : {std::uint64_t{0}, std::uint64_t{0xFFFFFFF0u}, std::uint64_t{123456789012345}}) {
-    for (const std::int64_t count : {1, 15, 16, 17, 100}) {
+  // 0xFFFFFFFB: the carry into the counter's high word inside a vector of 8 blocks; counts below,
+  // at and above the 32 blocks an AVX-512 batch makes
+  for (const std::uint64_t start : {std::uint64_t{0}, std::uint64_t{0xFFFFFFF0u}, std::uint64_t{0xFFFFFFFBu},
+                                    std::uint64_t{123456789012345}}) {
+    for (const std::int64_t count : {1, 15, 16, 17, 31, 32, 33, 64, 100}) {
       std::vector<std::uint32_t> words(static_cast<std::size_t>(4 * count));
       Generator::philox_blocks(0x0123456789ABCDEFull, start, count, words.data());
       for (std::int64_t b = 0; b < count; ++b) {

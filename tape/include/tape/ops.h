@@ -62,8 +62,8 @@ Tensor softmax(const Tensor& x);      // torch.softmax(x, -1) / tf.nn.softmax
 // ---------------- linear algebra ----------------
 // a[..., m, k] @ b[..., k, n] -> [..., m, n]; batch dims broadcast; rank-2 is a plain GEMM.
 Tensor matmul(const Tensor& a, const Tensor& b);  // torch.matmul / tf.linalg.matmul
-// tf.linalg.matmul(a, b, transpose_a, transpose_b): the last two axes of a and / or b taken
-// transposed, without a transposed copy.
+// a[..., m, k] (or [..., k, m] with transpose_a) @ b[..., k, n] (or [..., n, k] with transpose_b)
+// -> [..., m, n]: tf.linalg.matmul(a, b, transpose_a, transpose_b), without a transposed copy.
 Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b);
 
 // ---------------- shape ops ----------------

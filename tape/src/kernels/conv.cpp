@@ -1,6 +1,7 @@
 // Convolution kernels in NHWC with HWIO weights: im2col + one GEMM per chunk of images
 // (forward, weight gradient), GEMM + col2im (transposed), and plain reference loops; float32
-// shapes that oneDNN's convolutions run faster go there (conv_onednn.cpp).
+// shapes that oneDNN's convolutions (conv_onednn.cpp) or tape's direct weight gradient
+// (conv_direct.cpp) run faster go there.
 #include <algorithm>
 #include <type_traits>
 #include <vector>
@@ -125,10 +126,10 @@ int for_each_chunk(const ConvShape& s, Body body) {
   return used;
 }
 
-// Runs the kernel of `kind` through oneDNN if the path (for `automatic`: TAPE_CONV_PATH, else
-// the shape) says so and it can; true when it did.
+// Runs the kernel of `kind` through tape's direct kernel or oneDNN if the path (for `automatic`:
+// TAPE_CONV_PATH, else the shape) says so and it can; true when it did.
 template <class T>
-bool ran_onednn(ConvPath path, ConvKind kind, const ConvShape& s, const T* a, const T* b, T* out) {
+bool ran_elsewhere(ConvPath path, ConvKind kind, const ConvShape& s, const T* a, const T* b, T* out) {
   if constexpr (std::is_same_v<T, float>) {
     if (path == ConvPath::automatic) path = conv_path_from_environment();
     if (path == ConvPath::gemm || s.n == 0 || s.ci == 0 || s.co == 0 || s.ho * s.wo == 0) return false;
@@ -148,7 +149,7 @@ bool ran_onednn(ConvPath path, ConvKind kind, const ConvShape& s, const T* a, co
 
 template <class T>
 void conv2d_forward(const ConvShape& s, const T* x, const T* w, T* y, ConvPath path) {
-  if (ran_onednn(path, ConvKind::forward, s, x, w, y)) return;
+  if (ran_elsewhere(path, ConvKind::forward, s, x, w, y)) return;
   const std::int64_t K = s.kh * s.kw * s.ci, per = s.ho * s.wo;
   for_each_chunk<T>(s, [&](std::int64_t n0, std::int64_t nb, T* cols, int) {
     im2col(s, x, n0, nb, cols);
@@ -158,7 +159,7 @@ void conv2d_forward(const ConvShape& s, const T* x, const T* w, T* y, ConvPath p
 
 template <class T>
 void conv2d_transpose(const ConvShape& s, const T* u, const T* w, T* x, ConvPath path) {
-  if (ran_onednn(path, ConvKind::transpose, s, u, w, x)) return;
+  if (ran_elsewhere(path, ConvKind::transpose, s, u, w, x)) return;
   const std::int64_t K = s.kh * s.kw * s.ci, per = s.ho * s.wo;
   const std::int64_t image = s.h * s.w * s.ci;
   for_each_chunk<T>(s, [&](std::int64_t n0, std::int64_t nb, T* cols, int) {
@@ -172,7 +173,7 @@ void conv2d_transpose(const ConvShape& s, const T* u, const T* w, T* x, ConvPath
 
 template <class T>
 void conv2d_weight(const ConvShape& s, const T* x, const T* u, T* w, ConvPath path) {
-  if (ran_onednn(path, ConvKind::weight, s, x, u, w)) return;
+  if (ran_elsewhere(path, ConvKind::weight, s, x, u, w)) return;
   const std::int64_t K = s.kh * s.kw * s.ci, per = s.ho * s.wo, size = K * s.co;
   const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
   // One partial w per slot (slot 0 writes w itself), summed in slot order at the end.

@@ -27,6 +27,9 @@ constexpr std::int64_t kTileCo = kLanes * kVectors;
 constexpr std::int64_t kRows = 6;               // input channels of a full tile
 constexpr std::int64_t kChunkPositions = 512;   // output positions per pass over the weights
 
+// a / b rounded down (C++'s / rounds toward zero), b > 0.
+std::int64_t floor_div(std::int64_t a, std::int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
 // One tile of the weight gradient, w[i, j, c0 .. c0+R, o0 .. o0+64) (+)= sum over the positions
 // (n, oh, ow) of images [n0, n1) whose tap (i, j) lands inside x of
 // x[n, ih, iw, c0 .. c0+R) (outer) u[n, oh, ow, o0 .. o0+64): R x 4 zmm accumulators, u's 4
@@ -43,8 +46,8 @@ TAPE_AVX512 void weight_tile(const ConvShape& s, const float* x, const float* u,
     }
   }
   // the output columns whose tap j lands inside the input: iw = ow * sw - pl + j in [0, w)
-  const std::int64_t first = std::max<std::int64_t>(0, (s.pl - j + s.sw - 1) / s.sw);
-  const std::int64_t last = std::min<std::int64_t>(s.wo, (s.w - 1 + s.pl - j) / s.sw + 1);  // exclusive
+  const std::int64_t first = std::max<std::int64_t>(0, floor_div(s.pl - j + s.sw - 1, s.sw));
+  const std::int64_t last = std::min<std::int64_t>(s.wo, floor_div(s.w - 1 + s.pl - j, s.sw) + 1);  // exclusive
   if (first < last) {
     const std::int64_t x_step = s.sw * s.ci;
     for (std::int64_t n = n0; n < n1; ++n) {
@@ -100,7 +103,8 @@ bool have_direct_conv() {
 
 bool direct_conv_weight_fits(const ConvShape& s) { return s.co % kTileCo == 0 && s.ci > 0 && s.n > 0; }
 
-// Measured on an AMD Zen 5 at the DCGANs' layers, 1 and 2 threads (docs/performance.md): faster
+// Measured on an AMD Zen 5 at the DCGANs' layers, 1 and 2 threads (docs/performance.md, "tape's
+// direct weight gradient"; other AVX-512 processors are untested): faster
 // than the im2col + GEMM weight gradient on every layer it fits with 5+ input channels (1.1-1.5x)
 // and than oneDNN's on the strided ones (1.2-1.8x; equal at stride 1); on 1-4 input channels
 // oneDNN's is 2x faster (conv_uses_onednn).

@@ -167,15 +167,18 @@ struct ConvShape {
   std::int64_t pt, pl;           // top / left padding (bottom / right follow from the sizes)
 };
 
-// The three convolution kernels, and the two ways a float32 one can run: im2col / col2im around
-// GEMMs, or oneDNN's convolution primitives. `automatic` picks per shape and kind
-// (conv_uses_onednn); float64 always takes the GEMM path, and so does a build without oneDNN.
+// The three convolution kernels, and the ways a float32 one can run: im2col / col2im around
+// GEMMs, oneDNN's convolution primitives, or (the weight gradient on an AVX-512 processor) tape's
+// direct kernel. `automatic` picks per shape and kind (conv_uses_direct, then conv_uses_onednn);
+// float64 always takes the GEMM path, and so does a float32 one that neither of the others takes
+// (in a build without oneDNN, every one but the direct weight gradients).
 enum class ConvKind { forward, transpose, weight };
 enum class ConvPath { automatic, gemm, onednn, direct };
 bool conv_uses_onednn(const ConvShape& s, ConvKind kind);
 // What `automatic` means in this process: the environment's TAPE_CONV_PATH=gemm (every float32
-// convolution through the GEMMs: the floats of tape before the oneDNN convolutions) or =onednn
-// (every shape oneDNN can run), else automatic; ValueError on any other value.
+// convolution through the GEMMs: the floats of tape before the oneDNN convolutions), =onednn
+// (every shape oneDNN can run) or =direct (every weight gradient tape's direct kernel fits), else
+// automatic; ValueError on any other value.
 ConvPath conv_path_from_environment();
 bool have_onednn_conv();
 // Runs one float32 kernel through oneDNN (a, b, out as the kernels below take them: x, w, y /

@@ -1,4 +1,5 @@
-// matmul: 2-D and batched (broadcast batch dims) matrix products on Eigen's GEMM.
+// matmul: 2-D and batched (broadcast batch dims) matrix products, either operand read transposed
+// on request, on the GEMM back end (kernels/gemm.cpp).
 #include <string>
 
 #include "kernels/kernels.h"
@@ -29,8 +30,9 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose
     return std::string(transpose_a ? ", transpose_a" : "") + (transpose_b ? ", transpose_b" : "");
   };
   if (a.rank() < 2 || b.rank() < 2 || a.dim(transpose_a ? -2 : -1) != b.dim(transpose_b ? -1 : -2)) {
-    throw ShapeError("matmul: inner dimensions do not match (need a[..., m, k] @ b[..., k, n]" + flags() +
-                     "); a=" + a.shape().to_string() + ", b=" + b.shape().to_string());
+    throw ShapeError(std::string("matmul: inner dimensions do not match (need a[..., ") +
+                     (transpose_a ? "k, m" : "m, k") + "] @ b[..., " + (transpose_b ? "n, k" : "k, n") + "]" +
+                     flags() + "); a=" + a.shape().to_string() + ", b=" + b.shape().to_string());
   }
   const std::int64_t m = a.dim(transpose_a ? -1 : -2), k = a.dim(transpose_a ? -2 : -1);
   const std::int64_t n = b.dim(transpose_b ? -2 : -1);
