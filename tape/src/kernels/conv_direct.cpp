@@ -104,10 +104,10 @@ bool have_direct_conv() {
 bool direct_conv_weight_fits(const ConvShape& s) { return s.co % kTileCo == 0 && s.ci > 0 && s.n > 0; }
 
 // Measured on an AMD Zen 5 at the DCGANs' layers, 1 and 2 threads (docs/performance.md, "tape's
-// direct weight gradient"; other AVX-512 processors are untested): faster
-// than the im2col + GEMM weight gradient on every layer it fits with 5+ input channels (1.1-1.5x)
-// and than oneDNN's on the strided ones (1.2-1.8x; equal at stride 1); on 1-4 input channels
-// oneDNN's is 2x faster (conv_uses_onednn).
+// direct weight gradient"; other AVX-512 processors are untested): faster than the im2col + GEMM
+// weight gradient on every layer it fits with 5+ input channels (1.1-1.4x on one thread, 1.0-2.4x
+// on two) and than oneDNN's on the strided ones (1.2-1.6x; equal at stride 1); on 1-4 input
+// channels oneDNN's is 2x faster (conv_uses_onednn).
 bool conv_uses_direct(const ConvShape& s, ConvKind kind) {
   return kind == ConvKind::weight && s.ci > 4 && have_direct_conv() && direct_conv_weight_fits(s);
 }
