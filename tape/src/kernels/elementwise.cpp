@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "kernels/hot_loop.h"
+#include "buffer_pool.h"
 #include "kernels/kernels.h"
 
 namespace tape::kernels {
@@ -79,34 +80,57 @@ void scatter_strided(const Tensor& x, const Tensor& out, const std::vector<std::
   });
 }
 
+namespace {
+
+// dst[inner] = op over rows [0, n) of base[n, inner], n >= 1, row after row.
+template <class T>
+void reduce_rows(const T* base, std::int64_t n, std::int64_t inner, Reduce op, T* dst) {
+  using Arr = Eigen::Array<T, Eigen::Dynamic, 1>;
+  Eigen::Map<Arr> acc(dst, inner);
+  if (inner == 1) {
+    const auto row = ConstArrayMap<T>(base, n);
+    acc(0) = op == Reduce::sum ? row.sum() : row.maxCoeff();
+    return;
+  }
+  acc = ConstArrayMap<T>(base, inner);
+  for (std::int64_t j = 1; j < n; ++j) {
+    if (op == Reduce::sum) {
+      acc += ConstArrayMap<T>(base + j * inner, inner);
+    } else {
+      acc = acc.max(ConstArrayMap<T>(base + j * inner, inner));
+    }
+  }
+}
+
+}  // namespace
+
 Tensor reduce_middle(const Tensor& x, std::int64_t outer, std::int64_t n, std::int64_t inner, Reduce op) {
   Tensor out = detail::empty(Shape{outer, inner}, x.dtype());
   detail::dispatch(x.dtype(), [&]<class T>() {
     const T* src = x.data<T>();
     T* dst = detail::mutable_data<T>(out);
-    using Arr = Eigen::Array<T, Eigen::Dynamic, 1>;
+    if (n == 0) {
+      std::fill(dst, dst + outer * inner, op == Reduce::sum ? T(0) : -std::numeric_limits<T>::infinity());
+      return;
+    }
     const bool parallel_outer = outer >= 4 && outer * n * inner >= 2 * kParallelGrain;
+    const std::int64_t block = std::max<std::int64_t>(1, kParallelGrain / inner), blocks = (n + block - 1) / block;
+    if (parallel_outer || blocks < 4) {
 #pragma omp parallel for schedule(static) if (parallel_outer)
+      for (std::int64_t o = 0; o < outer; ++o) reduce_rows(src + o * n * inner, n, inner, op, dst + o * inner);
+      return;
+    }
+    // Few long reductions (a bias gradient: [N*H*W, C] -> [C]): fixed blocks of rows reduced in
+    // parallel, then the blocks' results in order; the blocks do not depend on the thread count,
+    // so neither do the bits.
+    const detail::ScratchBuffer<T> partial(static_cast<std::size_t>(blocks * inner));
     for (std::int64_t o = 0; o < outer; ++o) {
-      Eigen::Map<Arr> acc(dst + o * inner, inner);
-      if (n == 0) {
-        acc.setConstant(op == Reduce::sum ? T(0) : -std::numeric_limits<T>::infinity());
-        continue;
-      }
       const T* base = src + o * n * inner;
-      if (inner == 1) {
-        const auto row = ConstArrayMap<T>(base, n);
-        acc(0) = op == Reduce::sum ? row.sum() : row.maxCoeff();
-        continue;
+#pragma omp parallel for schedule(static)
+      for (std::int64_t b = 0; b < blocks; ++b) {
+        reduce_rows(base + b * block * inner, std::min(block, n - b * block), inner, op, partial.data() + b * inner);
       }
-      acc = ConstArrayMap<T>(base, inner);
-      for (std::int64_t j = 1; j < n; ++j) {
-        if (op == Reduce::sum) {
-          acc += ConstArrayMap<T>(base + j * inner, inner);
-        } else {
-          acc = acc.max(ConstArrayMap<T>(base + j * inner, inner));
-        }
-      }
+      reduce_rows(partial.data(), blocks, inner, op, dst + o * inner);
     }
   });
   return out;
