@@ -133,11 +133,9 @@ bool ran_elsewhere(ConvPath path, ConvKind kind, const ConvShape& s, const T* a,
   if constexpr (std::is_same_v<T, float>) {
     if (path == ConvPath::automatic) path = conv_path_from_environment();
     if (path == ConvPath::gemm || s.n == 0 || s.ci == 0 || s.co == 0 || s.ho * s.wo == 0) return false;
-    if (path == ConvPath::direct || path == ConvPath::automatic) {
-      const bool direct = path == ConvPath::direct || conv_uses_direct(s, kind);
-      if (direct && kind == ConvKind::weight && direct_conv_weight(s, a, b, out)) return true;
-      if (path == ConvPath::direct) return false;
-    }
+    const bool direct = path == ConvPath::direct || (path == ConvPath::automatic && conv_uses_direct(s, kind));
+    if (direct && kind == ConvKind::weight && direct_conv_weight(s, a, b, out)) return true;
+    if (path == ConvPath::direct) return false;
     if (path == ConvPath::automatic && !conv_uses_onednn(s, kind)) return false;
     return onednn_conv(kind, s, a, b, out);
   } else {
@@ -191,10 +189,7 @@ void conv2d_weight(const ConvShape& s, const T* x, const T* u, T* w, ConvPath pa
     T* out = slot == 0 ? w : partials.data() + static_cast<std::size_t>(slot - 1) * static_cast<std::size_t>(size);
     std::fill(out, out + size, T(0));
   }
-  for (int slot = 1; slot < slots; ++slot) {
-    const T* p = partials.data() + static_cast<std::size_t>(slot - 1) * static_cast<std::size_t>(size);
-    for (std::int64_t i = 0; i < size; ++i) w[i] += p[i];
-  }
+  add_partials(w, partials.data(), size, slots - 1);
 }
 
 // ---------------- references: the definition, loop by loop ----------------

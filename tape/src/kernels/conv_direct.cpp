@@ -129,10 +129,7 @@ bool direct_conv_weight(const ConvShape& s, const float* x, const float* u, floa
     float* out = me == 0 ? w : partials.data() + (me - 1) * size;
     weight_images(s, x, u, out, s.n * me / count, s.n * (me + 1) / count);
   }
-  for (int t = 1; t < used; ++t) {
-    const float* p = partials.data() + (t - 1) * size;
-    for (std::int64_t e = 0; e < size; ++e) w[e] += p[e];
-  }
+  add_partials(w, partials.data(), size, used - 1);
   return true;
 }
 

@@ -195,6 +195,16 @@ bool conv_uses_direct(const ConvShape& s, ConvKind kind);
 // cannot run here.
 bool direct_conv_weight(const ConvShape& s, const float* x, const float* u, float* w);
 
+// w[size] += partials[k][size] for k = 0 .. count-1 in order: the per-thread partial weight
+// gradients of a share of the images each, summed so the bits depend on the thread count only.
+template <class T>
+void add_partials(T* w, const T* partials, std::int64_t size, int count) {
+  for (int k = 0; k < count; ++k) {
+    const T* p = partials + static_cast<std::size_t>(k) * static_cast<std::size_t>(size);
+    for (std::int64_t i = 0; i < size; ++i) w[i] += p[i];
+  }
+}
+
 // y[N, Ho, Wo, Co] = conv2d(x[N, H, W, Ci], w[kh, kw, Ci, Co])
 template <class T>
 void conv2d_forward(const ConvShape& s, const T* x, const T* w, T* y, ConvPath path = ConvPath::automatic);

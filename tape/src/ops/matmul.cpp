@@ -26,13 +26,11 @@ std::vector<std::int64_t> batch_dims(const Shape& s) {
 Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
   const detail::OpScope op("matmul");
   ops_detail::require_same_dtype(op.name(), a, b);
-  const auto flags = [&] {
-    return std::string(transpose_a ? ", transpose_a" : "") + (transpose_b ? ", transpose_b" : "");
-  };
   if (a.rank() < 2 || b.rank() < 2 || a.dim(transpose_a ? -2 : -1) != b.dim(transpose_b ? -1 : -2)) {
     throw ShapeError(std::string("matmul: inner dimensions do not match (need a[..., ") +
                      (transpose_a ? "k, m" : "m, k") + "] @ b[..., " + (transpose_b ? "n, k" : "k, n") + "]" +
-                     flags() + "); a=" + a.shape().to_string() + ", b=" + b.shape().to_string());
+                     (transpose_a ? ", transpose_a" : "") + (transpose_b ? ", transpose_b" : "") +
+                     "); a=" + a.shape().to_string() + ", b=" + b.shape().to_string());
   }
   const std::int64_t m = a.dim(transpose_a ? -1 : -2), k = a.dim(transpose_a ? -2 : -1);
   const std::int64_t n = b.dim(transpose_b ? -2 : -1);
