@@ -80,8 +80,9 @@ double peak_rss_mib() {
   return usage.ru_maxrss / 1024.0;
 }
 
-// `bench_dcgan --profile [batch] [threads] [arch,arch,...]`: the per-op time table of a few
-// iterations of each network (default tf-tutorial and keras-small) instead of the benchmarks.
+// `bench_dcgan --profile [batch] [threads] [arch,arch,...] [steps]`: the per-op time table of a
+// few iterations (default 3) of each network (default tf-tutorial and keras-small) instead of the
+// benchmarks.
 std::vector<std::string> split_names(const std::string& list) {
   std::vector<std::string> names;
   std::size_t start = 0;
@@ -93,7 +94,7 @@ std::vector<std::string> split_names(const std::string& list) {
   return names;
 }
 
-int profile(std::int64_t batch, int threads, const std::vector<std::string>& names) {
+int profile(std::int64_t batch, int threads, const std::vector<std::string>& names, int steps) {
   tape::set_num_threads(threads);
   for (const std::string& name : names) {
     dcgan::Architecture arch = dcgan::make_architecture(name, 100, 1);
@@ -103,13 +104,12 @@ int profile(std::int64_t batch, int threads, const std::vector<std::string>& nam
     dcgan::train_step(arch, g_opt, d_opt, real, gen, {});
     tape::reset_peak_in_use();
     tape::Profiler profiler;
-    constexpr int kSteps = 3;
     const auto start = std::chrono::steady_clock::now();
-    for (int i = 0; i < kSteps; ++i) dcgan::train_step(arch, g_opt, d_opt, real, gen, {});
+    for (int i = 0; i < steps; ++i) dcgan::train_step(arch, g_opt, d_opt, real, gen, {});
     const double wall_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     const tape::BufferPoolStats memory = tape::buffer_pool_stats();
     std::printf("%s, batch %lld, %d threads, %d iterations:\n%s", name.c_str(), static_cast<long long>(batch), threads,
-                kSteps, profiler.report().c_str());
+                steps, profiler.report().c_str());
     // The ops' share of the wall clock: the rest is the tape's own work between ops.
     std::printf("wall clock %.2f ms, %.1f%% of it in the ops above\n", wall_ms,
                 100.0 * profiler.total_seconds() * 1e3 / wall_ms);
@@ -122,7 +122,7 @@ int profile(std::int64_t batch, int threads, const std::vector<std::string>& nam
 int main(int argc, char** argv) {
   if (argc >= 2 && std::string(argv[1]) == "--profile") {
     return profile(argc >= 3 ? std::stoll(argv[2]) : 128, argc >= 4 ? std::stoi(argv[3]) : 2,
-                   split_names(argc >= 5 ? argv[4] : "tf-tutorial,keras-small"));
+                   split_names(argc >= 5 ? argv[4] : "tf-tutorial,keras-small"), argc >= 6 ? std::stoi(argv[5]) : 3);
   }
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();

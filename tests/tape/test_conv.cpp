@@ -180,16 +180,16 @@ void compare_kernels(const tape::kernels::ConvShape& s, std::uint64_t seed, doub
   // Under ConvPath::onednn (float32, a build with oneDNN) the kernel must really be oneDNN's: a
   // silent fallback to the GEMM path would pass the comparison without testing it. The one
   // shape class oneDNN is refused for: 1x1 weight gradients (its racy "jit_1x1" kernel). Likewise
-  // ConvPath::direct must run tape's direct weight gradient wherever it fits on this processor.
+  // ConvPath::direct must run tape's direct kernels wherever they fit on this processor.
   const auto run = [&](k::ConvKind kind, const T* in1, const T* in2, T* out, auto&& dispatched) {
     if constexpr (std::is_same_v<T, float>) {
       if (path == k::ConvPath::onednn && k::have_onednn_conv()) {
         if (k::onednn_conv(kind, s, in1, in2, out)) return;
         REQUIRE((kind == k::ConvKind::weight && s.kh == 1 && s.kw == 1));
       }
-      if (path == k::ConvPath::direct && kind == k::ConvKind::weight && k::have_direct_conv()) {
-        REQUIRE(k::direct_conv_weight(s, in1, in2, out) == k::direct_conv_weight_fits(s));
-        if (k::direct_conv_weight_fits(s)) return;
+      if (path == k::ConvPath::direct && k::have_direct_conv()) {
+        REQUIRE(k::direct_conv(kind, s, in1, in2, out) == k::direct_conv_fits(s, kind));
+        if (k::direct_conv_fits(s, kind)) return;
       }
     }
     dispatched();
@@ -341,13 +341,19 @@ TEST_CASE("oneDNN's convolutions run the DCGAN's layers, take the shapes they ar
     for (const ConvKind kind : {ConvKind::forward, ConvKind::transpose, ConvKind::weight}) {
       CHECK_FALSE(k::conv_uses_onednn(to_1x1, kind));
     }
-    // tape's direct weight gradient, where the processor has AVX-512, before either: not on 1-4
-    // input channels nor Co = 100
-    CHECK(k::conv_uses_direct(d_conv2, ConvKind::weight) == k::have_direct_conv());
-    CHECK(k::conv_uses_direct(g_stride1, ConvKind::weight) == k::have_direct_conv());
-    CHECK_FALSE(k::conv_uses_direct(d_conv2, ConvKind::forward));
+    // tape's direct kernels, where the processor has AVX-512, before either: the weight gradient
+    // but on 1-4 input channels or Co = 100, the forward convolution of 1-4 input channels, the
+    // strided transposed one into 14x14 or more
+    const bool avx512 = k::have_direct_conv();
+    CHECK(k::conv_uses_direct(d_conv2, ConvKind::weight) == avx512);
+    CHECK(k::conv_uses_direct(g_stride1, ConvKind::weight) == avx512);
     CHECK_FALSE(k::conv_uses_direct(d_conv1, ConvKind::weight));
     CHECK_FALSE(k::conv_uses_direct(to_1x1, ConvKind::weight));
+    CHECK(k::conv_uses_direct(d_conv1, ConvKind::forward) == avx512);
+    CHECK_FALSE(k::conv_uses_direct(d_conv2, ConvKind::forward));
+    CHECK(k::conv_uses_direct(d_conv2, ConvKind::transpose) == avx512);
+    CHECK_FALSE(k::conv_uses_direct(d_conv1, ConvKind::transpose));
+    CHECK_FALSE(k::conv_uses_direct(g_stride1, ConvKind::transpose));
   }
   if (!k::have_onednn_conv()) {
     WARN("skipped: this build has no oneDNN");
@@ -376,6 +382,41 @@ TEST_CASE("oneDNN's convolutions run the DCGAN's layers, take the shapes they ar
   }
 }
 
+namespace {
+
+// tape's direct kernel of `kind` against the reference loop on 1, 2 and 3 threads, twice each:
+// within 1e-5, every output written, and the same bits both times.
+void check_direct(tape::kernels::ConvKind kind, const tape::kernels::ConvShape& s) {
+  namespace k = tape::kernels;
+  const char* kind_name[] = {"forward", "transposed", "weight gradient"};
+  INFO(describe(s) << ", " << kind_name[static_cast<int>(kind)]);
+  REQUIRE(k::direct_conv_fits(s, kind));
+  const Shape xs{s.n, s.h, s.w, s.ci}, ws{s.kh, s.kw, s.ci, s.co}, ys{s.n, s.ho, s.wo, s.co};
+  const Shape& a_shape = kind == k::ConvKind::transpose ? ys : xs;
+  const Shape& b_shape = kind == k::ConvKind::forward ? ws : kind == k::ConvKind::transpose ? ws : ys;
+  const Shape& out_shape = kind == k::ConvKind::forward ? ys : kind == k::ConvKind::transpose ? xs : ws;
+  tape::Generator gen(17);
+  const auto a = random_vector<float>(a_shape.numel(), gen);
+  const auto b = random_vector<float>(b_shape.numel(), gen);
+  std::vector<float> expected(static_cast<std::size_t>(out_shape.numel()), 1e6f);
+  switch (kind) {
+    case k::ConvKind::forward: k::conv2d_forward_reference(s, a.data(), b.data(), expected.data()); break;
+    case k::ConvKind::transpose: k::conv2d_transpose_reference(s, a.data(), b.data(), expected.data()); break;
+    case k::ConvKind::weight: k::conv2d_weight_reference(s, a.data(), b.data(), expected.data()); break;
+  }
+  for (const int threads : {1, 2, 3}) {
+    const test::Threads scope(threads);
+    INFO(threads << " threads");
+    std::vector<float> out(expected.size(), 1e6f), again(expected.size(), -1e6f);  // an unwritten output fails
+    REQUIRE(k::direct_conv(kind, s, a.data(), b.data(), out.data()));
+    require_rel_close("direct conv", as_tensor(out, out_shape), as_tensor(expected, out_shape), 1e-5);
+    REQUIRE(k::direct_conv(kind, s, a.data(), b.data(), again.data()));
+    CHECK((out == again));  // (a bool: Catch would print both vectors)
+  }
+}
+
+}  // namespace
+
 TEST_CASE("tape's direct weight gradient matches the reference on 1, 2 and 3 threads and repeats its bits",
           "[conv][threads]") {
   namespace k = tape::kernels;
@@ -394,32 +435,61 @@ TEST_CASE("tape's direct weight gradient matches the reference on 1, 2 and 3 thr
     WARN("skipped: this processor has no AVX-512");
     return;
   }
-  for (const k::ConvShape& s : shapes) {
-    INFO(describe(s));
-    REQUIRE(k::direct_conv_weight_fits(s));
-    REQUIRE(k::conv_uses_direct(s, k::ConvKind::weight));
-    tape::Generator gen(17);
-    const auto x = random_vector<float>(s.n * s.h * s.w * s.ci, gen);
-    const auto u = random_vector<float>(s.n * s.ho * s.wo * s.co, gen);
-    std::vector<float> expected(static_cast<std::size_t>(s.kh * s.kw * s.ci * s.co), 1e6f);
-    k::conv2d_weight_reference(s, x.data(), u.data(), expected.data());
-    for (const int threads : {1, 2, 3}) {
-      const test::Threads scope(threads);
-      INFO(threads << " threads");
-      std::vector<float> w(expected.size(), 1e6f), again(expected.size(), -1e6f);  // an unwritten weight fails
-      REQUIRE(k::direct_conv_weight(s, x.data(), u.data(), w.data()));
-      const Shape ws{s.kh, s.kw, s.ci, s.co};
-      require_rel_close("direct conv2d_weight", as_tensor(w, ws), as_tensor(expected, ws), 1e-5);
-      REQUIRE(k::direct_conv_weight(s, x.data(), u.data(), again.data()));
-      CHECK((w == again));  // (a bool: Catch would print both vectors)
-    }
-  }
+  for (const k::ConvShape& s : shapes) check_direct(k::ConvKind::weight, s);
   const k::ConvShape misfit{2, 8, 8, 16, 3, 3, 48, 8, 8, 1, 1, 1, 1};  // Co = 48: not a multiple of 64
-  CHECK_FALSE(k::direct_conv_weight_fits(misfit));
+  CHECK_FALSE(k::direct_conv_fits(misfit, k::ConvKind::weight));
   std::vector<float> w(16 * 9 * 48, 7.0f);
   const std::vector<float> x(2 * 8 * 8 * 16, 1.0f), u(2 * 8 * 8 * 48, 1.0f);
-  CHECK_FALSE(k::direct_conv_weight(misfit, x.data(), u.data(), w.data()));
+  CHECK_FALSE(k::direct_conv(k::ConvKind::weight, misfit, x.data(), u.data(), w.data()));
   CHECK(w == std::vector<float>(16 * 9 * 48, 7.0f));  // nothing written
+}
+
+TEST_CASE("tape's direct thin forward and transposed kernels match the reference on 1, 2 and 3 threads",
+          "[conv][threads]") {
+  namespace k = tape::kernels;
+  if (!k::have_direct_conv()) {
+    WARN("skipped: this processor has no AVX-512");
+    return;
+  }
+  SECTION("the forward convolution of 1-4 input channels") {
+    // The DCGANs' first layers (1 channel, Co 32 and 64; 3 channels for CIFAR), Co 16-80 (1-4
+    // vectors, and 5 = 4 + 1), rows wider than a tile, stride 1 and 3, asymmetric padding, and a
+    // layer whose taps all fall past a 1x1 input but one.
+    const k::ConvShape shapes[] = {
+        {4, 28, 28, 1, 5, 5, 64, 14, 14, 2, 2, 1, 1},     // 28x28x1 -> 14x14x64, k5 s2 "same"
+        {4, 28, 28, 1, 4, 4, 32, 14, 14, 2, 2, 1, 1},     // 28x28x1 -> 14x14x32, k4 s2 p1
+        {3, 32, 32, 3, 4, 4, 48, 16, 16, 2, 2, 1, 1},     // 32x32x3 -> 16x16x48
+        {2, 9, 30, 2, 3, 3, 16, 9, 30, 1, 1, 1, 1},       // stride 1, 30 columns: 4 tiles
+        {2, 11, 13, 4, 4, 3, 80, 4, 5, 3, 3, 2, 0},       // stride 3, padding top 2, bottom -1, right 1
+        {3, 1, 1, 1, 3, 3, 16, 1, 1, 2, 2, 1, 1},         // 1x1 "same" k3 s2
+    };
+    for (const k::ConvShape& s : shapes) check_direct(k::ConvKind::forward, s);
+    const k::ConvShape wide{2, 8, 8, 5, 3, 3, 16, 8, 8, 1, 1, 1, 1};  // 5 input channels
+    const k::ConvShape odd{2, 8, 8, 1, 3, 3, 24, 8, 8, 1, 1, 1, 1};   // Co = 24
+    CHECK_FALSE(k::direct_conv_fits(wide, k::ConvKind::forward));
+    CHECK_FALSE(k::direct_conv_fits(odd, k::ConvKind::forward));
+    std::vector<float> y(2 * 8 * 8 * 24, 7.0f);
+    const std::vector<float> x(2 * 8 * 8, 1.0f), w(9 * 24, 1.0f);
+    CHECK_FALSE(k::direct_conv(k::ConvKind::forward, odd, x.data(), w.data(), y.data()));
+    CHECK(y == std::vector<float>(2 * 8 * 8 * 24, 7.0f));  // nothing written
+  }
+  SECTION("the transposed convolution into a multiple of 16 channels") {
+    // The DCGANs' strided layers (k5 s2 "same", k4 s2 p1, k3 s2 p1), Ci 16-80 (1-4 vectors a
+    // tile, and 80 = 5 x 1), any Co (3, 100), stride 1 and 3 with asymmetric padding, taps past a
+    // 1x1 output, and pixels no tap reaches (stride 3 past a 1-wide kernel).
+    const k::ConvShape shapes[] = {
+        {3, 14, 14, 64, 5, 5, 128, 7, 7, 2, 2, 1, 1},     // 14x14x64 <- 7x7x128
+        {3, 14, 14, 64, 4, 4, 128, 7, 7, 2, 2, 1, 1},     // 14x14x64 <- 7x7x128, k4 s2 p1
+        {3, 7, 7, 128, 3, 3, 256, 4, 4, 2, 2, 1, 1},      // 7x7x128 <- 4x4x256
+        {2, 9, 10, 32, 3, 3, 3, 9, 10, 1, 1, 1, 1},       // stride 1, Co 3
+        {2, 11, 13, 48, 4, 3, 100, 4, 5, 3, 3, 2, 0},     // stride 3, padding top 2, bottom -1, right 1
+        {2, 1, 1, 16, 3, 3, 16, 1, 1, 2, 2, 1, 1},        // 1x1 "same" k3 s2
+        {2, 7, 7, 80, 1, 1, 16, 3, 3, 3, 3, 0, 0},        // 1x1 kernel, stride 3: most pixels get zeros
+    };
+    for (const k::ConvShape& s : shapes) check_direct(k::ConvKind::transpose, s);
+    const k::ConvShape odd{2, 8, 8, 24, 3, 3, 16, 8, 8, 1, 1, 1, 1};  // Ci = 24
+    CHECK_FALSE(k::direct_conv_fits(odd, k::ConvKind::transpose));
+  }
 }
 
 TEST_CASE("oneDNN's convolutions called from two threads at once give each caller its own result", "[conv][threads]") {

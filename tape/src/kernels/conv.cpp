@@ -134,7 +134,7 @@ bool ran_elsewhere(ConvPath path, ConvKind kind, const ConvShape& s, const T* a,
     if (path == ConvPath::automatic) path = conv_path_from_environment();
     if (path == ConvPath::gemm || s.n == 0 || s.ci == 0 || s.co == 0 || s.ho * s.wo == 0) return false;
     const bool direct = path == ConvPath::direct || (path == ConvPath::automatic && conv_uses_direct(s, kind));
-    if (direct && kind == ConvKind::weight && direct_conv_weight(s, a, b, out)) return true;
+    if (direct && direct_conv(kind, s, a, b, out)) return true;
     if (path == ConvPath::direct) return false;
     if (path == ConvPath::automatic && !conv_uses_onednn(s, kind)) return false;
     return onednn_conv(kind, s, a, b, out);

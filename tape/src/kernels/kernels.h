@@ -177,7 +177,7 @@ enum class ConvPath { automatic, gemm, onednn, direct };
 bool conv_uses_onednn(const ConvShape& s, ConvKind kind);
 // What `automatic` means in this process: the environment's TAPE_CONV_PATH=gemm (every float32
 // convolution through the GEMMs: the floats of tape before the oneDNN convolutions), =onednn
-// (every shape oneDNN can run) or =direct (every weight gradient tape's direct kernel fits), else
+// (every shape oneDNN can run) or =direct (every kernel tape's direct ones fit), else
 // automatic; ValueError on any other value.
 ConvPath conv_path_from_environment();
 bool have_onednn_conv();
@@ -185,15 +185,16 @@ bool have_onednn_conv();
 // u, w, x / x, u, w); false when this build or oneDNN cannot, and nothing was written.
 bool onednn_conv(ConvKind kind, const ConvShape& s, const float* a, const float* b, float* out);
 
-// tape's own AVX-512 weight gradient (conv_direct.cpp), for Co a multiple of 64 on a processor
-// with AVX-512: `direct` runs it wherever it can (else the GEMMs), `automatic` where
-// conv_uses_direct says it is the fastest.
+// tape's own AVX-512 kernels (conv_direct.cpp): the weight gradient for Co a multiple of 64, the
+// forward and transposed convolutions of thin layers (1-4 input channels, Co a multiple of 16),
+// on a processor with AVX-512: `direct` runs them wherever they fit (else the GEMMs), `automatic`
+// where conv_uses_direct says they are the fastest.
 bool have_direct_conv();
-bool direct_conv_weight_fits(const ConvShape& s);
+bool direct_conv_fits(const ConvShape& s, ConvKind kind);
 bool conv_uses_direct(const ConvShape& s, ConvKind kind);
-// w[kh, kw, Ci, Co] from x and u as conv2d_weight takes them; false (nothing written) when it
-// cannot run here.
-bool direct_conv_weight(const ConvShape& s, const float* x, const float* u, float* w);
+// One kernel (a, b, out as onednn_conv takes them); false (nothing written) when it cannot run
+// here.
+bool direct_conv(ConvKind kind, const ConvShape& s, const float* a, const float* b, float* out);
 
 // w[size] += partials[k][size] for k = 0 .. count-1 in order: the per-thread partial weight
 // gradients of a share of the images each, summed so the bits depend on the thread count only.
