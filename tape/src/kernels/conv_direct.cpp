@@ -99,116 +99,87 @@ void weight_images(const ConvShape& s, const float* x, const float* u, float* w,
 }
 
 
-// ---------------- thin layers: 1-4 input channels ----------------
+// ---------------- forward and transposed: gathered pixels ----------------
+//
+// Both convolutions compute each output pixel whole as a sum over the taps that reach it inside
+// the input, of a K-long dot product per tap: forward, y[oh, ow, :] = sum over (i, j) and the
+// input channels c of x[ih, iw, c] w[i, j, c, :]; transposed, x[ih, iw, :] = sum over (i, j) and
+// the output channels o of u[oh, ow, o] w'[i, j, o, :] with w' = w's last two axes swapped.
+// Pixels whose taps are the same along both axes form blocks, cut into tiles of up to 8 pixels
+// that run one register-blocked kernel: no padding zeros multiplied, no im2col.
 
-constexpr std::int64_t kThinChannels = 4;  // input channels the thin kernels take at most
-constexpr int kThinAccumulators = 24;      // zmm accumulators of a forward tile (R x V)
-constexpr int kThinColumns = 8;            // output columns (forward) or input pixels (transposed) a tile
+constexpr std::int64_t kThinChannels = 4;  // input channels the forward kernel takes at most
+constexpr int kAccumulators = 24;          // zmm accumulators of a tile (R x V)
+constexpr int kTilePixels = 8;             // pixels a tile at most
 
-// The widest forward tile for V vectors of output channels.
-constexpr int forward_columns(int v) { return std::min(kThinAccumulators / v, kThinColumns); }
+// The widest tile for V vectors of output channels.
+constexpr int tile_pixels(int v) { return std::min(kAccumulators / v, kTilePixels); }
 
-// y[n, oh, ow0 .. ow0+R, o0 .. o0+16V) = sum over the taps (i, j), j in [j0, j1), that land
-// inside x, in order, and the input channels c of x[n, ih, iw, c] w[i, j, c, o0 ..]: R x V
-// accumulators, w's V vectors loaded once a tap and channel, x's R values broadcast. A row of
-// taps reads x's (j, c) and w's (j, c) in the same contiguous order.
-template <int R, int V>
-TAPE_AVX512 void thin_forward_tile(const ConvShape& s, const float* x, const float* w, float* y, std::int64_t n,
-                                   std::int64_t oh, std::int64_t ow0, std::int64_t o0, std::int64_t j0,
-                                   std::int64_t j1) {
-  __m512 acc[R][V];
-  for (int r = 0; r < R; ++r) {
-    for (int v = 0; v < V; ++v) acc[r][v] = _mm512_setzero_ps();
-  }
-  const std::int64_t top = oh * s.sh - s.pt;
-  const std::int64_t i0 = std::max<std::int64_t>(0, -top), i1 = std::min(s.kh, s.h - top);
-  const std::int64_t step = s.sw * s.ci, count = (j1 - j0) * s.ci;
-  for (std::int64_t i = i0; i < i1; ++i) {
-    const float* xp = x + ((n * s.h + top + i) * s.w + ow0 * s.sw - s.pl + j0) * s.ci;
-    const float* wp = w + (i * s.kw + j0) * s.ci * s.co + o0;
-    for (std::int64_t k = 0; k < count; ++k, wp += s.co) {
-      __m512 wv[V];
-      for (int v = 0; v < V; ++v) wv[v] = _mm512_loadu_ps(wp + v * kLanes);
-      for (int r = 0; r < R; ++r) {
-        const __m512 xb = _mm512_set1_ps(xp[r * step + k]);
-        for (int v = 0; v < V; ++v) acc[r][v] = _mm512_fmadd_ps(xb, wv[v], acc[r][v]);
-      }
-    }
-  }
-  float* out = y + ((n * s.ho + oh) * s.wo + ow0) * s.co + o0;
-  for (int r = 0; r < R; ++r) {
-    for (int v = 0; v < V; ++v) _mm512_storeu_ps(out + r * s.co + v * kLanes, acc[r][v]);
-  }
-}
-
-// ---------------- the transposed convolution: input channels a multiple of 16 ----------------
-
-// One tap of the transposed convolution as a tile runs it: where its weights start in the packed
-// w' [kh, kw, Co, Ci], and how far the u element it reads lies from the pixel's own.
+// One tap, or a row of taps, as a tile runs it: where its weights start, how far the first input
+// element it reads lies from the pixel's base element, and K, the length of its dot product
+// (consecutive input elements against weight vectors `w_stride` apart).
 struct TapStep {
-  std::int64_t w, u;
+  std::int64_t w, in, k;
 };
 
-// R pixels of x that share their taps: each one's offset in an image of x and of u (the u element
-// its taps' steps start from), and its block's taps.
+// R pixels that share their taps: each one's offset in an image of the output and, for its base
+// element, of the input; and its block's taps.
 struct PixelTile {
   int size;
-  std::int64_t x[kThinColumns], u[kThinColumns];
+  std::int64_t out[kTilePixels], in[kTilePixels];
   std::int64_t first_tap, tap_count;  // in the call's TapStep list
 };
 
-// x[n, pixel r, c0 .. c0+16V) for r < R = sum over the tile's taps, in order, and the output
-// channels o of u[n, oh, ow, o] w'[i, j, o, c0 ..]: R x V accumulators, w''s V vectors loaded once
-// a tap and channel, u's R values broadcast. Only taps that land inside u are listed: no padding
-// zeros multiplied.
+// Where a tile reads and writes: the images, the weights (a tap's weight vectors `w_stride`
+// apart), and the output channels' block.
+struct Gather {
+  const float* in;
+  const float* w;
+  float* out;
+  const TapStep* taps;
+  std::int64_t w_stride, c0;
+};
+
+// out[pixel r, c0 .. c0+16V) for r < R = sum over the tile's taps, in order, and k < tap.k of
+// in[pixel's base + tap.in + k] w[tap.w + k w_stride + c0 ..]: R x V accumulators, the weights'
+// V vectors loaded once a tap and k, the input's R values broadcast.
 template <int R, int V>
-TAPE_AVX512 void transpose_tile(const ConvShape& s, const float* u, const float* wt, float* x, const PixelTile& t,
-                                const TapStep* taps, std::int64_t c0) {
+TAPE_AVX512 void gather_tile(const Gather& g, const PixelTile& t) {
   __m512 acc[R][V];
   for (int r = 0; r < R; ++r) {
     for (int v = 0; v < V; ++v) acc[r][v] = _mm512_setzero_ps();
   }
   for (std::int64_t a = 0; a < t.tap_count; ++a) {
-    const TapStep& tap = taps[t.first_tap + a];
-    const float* up[R];
-    for (int r = 0; r < R; ++r) up[r] = u + t.u[r] + tap.u;
-    const float* wp = wt + tap.w + c0;
-    for (std::int64_t o = 0; o < s.co; ++o, wp += s.ci) {
+    const TapStep& tap = g.taps[t.first_tap + a];
+    const float* ip[R];
+    for (int r = 0; r < R; ++r) ip[r] = g.in + (t.in[r] + tap.in);  // (a base may lie before the image)
+    const float* wp = g.w + tap.w + g.c0;
+    for (std::int64_t k = 0; k < tap.k; ++k, wp += g.w_stride) {
       __m512 wv[V];
       for (int v = 0; v < V; ++v) wv[v] = _mm512_loadu_ps(wp + v * kLanes);
       for (int r = 0; r < R; ++r) {
-        const __m512 ub = _mm512_set1_ps(up[r][o]);
-        for (int v = 0; v < V; ++v) acc[r][v] = _mm512_fmadd_ps(ub, wv[v], acc[r][v]);
+        const __m512 b = _mm512_set1_ps(ip[r][k]);
+        for (int v = 0; v < V; ++v) acc[r][v] = _mm512_fmadd_ps(b, wv[v], acc[r][v]);
       }
     }
   }
   for (int r = 0; r < R; ++r) {
-    for (int v = 0; v < V; ++v) _mm512_storeu_ps(x + t.x[r] + c0 + v * kLanes, acc[r][v]);
+    for (int v = 0; v < V; ++v) _mm512_storeu_ps(g.out + t.out[r] + g.c0 + v * kLanes, acc[r][v]);
   }
 }
 
-using ForwardTileFn = void (*)(const ConvShape&, const float*, const float*, float*, std::int64_t, std::int64_t,
-                               std::int64_t, std::int64_t, std::int64_t, std::int64_t);
-using TransposeTileFn = void (*)(const ConvShape&, const float*, const float*, float*, const PixelTile&,
-                                 const TapStep*, std::int64_t);
-using ForwardTiles = std::array<ForwardTileFn, kThinColumns + 1>;      // [R]: R columns, null past the widest
-using TransposeTiles = std::array<TransposeTileFn, kThinColumns + 1>;  // [R]: R pixels
+using GatherTileFn = void (*)(const Gather&, const PixelTile&);
+using GatherTiles = std::array<GatherTileFn, kTilePixels + 1>;  // [R]: R pixels; the widest past it
 
 template <int V, int... R>
-constexpr ForwardTiles forward_tiles(std::integer_sequence<int, R...>) {
-  return {nullptr, (R < forward_columns(V) ? thin_forward_tile<std::min(R + 1, forward_columns(V)), V> : nullptr)...};
-}
-template <int V, int... R>
-constexpr TransposeTiles transpose_tiles(std::integer_sequence<int, R...>) {
-  return {nullptr, (R < forward_columns(V) ? transpose_tile<std::min(R + 1, forward_columns(V)), V> : nullptr)...};
+constexpr GatherTiles gather_tiles(std::integer_sequence<int, R...>) {
+  return {nullptr, gather_tile<std::min(R + 1, tile_pixels(V)), V>...};
 }
 
 // [V - 1][R]: the tiles of V vectors of output channels.
-constexpr auto kColumns = std::make_integer_sequence<int, kThinColumns>{};
-constexpr ForwardTiles kForwardTiles[4] = {forward_tiles<1>(kColumns), forward_tiles<2>(kColumns),
-                                           forward_tiles<3>(kColumns), forward_tiles<4>(kColumns)};
-constexpr TransposeTiles kTransposeTiles[4] = {transpose_tiles<1>(kColumns), transpose_tiles<2>(kColumns),
-                                               transpose_tiles<3>(kColumns), transpose_tiles<4>(kColumns)};
+constexpr auto kPixelCounts = std::make_integer_sequence<int, kTilePixels>{};
+constexpr GatherTiles kGatherTiles[4] = {gather_tiles<1>(kPixelCounts), gather_tiles<2>(kPixelCounts),
+                                         gather_tiles<3>(kPixelCounts), gather_tiles<4>(kPixelCounts)};
 
 // Splits `count` items into the fewest tiles of at most `widest`, as even as they go, and calls
 // tile(first, size) for each in order.
@@ -222,76 +193,69 @@ void even_tiles(std::int64_t count, std::int64_t widest, F&& tile) {
   }
 }
 
-// y[N, Ho, Wo, Co] = conv2d(x[N, H, W, Ci <= 4], w[kh, kw, Ci, Co]): the threads share the output
-// rows (each row's sums the same on any thread count). The columns whose taps all land inside x
-// go in tiles of up to 8; the others one by one over their own taps.
-void thin_forward(const ConvShape& s, const float* x, const float* w, float* y) {
-  const std::int64_t rows = s.n * s.ho;
-  const std::int64_t first = std::min(s.wo, floor_div(s.pl + s.sw - 1, s.sw));                     // first inside
-  const std::int64_t last = std::max(first, std::min(s.wo, floor_div(s.w - s.kw + s.pl, s.sw) + 1));  // exclusive
-#pragma omp parallel for schedule(static) if (!omp_in_parallel() && rows > 1)
-  for (std::int64_t row = 0; row < rows; ++row) {
-    const std::int64_t n = row / s.ho, oh = row % s.ho;
-    for (std::int64_t o0 = 0; o0 < s.co; o0 += kTileCo) {
-      const int v = static_cast<int>(std::min(kTileCo, s.co - o0) / kLanes);
-      const ForwardTiles& tiles = kForwardTiles[v - 1];
-      for (std::int64_t ow = 0; ow < s.wo; ow = ow + 1 == first ? last : ow + 1) {
-        if (ow >= first && ow < last) continue;
-        const std::int64_t left = ow * s.sw - s.pl;
-        const std::int64_t j0 = std::clamp<std::int64_t>(-left, 0, s.kw);
-        tiles[1](s, x, w, y, n, oh, ow, o0, j0, std::max(j0, std::min(s.kw, s.w - left)));
-      }
-      even_tiles(last - first, forward_columns(v), [&](std::int64_t start, std::int64_t size) {
-        tiles[size](s, x, w, y, n, oh, first + start, o0, 0, s.kw);
-      });
-    }
-  }
-}
-
-// The positions of one axis of x, grouped by the taps that reach them inside u: for each group
-// its taps (tap t, and the u position read less the position's `base` = floor((p + pad) /
-// stride)) and its positions p.
+// The output positions of one axis grouped by the taps that reach them inside the input: each
+// group's taps (tap t, and the input position it reads less the output position's base) and
+// its positions with their bases.
 struct AxisGroup {
-  std::vector<std::pair<std::int64_t, std::int64_t>> taps;  // (t, u position - base)
-  std::vector<std::int64_t> positions;
+  std::vector<std::pair<std::int64_t, std::int64_t>> taps;  // (t, input position - base)
+  std::vector<std::pair<std::int64_t, std::int64_t>> positions;  // (p, base)
 };
-std::vector<AxisGroup> axis_groups(std::int64_t extent, std::int64_t size, std::int64_t stride, std::int64_t pad,
-                                   std::int64_t within) {
+
+// One axis of conv(x[extent_x] -> y[extent_y], `size` taps, stride, pad): `forward` groups y's
+// positions (tap t of y position p reads x at p stride - pad + t), else x's (x position p gets
+// tap t from y position (p + pad - t) / stride, where that divides).
+std::vector<AxisGroup> axis_groups(bool forward, std::int64_t extent_x, std::int64_t extent_y, std::int64_t size,
+                                   std::int64_t stride, std::int64_t pad) {
   std::vector<AxisGroup> groups;
-  for (std::int64_t p = 0; p < extent; ++p) {
-    const std::int64_t base = floor_div(p + pad, stride);
+  for (std::int64_t p = 0; p < (forward ? extent_y : extent_x); ++p) {
+    const std::int64_t base = forward ? p * stride - pad : floor_div(p + pad, stride);
     AxisGroup g;
     for (std::int64_t t = 0; t < size; ++t) {
+      if (forward) {
+        if (base + t >= 0 && base + t < extent_x) g.taps.emplace_back(t, t);
+        continue;
+      }
       const std::int64_t q = p + pad - t, o = floor_div(q, stride);
-      if (o * stride == q && o >= 0 && o < within) g.taps.emplace_back(t, o - base);
+      if (o * stride == q && o >= 0 && o < extent_y) g.taps.emplace_back(t, o - base);
     }
     auto same = std::find_if(groups.begin(), groups.end(), [&](const AxisGroup& h) { return h.taps == g.taps; });
     if (same == groups.end()) same = groups.insert(groups.end(), std::move(g));
-    same->positions.push_back(p);
+    same->positions.emplace_back(p, base);
   }
   return groups;
 }
 
-// The tiles of one image: each pair of a row group and a column group is a block of pixels that
-// share their taps, cut into tiles of up to `widest` pixels in raster order; `taps` gets each
-// block's tap steps.
-std::vector<PixelTile> pixel_tiles(const ConvShape& s, int widest, std::vector<TapStep>& taps) {
+// The tiles of one image of the output of `kind` (forward: y from x; transposed: x from u), and
+// in `taps` each block's tap steps (weights at (i kw + j) Ci Co): forward, one a row of taps i
+// (its taps j read consecutive columns of x, so the row is one dot product over (j, c)),
+// transposed one a tap (i, j) over Co.
+std::vector<PixelTile> pixel_tiles(const ConvShape& s, ConvKind kind, int widest, std::vector<TapStep>& taps) {
+  const bool forward = kind == ConvKind::forward;
+  const std::int64_t in_w = forward ? s.w : s.wo, in_c = forward ? s.ci : s.co;
+  const std::int64_t out_w = forward ? s.wo : s.w, out_c = forward ? s.co : s.ci;
   std::vector<PixelTile> tiles;
-  for (const AxisGroup& rows : axis_groups(s.h, s.kh, s.sh, s.pt, s.ho)) {
-    for (const AxisGroup& cols : axis_groups(s.w, s.kw, s.sw, s.pl, s.wo)) {
+  for (const AxisGroup& rows : axis_groups(forward, s.h, s.ho, s.kh, s.sh, s.pt)) {
+    for (const AxisGroup& cols : axis_groups(forward, s.w, s.wo, s.kw, s.sw, s.pl)) {
       const std::int64_t first_tap = static_cast<std::int64_t>(taps.size());
       for (const auto& [i, di] : rows.taps) {
-        for (const auto& [j, dj] : cols.taps) taps.push_back({(i * s.kw + j) * s.co * s.ci, (di * s.wo + dj) * s.co});
+        if (forward && !cols.taps.empty()) {  // the row's taps j0 .. j0 + count, contiguous
+          const auto [j0, dj0] = cols.taps.front();
+          const std::int64_t count = static_cast<std::int64_t>(cols.taps.size());
+          taps.push_back({(i * s.kw + j0) * s.ci * s.co, (di * in_w + dj0) * in_c, count * s.ci});
+        }
+        for (const auto& [j, dj] : forward ? decltype(cols.taps){} : cols.taps) {
+          taps.push_back({(i * s.kw + j) * s.ci * s.co, (di * in_w + dj) * in_c, s.co});
+        }
       }
       const std::int64_t tap_count = static_cast<std::int64_t>(taps.size()) - first_tap;
       const std::int64_t width = static_cast<std::int64_t>(cols.positions.size());
       even_tiles(static_cast<std::int64_t>(rows.positions.size()) * width, widest, [&](std::int64_t first, std::int64_t size) {
         PixelTile t{static_cast<int>(size), {}, {}, first_tap, tap_count};
         for (std::int64_t r = 0; r < size; ++r) {
-          const std::int64_t ih = rows.positions[static_cast<std::size_t>((first + r) / width)];
-          const std::int64_t iw = cols.positions[static_cast<std::size_t>((first + r) % width)];
-          t.x[r] = (ih * s.w + iw) * s.ci;
-          t.u[r] = (floor_div(ih + s.pt, s.sh) * s.wo + floor_div(iw + s.pl, s.sw)) * s.co;
+          const auto [ph, bh] = rows.positions[static_cast<std::size_t>((first + r) / width)];
+          const auto [pw, bw] = cols.positions[static_cast<std::size_t>((first + r) % width)];
+          t.out[r] = (ph * out_w + pw) * out_c;
+          t.in[r] = (bh * in_w + bw) * in_c;
         }
         tiles.push_back(t);
       });
@@ -300,34 +264,43 @@ std::vector<PixelTile> pixel_tiles(const ConvShape& s, int widest, std::vector<T
   return tiles;
 }
 
-// x[N, H, W, Ci] = conv_transpose2d(u[N, Ho, Wo, Co], w[kh, kw, Ci, Co]) for Ci a multiple of 16:
-// w packed as w'[kh, kw, Co, Ci] (a tap and output channel's Ci weights contiguous), then every
-// pixel of x computed whole by one tile over exactly the taps that reach it; the threads share
-// the (image, tile) pairs, so the bits do not depend on the thread count.
-void direct_transpose(const ConvShape& s, const float* u, const float* w, float* x) {
-  const std::int64_t taps_total = s.kh * s.kw;
-  const detail::ScratchBuffer<float> packed(static_cast<std::size_t>(taps_total * s.ci * s.co));
-  float* wt = packed.data();
-#pragma omp parallel for schedule(static) if (!omp_in_parallel())
-  for (std::int64_t t = 0; t < taps_total; ++t) {
-    for (std::int64_t c = 0; c < s.ci; ++c) {
-      for (std::int64_t o = 0; o < s.co; ++o) wt[(t * s.co + o) * s.ci + c] = w[(t * s.ci + c) * s.co + o];
-    }
-  }
-  const int v = s.ci % kTileCo == 0 ? 4 : s.ci % 48 == 0 ? 3 : s.ci % 32 == 0 ? 2 : 1;
-  const TransposeTiles& kernels = kTransposeTiles[v - 1];
+// out[N, ...] of `kind` from in[N, ...] and the weights (w as given for the forward convolution;
+// for the transposed one packed as w'[kh, kw, Co, Ci], a tap and output channel's Ci weights
+// contiguous): every pixel whole in one tile; the threads share the (image, tile) pairs, so the
+// bits do not depend on the thread count.
+void gather(const ConvShape& s, ConvKind kind, const float* in, const float* w, float* out) {
+  const bool forward = kind == ConvKind::forward;
+  const std::int64_t out_c = forward ? s.co : s.ci;
+  const int v = out_c % kTileCo == 0 ? 4 : out_c % 48 == 0 ? 3 : out_c % 32 == 0 ? 2 : 1;
   std::vector<TapStep> taps;
-  const std::vector<PixelTile> tiles = pixel_tiles(s, forward_columns(v), taps);
+  const std::vector<PixelTile> tiles = pixel_tiles(s, kind, tile_pixels(v), taps);
+  const GatherTiles& kernels = kGatherTiles[v - 1];
   const std::int64_t per_image = static_cast<std::int64_t>(tiles.size()), items = s.n * per_image;
-  const std::int64_t x_image = s.h * s.w * s.ci, u_image = s.ho * s.wo * s.co;
+  const std::int64_t x_image = s.h * s.w * s.ci, y_image = s.ho * s.wo * s.co;
+  const std::int64_t in_image = forward ? x_image : y_image, out_image = forward ? y_image : x_image;
 #pragma omp parallel for schedule(static) if (!omp_in_parallel() && items > 1)
   for (std::int64_t item = 0; item < items; ++item) {
     const std::int64_t n = item / per_image;
     const PixelTile& t = tiles[static_cast<std::size_t>(item % per_image)];
-    for (std::int64_t c0 = 0; c0 < s.ci; c0 += v * kLanes) {
-      kernels[t.size](s, u + n * u_image, wt, x + n * x_image, t, taps.data(), c0);
+    for (std::int64_t c0 = 0; c0 < out_c; c0 += v * kLanes) {
+      const Gather g{in + n * in_image, w, out + n * out_image, taps.data(), out_c, c0};
+      kernels[t.size](g, t);
     }
   }
+}
+
+// x[N, H, W, Ci] = conv_transpose2d(u[N, Ho, Wo, Co], w[kh, kw, Ci, Co]) through w'.
+void direct_transpose(const ConvShape& s, const float* u, const float* w, float* x) {
+  const std::int64_t taps = s.kh * s.kw;
+  const detail::ScratchBuffer<float> packed(static_cast<std::size_t>(taps * s.ci * s.co));
+  float* wt = packed.data();
+#pragma omp parallel for schedule(static) if (!omp_in_parallel())
+  for (std::int64_t t = 0; t < taps; ++t) {
+    for (std::int64_t c = 0; c < s.ci; ++c) {
+      for (std::int64_t o = 0; o < s.co; ++o) wt[(t * s.co + o) * s.ci + c] = w[(t * s.ci + c) * s.co + o];
+    }
+  }
+  gather(s, ConvKind::transpose, u, wt, x);
 }
 
 }  // namespace
@@ -337,12 +310,12 @@ bool have_direct_conv() {
   return have;
 }
 
-// The forward convolution: 1-4 input channels and Co a multiple of 16; the transposed one: Ci a
-// multiple of 16; the weight gradient: Co a multiple of 64.
+// The forward convolution: Co a multiple of 16; the transposed one: Ci a multiple of 16; the
+// weight gradient: Co a multiple of 64.
 bool direct_conv_fits(const ConvShape& s, ConvKind kind) {
   if (s.ci <= 0 || s.n <= 0 || s.co <= 0) return false;
   switch (kind) {
-    case ConvKind::forward: return s.ci <= kThinChannels && s.co % kLanes == 0;
+    case ConvKind::forward: return s.co % kLanes == 0;
     case ConvKind::transpose: return s.ci % kLanes == 0;
     case ConvKind::weight: return s.co % kTileCo == 0;
   }
@@ -360,7 +333,7 @@ bool direct_conv_fits(const ConvShape& s, ConvKind kind) {
 bool conv_uses_direct(const ConvShape& s, ConvKind kind) {
   if (!have_direct_conv() || !direct_conv_fits(s, kind)) return false;
   switch (kind) {
-    case ConvKind::forward: return true;
+    case ConvKind::forward: return s.ci <= kThinChannels;
     case ConvKind::transpose: return s.sh > 1 && s.sw > 1 && s.h * s.w >= 14 * 14;
     case ConvKind::weight: return s.ci > kThinChannels;
   }
@@ -393,7 +366,7 @@ void direct_weight(const ConvShape& s, const float* x, const float* u, float* w)
 bool direct_conv(ConvKind kind, const ConvShape& s, const float* a, const float* b, float* out) {
   if (!have_direct_conv() || !direct_conv_fits(s, kind)) return false;
   switch (kind) {
-    case ConvKind::forward: thin_forward(s, a, b, out); break;
+    case ConvKind::forward: gather(s, ConvKind::forward, a, b, out); break;
     case ConvKind::transpose: direct_transpose(s, a, b, out); break;
     case ConvKind::weight: direct_weight(s, a, b, out); break;
   }
