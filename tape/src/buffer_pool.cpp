@@ -1,6 +1,8 @@
 // The tensor buffer cache (tape/memory.h): size classes of 1/8 of a power of two (at most 12.5%
 // rounding waste), one free list per class under one mutex (taken once per tensor, never per
-// element). Small buffers go straight to the system allocator, which handles them well. Built
+// element). Buffers under 32 KiB go straight to the system allocator, which handles them well;
+// larger ones it may hand back to the kernel on free (top trimming, mmap), and the next
+// iteration pays the page faults again. Built
 // with AddressSanitizer, caching is off so that use-after-free stays detectable.
 #include "buffer_pool.h"
 
@@ -23,7 +25,7 @@
 namespace tape {
 namespace {
 
-constexpr std::size_t kMinPooled = 256 * 1024;
+constexpr std::size_t kMinPooled = 32 * 1024;
 constexpr std::size_t kAlignment = 64;
 
 std::size_t default_limit() {

@@ -1,5 +1,5 @@
 // tape's cache of tensor buffers. A training loop makes the same tensors every iteration; freed
-// buffers of 256 KiB and more are kept by size class and handed to the next tensor of that class,
+// buffers of 32 KiB and more are kept by size class and handed to the next tensor of that class,
 // so the loop stops paying the kernel for fresh pages (page faults and zeroing) every time.
 #pragma once
 #include <cstddef>

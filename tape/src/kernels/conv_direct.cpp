@@ -1,8 +1,8 @@
-// tape's own float32 convolution kernels for AVX-512 processors: the weight gradient as direct
-// register-blocked outer products over the positions that land inside the input (no im2col, no
-// padding zeros multiplied), and the forward and transposed convolutions of thin layers (1-4
-// input channels: an image's first or last layer). Compiled for AVX-512 whatever the build's
-// -march and run only when the processor has it (have_direct_conv).
+// tape's own float32 convolution kernels for AVX-512 processors, none multiplying the padding's
+// zeros and none needing an im2col matrix: the weight gradient as register-blocked outer products
+// over the positions that land inside the input, and the forward and transposed convolutions as
+// register-blocked tiles of output pixels over exactly the taps that reach them. Compiled for
+// AVX-512 whatever the build's -march and run only when the processor has it (have_direct_conv).
 #include <algorithm>
 #include <array>
 #include <cstdint>
