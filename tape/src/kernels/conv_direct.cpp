@@ -326,10 +326,11 @@ bool direct_conv_fits(const ConvShape& s, ConvKind kind) {
 // direct kernels"; other AVX-512 processors are untested). The weight gradient is faster than the
 // im2col + GEMM one on every layer it fits with 5+ input channels (1.1-1.4x on one thread,
 // 1.0-2.4x on two) and than oneDNN's on the strided ones (1.2-1.6x; equal at stride 1); on 1-4
-// input channels oneDNN's is 2x faster (conv_uses_onednn). The thin forward convolution is
-// 1.1-1.2x oneDNN's on one thread, 1.1-1.4x on two. The transposed one is 1.1x oneDNN's on
-// strided layers into 14x14 or more; into 7x7 and at stride 1 its blocks of pixels that share
-// taps are too small to fill its tiles, and it loses (0.5-1.0x).
+// input channels oneDNN's is 2x faster (conv_uses_onednn). The forward convolution of 1-4 input
+// channels is 1.0-1.1x oneDNN's on one thread, 1.35-1.6x on two; on more it runs level with
+// oneDNN's (0.9-1.0x, 1.0-1.2x), which keeps them. The transposed one is 1.1x oneDNN's on one
+// thread and 1.25-1.35x on two on strided layers into 14x14 or more; into 7x7 and at stride 1
+// its blocks of pixels that share taps are too small to fill its tiles, and it loses (0.5-1.0x).
 bool conv_uses_direct(const ConvShape& s, ConvKind kind) {
   if (!have_direct_conv() || !direct_conv_fits(s, kind)) return false;
   switch (kind) {
