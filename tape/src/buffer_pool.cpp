@@ -2,8 +2,8 @@
 // rounding waste), one free list per class under one mutex (taken once per tensor, never per
 // element). Buffers under 32 KiB go straight to the system allocator, which handles them well;
 // larger ones it may hand back to the kernel on free (top trimming, mmap), and the next
-// iteration pays the page faults again. Built
-// with AddressSanitizer, caching is off so that use-after-free stays detectable.
+// iteration pays the page faults again. Built with AddressSanitizer, caching is off so that
+// use-after-free stays detectable.
 #include "buffer_pool.h"
 
 #include <algorithm>

@@ -393,7 +393,7 @@ void check_direct(tape::kernels::ConvKind kind, const tape::kernels::ConvShape& 
   REQUIRE(k::direct_conv_fits(s, kind));
   const Shape xs{s.n, s.h, s.w, s.ci}, ws{s.kh, s.kw, s.ci, s.co}, ys{s.n, s.ho, s.wo, s.co};
   const Shape& a_shape = kind == k::ConvKind::transpose ? ys : xs;
-  const Shape& b_shape = kind == k::ConvKind::forward ? ws : kind == k::ConvKind::transpose ? ws : ys;
+  const Shape& b_shape = kind == k::ConvKind::weight ? ys : ws;
   const Shape& out_shape = kind == k::ConvKind::forward ? ys : kind == k::ConvKind::transpose ? xs : ws;
   tape::Generator gen(17);
   const auto a = random_vector<float>(a_shape.numel(), gen);
@@ -404,6 +404,7 @@ void check_direct(tape::kernels::ConvKind kind, const tape::kernels::ConvShape& 
     case k::ConvKind::transpose: k::conv2d_transpose_reference(s, a.data(), b.data(), expected.data()); break;
     case k::ConvKind::weight: k::conv2d_weight_reference(s, a.data(), b.data(), expected.data()); break;
   }
+  std::vector<float> first;
   for (const int threads : {1, 2, 3}) {
     const test::Threads scope(threads);
     INFO(threads << " threads");
@@ -412,6 +413,19 @@ void check_direct(tape::kernels::ConvKind kind, const tape::kernels::ConvShape& 
     require_rel_close("direct conv", as_tensor(out, out_shape), as_tensor(expected, out_shape), 1e-5);
     REQUIRE(k::direct_conv(kind, s, a.data(), b.data(), again.data()));
     CHECK((out == again));  // (a bool: Catch would print both vectors)
+    // The forward and transposed kernels: the same bits on any thread count, and for an image
+    // alone as within the batch (the weight gradient's sums depend on the thread count).
+    if (kind == k::ConvKind::weight) continue;
+    if (first.empty()) first = out;
+    CHECK((out == first));
+    k::ConvShape one = s;
+    one.n = 1;
+    const std::size_t a_image = static_cast<std::size_t>(a_shape.numel() / s.n);
+    const std::size_t out_image = static_cast<std::size_t>(out_shape.numel() / s.n);
+    const std::vector<float> last_a(a.end() - static_cast<std::ptrdiff_t>(a_image), a.end());
+    std::vector<float> alone(out_image, 1e6f);
+    REQUIRE(k::direct_conv(kind, one, last_a.data(), b.data(), alone.data()));
+    CHECK((alone == std::vector<float>(out.end() - static_cast<std::ptrdiff_t>(out_image), out.end())));
   }
 }
 
@@ -459,10 +473,11 @@ TEST_CASE("tape's direct forward and transposed kernels match the reference on 1
         {4, 28, 28, 1, 5, 5, 64, 14, 14, 2, 2, 1, 1},     // 28x28x1 -> 14x14x64, k5 s2 "same"
         {4, 28, 28, 1, 4, 4, 32, 14, 14, 2, 2, 1, 1},     // 28x28x1 -> 14x14x32, k4 s2 p1
         {3, 32, 32, 3, 4, 4, 48, 16, 16, 2, 2, 1, 1},     // 32x32x3 -> 16x16x48
-        {2, 9, 30, 2, 3, 3, 16, 9, 30, 1, 1, 1, 1},       // stride 1, 30 columns: 4 tiles
-        {2, 11, 13, 4, 4, 3, 80, 4, 5, 3, 3, 2, 0},       // stride 3, padding top 2, bottom -1, right 1
+        {2, 9, 30, 2, 3, 3, 16, 9, 30, 1, 1, 1, 1},       // stride 1, 30 columns
+        {2, 12, 14, 4, 4, 3, 80, 4, 5, 3, 3, 2, 0},       // stride 3, padding top 2, bottom -1, right 1
         {3, 1, 1, 1, 3, 3, 16, 1, 1, 2, 2, 1, 1},         // 1x1 "same" k3 s2
         {3, 14, 14, 64, 5, 5, 128, 7, 7, 2, 2, 1, 1},     // 14x14x64 -> 7x7x128
+        {2, 5, 6, 1, 2, 2, 16, 4, 4, 2, 1, 3, 0},         // strides 2 and 1; top padding 3: a row no tap reaches
     };
     for (const k::ConvShape& s : shapes) check_direct(k::ConvKind::forward, s);
     const k::ConvShape odd{2, 8, 8, 1, 3, 3, 24, 8, 8, 1, 1, 1, 1};  // Co = 24
@@ -481,9 +496,10 @@ TEST_CASE("tape's direct forward and transposed kernels match the reference on 1
         {3, 14, 14, 64, 4, 4, 128, 7, 7, 2, 2, 1, 1},     // 14x14x64 <- 7x7x128, k4 s2 p1
         {3, 7, 7, 128, 3, 3, 256, 4, 4, 2, 2, 1, 1},      // 7x7x128 <- 4x4x256
         {2, 9, 10, 32, 3, 3, 3, 9, 10, 1, 1, 1, 1},       // stride 1, Co 3
-        {2, 11, 13, 48, 4, 3, 100, 4, 5, 3, 3, 2, 0},     // stride 3, padding top 2, bottom -1, right 1
+        {2, 12, 14, 48, 4, 3, 100, 4, 5, 3, 3, 2, 0},     // stride 3, padding top 2, bottom -1, right 1
         {2, 1, 1, 16, 3, 3, 16, 1, 1, 2, 2, 1, 1},        // 1x1 "same" k3 s2
         {2, 7, 7, 80, 1, 1, 16, 3, 3, 3, 3, 0, 0},        // 1x1 kernel, stride 3: most pixels get zeros
+        {2, 5, 6, 16, 2, 2, 8, 4, 4, 2, 1, 3, 0},         // strides 2 and 1, top padding 3
     };
     for (const k::ConvShape& s : shapes) check_direct(k::ConvKind::transpose, s);
     const k::ConvShape odd{2, 8, 8, 24, 3, 3, 16, 8, 8, 1, 1, 1, 1};  // Ci = 24

@@ -106,9 +106,10 @@ void weight_images(const ConvShape& s, const float* x, const float* u, float* w,
 // input channels c of x[ih, iw, c] w[i, j, c, :]; transposed, x[ih, iw, :] = sum over (i, j) and
 // the output channels o of u[oh, ow, o] w'[i, j, o, :] with w' = w's last two axes swapped.
 // Pixels whose taps are the same along both axes form blocks, cut into tiles of up to 8 pixels
-// that run one register-blocked kernel: no padding zeros multiplied, no im2col.
+// (6 for 64 channels a tile) that run one register-blocked kernel: no padding zeros multiplied,
+// no im2col.
 
-constexpr std::int64_t kThinChannels = 4;  // input channels the forward kernel takes at most
+constexpr std::int64_t kThinChannels = 4;  // input channels of a thin layer (conv_uses_direct)
 constexpr int kAccumulators = 24;          // zmm accumulators of a tile (R x V)
 constexpr int kTilePixels = 8;             // pixels a tile at most
 
@@ -169,11 +170,11 @@ TAPE_AVX512 void gather_tile(const Gather& g, const PixelTile& t) {
 }
 
 using GatherTileFn = void (*)(const Gather&, const PixelTile&);
-using GatherTiles = std::array<GatherTileFn, kTilePixels + 1>;  // [R]: R pixels; the widest past it
+using GatherTiles = std::array<GatherTileFn, kTilePixels + 1>;  // [R]: R pixels; null past the widest
 
 template <int V, int... R>
 constexpr GatherTiles gather_tiles(std::integer_sequence<int, R...>) {
-  return {nullptr, gather_tile<std::min(R + 1, tile_pixels(V)), V>...};
+  return {nullptr, (R < tile_pixels(V) ? gather_tile<std::min(R + 1, tile_pixels(V)), V> : nullptr)...};
 }
 
 // [V - 1][R]: the tiles of V vectors of output channels.
@@ -225,37 +226,53 @@ std::vector<AxisGroup> axis_groups(bool forward, std::int64_t extent_x, std::int
   return groups;
 }
 
-// The tiles of one image of the output of `kind` (forward: y from x; transposed: x from u), and
-// in `taps` each block's tap steps (weights at (i kw + j) Ci Co): forward, one a row of taps i
-// (its taps j read consecutive columns of x, so the row is one dot product over (j, c)),
-// transposed one a tap (i, j) over Co.
+// Where the output and the input of `kind` (forward: y from x; transposed: x from u) lie: an
+// image's width and channels of each.
+struct GatherSides {
+  std::int64_t in_w, in_c, out_w, out_c;
+};
+GatherSides gather_sides(const ConvShape& s, ConvKind kind) {
+  return kind == ConvKind::forward ? GatherSides{s.w, s.ci, s.wo, s.co} : GatherSides{s.wo, s.co, s.w, s.ci};
+}
+
+// A block's tap steps (weights at (i kw + j) Ci Co): forward, one a row of taps i, whose taps j
+// read consecutive columns of x, so the row is one dot product over (j, c); transposed, one a
+// tap (i, j), a dot product over Co.
+void tap_steps(const ConvShape& s, ConvKind kind, const AxisGroup& rows, const AxisGroup& cols,
+               std::vector<TapStep>& taps) {
+  const GatherSides side = gather_sides(s, kind);
+  for (const auto& [i, di] : rows.taps) {
+    if (kind != ConvKind::forward) {
+      for (const auto& [j, dj] : cols.taps) {
+        taps.push_back({(i * s.kw + j) * s.ci * s.co, (di * side.in_w + dj) * side.in_c, s.co});
+      }
+    } else if (!cols.taps.empty()) {
+      const auto [j0, dj0] = cols.taps.front();
+      const std::int64_t count = static_cast<std::int64_t>(cols.taps.size());
+      taps.push_back({(i * s.kw + j0) * s.ci * s.co, (di * side.in_w + dj0) * side.in_c, count * s.ci});
+    }
+  }
+}
+
+// The tiles of one image of the output of `kind`, and in `taps` each block's tap steps.
 std::vector<PixelTile> pixel_tiles(const ConvShape& s, ConvKind kind, int widest, std::vector<TapStep>& taps) {
   const bool forward = kind == ConvKind::forward;
-  const std::int64_t in_w = forward ? s.w : s.wo, in_c = forward ? s.ci : s.co;
-  const std::int64_t out_w = forward ? s.wo : s.w, out_c = forward ? s.co : s.ci;
+  const GatherSides side = gather_sides(s, kind);
   std::vector<PixelTile> tiles;
   for (const AxisGroup& rows : axis_groups(forward, s.h, s.ho, s.kh, s.sh, s.pt)) {
     for (const AxisGroup& cols : axis_groups(forward, s.w, s.wo, s.kw, s.sw, s.pl)) {
       const std::int64_t first_tap = static_cast<std::int64_t>(taps.size());
-      for (const auto& [i, di] : rows.taps) {
-        if (forward && !cols.taps.empty()) {  // the row's taps j0 .. j0 + count, contiguous
-          const auto [j0, dj0] = cols.taps.front();
-          const std::int64_t count = static_cast<std::int64_t>(cols.taps.size());
-          taps.push_back({(i * s.kw + j0) * s.ci * s.co, (di * in_w + dj0) * in_c, count * s.ci});
-        }
-        for (const auto& [j, dj] : forward ? decltype(cols.taps){} : cols.taps) {
-          taps.push_back({(i * s.kw + j) * s.ci * s.co, (di * in_w + dj) * in_c, s.co});
-        }
-      }
+      tap_steps(s, kind, rows, cols, taps);
       const std::int64_t tap_count = static_cast<std::int64_t>(taps.size()) - first_tap;
       const std::int64_t width = static_cast<std::int64_t>(cols.positions.size());
-      even_tiles(static_cast<std::int64_t>(rows.positions.size()) * width, widest, [&](std::int64_t first, std::int64_t size) {
+      const std::int64_t pixels = static_cast<std::int64_t>(rows.positions.size()) * width;
+      even_tiles(pixels, widest, [&](std::int64_t first, std::int64_t size) {
         PixelTile t{static_cast<int>(size), {}, {}, first_tap, tap_count};
         for (std::int64_t r = 0; r < size; ++r) {
           const auto [ph, bh] = rows.positions[static_cast<std::size_t>((first + r) / width)];
           const auto [pw, bw] = cols.positions[static_cast<std::size_t>((first + r) % width)];
-          t.out[r] = (ph * out_w + pw) * out_c;
-          t.in[r] = (bh * in_w + bw) * in_c;
+          t.out[r] = (ph * side.out_w + pw) * side.out_c;
+          t.in[r] = (bh * side.in_w + bw) * side.in_c;
         }
         tiles.push_back(t);
       });
@@ -264,26 +281,26 @@ std::vector<PixelTile> pixel_tiles(const ConvShape& s, ConvKind kind, int widest
   return tiles;
 }
 
-// out[N, ...] of `kind` from in[N, ...] and the weights (w as given for the forward convolution;
-// for the transposed one packed as w'[kh, kw, Co, Ci], a tap and output channel's Ci weights
+// y[N, Ho, Wo, Co] from x[N, H, W, Ci] and w[kh, kw, Ci, Co] (forward), or x[N, H, W, Ci] from
+// u[N, Ho, Wo, Co] and w'[kh, kw, Co, Ci] (transposed; a tap and output channel's Ci weights
 // contiguous): every pixel whole in one tile; the threads share the (image, tile) pairs, so the
-// bits do not depend on the thread count.
+// bits depend neither on the thread count nor on the batch.
 void gather(const ConvShape& s, ConvKind kind, const float* in, const float* w, float* out) {
-  const bool forward = kind == ConvKind::forward;
-  const std::int64_t out_c = forward ? s.co : s.ci;
-  const int v = out_c % kTileCo == 0 ? 4 : out_c % 48 == 0 ? 3 : out_c % 32 == 0 ? 2 : 1;
+  const GatherSides side = gather_sides(s, kind);
+  const int v = side.out_c % kTileCo == 0 ? 4 : side.out_c % 48 == 0 ? 3 : side.out_c % 32 == 0 ? 2 : 1;
   std::vector<TapStep> taps;
   const std::vector<PixelTile> tiles = pixel_tiles(s, kind, tile_pixels(v), taps);
   const GatherTiles& kernels = kGatherTiles[v - 1];
   const std::int64_t per_image = static_cast<std::int64_t>(tiles.size()), items = s.n * per_image;
   const std::int64_t x_image = s.h * s.w * s.ci, y_image = s.ho * s.wo * s.co;
+  const bool forward = kind == ConvKind::forward;
   const std::int64_t in_image = forward ? x_image : y_image, out_image = forward ? y_image : x_image;
 #pragma omp parallel for schedule(static) if (!omp_in_parallel() && items > 1)
   for (std::int64_t item = 0; item < items; ++item) {
     const std::int64_t n = item / per_image;
     const PixelTile& t = tiles[static_cast<std::size_t>(item % per_image)];
-    for (std::int64_t c0 = 0; c0 < out_c; c0 += v * kLanes) {
-      const Gather g{in + n * in_image, w, out + n * out_image, taps.data(), out_c, c0};
+    for (std::int64_t c0 = 0; c0 < side.out_c; c0 += v * kLanes) {
+      const Gather g{in + n * in_image, w, out + n * out_image, taps.data(), side.out_c, c0};
       kernels[t.size](g, t);
     }
   }
@@ -323,7 +340,8 @@ bool direct_conv_fits(const ConvShape& s, ConvKind kind) {
 }
 
 // Measured on an AMD Zen 5 at the DCGANs' layers, 1 and 2 threads (docs/performance.md, "tape's
-// direct kernels"; other AVX-512 processors are untested). The weight gradient is faster than the
+// direct weight gradient" and "tape's direct forward and transposed convolutions"; other
+// AVX-512 processors are untested). The weight gradient is faster than the
 // im2col + GEMM one on every layer it fits with 5+ input channels (1.1-1.4x on one thread,
 // 1.0-2.4x on two) and than oneDNN's on the strided ones (1.2-1.6x; equal at stride 1); on 1-4
 // input channels oneDNN's is 2x faster (conv_uses_onednn). The forward convolution of 1-4 input

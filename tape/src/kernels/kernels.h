@@ -168,10 +168,10 @@ struct ConvShape {
 };
 
 // The three convolution kernels, and the ways a float32 one can run: im2col / col2im around
-// GEMMs, oneDNN's convolution primitives, or (the weight gradient on an AVX-512 processor) tape's
-// direct kernel. `automatic` picks per shape and kind (conv_uses_direct, then conv_uses_onednn);
-// float64 always takes the GEMM path, and so does a float32 one that neither of the others takes
-// (in a build without oneDNN, every one but the direct weight gradients).
+// GEMMs, oneDNN's convolution primitives, or (on an AVX-512 processor) tape's direct kernels.
+// `automatic` picks per shape and kind (conv_uses_direct, then conv_uses_onednn); float64 always
+// takes the GEMM path, and so does a float32 one that neither of the others takes (in a build
+// without oneDNN, every one but those the direct kernels take).
 enum class ConvKind { forward, transpose, weight };
 enum class ConvPath { automatic, gemm, onednn, direct };
 bool conv_uses_onednn(const ConvShape& s, ConvKind kind);
@@ -185,10 +185,11 @@ bool have_onednn_conv();
 // u, w, x / x, u, w); false when this build or oneDNN cannot, and nothing was written.
 bool onednn_conv(ConvKind kind, const ConvShape& s, const float* a, const float* b, float* out);
 
-// tape's own AVX-512 kernels (conv_direct.cpp): the weight gradient for Co a multiple of 64, the
-// forward and transposed convolutions of thin layers (1-4 input channels, Co a multiple of 16),
-// on a processor with AVX-512: `direct` runs them wherever they fit (else the GEMMs), `automatic`
-// where conv_uses_direct says they are the fastest.
+// tape's own AVX-512 kernels (conv_direct.cpp), on a processor with AVX-512: the weight gradient
+// for Co a multiple of 64, the forward convolution for Co a multiple of 16 and the transposed one
+// for Ci a multiple of 16 (direct_conv_fits); `direct` runs them wherever they fit (else the
+// GEMMs), `automatic` where conv_uses_direct says they are the fastest (the forward one on 1-4
+// input channels, the transposed one on strided layers into 14x14 or more).
 bool have_direct_conv();
 bool direct_conv_fits(const ConvShape& s, ConvKind kind);
 bool conv_uses_direct(const ConvShape& s, ConvKind kind);
