@@ -348,8 +348,8 @@ bool direct_conv_fits(const ConvShape& s, ConvKind kind) {
 // channels is 1.0-1.1x oneDNN's on one thread, 1.35-1.6x on two; on more it runs level with
 // oneDNN's (0.9-1.0x, 1.0-1.2x), which keeps them. The transposed one is 1.1x oneDNN's on one
 // thread and 1.25-1.35x on two on strided layers into 14x14 or more; into 7x7 its blocks of
-// pixels that share taps are small (1.0-1.2x oneDNN's, but 0.8-0.9x the GEMMs on two threads),
-// and at stride 1 it loses (0.5-0.7x oneDNN's); those stay with conv_uses_onednn's rule.
+// pixels that share taps are small (level with oneDNN's, 0.8-0.95x the GEMMs), and at stride 1
+// it loses (0.5-0.7x oneDNN's); those stay with conv_uses_onednn's rule.
 bool conv_uses_direct(const ConvShape& s, ConvKind kind) {
   if (!have_direct_conv() || !direct_conv_fits(s, kind)) return false;
   switch (kind) {
