@@ -138,7 +138,7 @@ Tensor reduce_middle(const Tensor& x, std::int64_t outer, std::int64_t n, std::i
 
 namespace {
 
-// y[i] = x[i] > 0 ? x[i] : x[i] * alpha, and m[i] = v[i] > 0 ? 1 : alpha: plain loops, per ISA
+// y[i] = x[i] > 0 ? x[i] : x[i] * alpha, and o[i] = g[i] * (v[i] > 0 ? 1 : alpha): plain loops, per ISA
 // in a portable build. The product is taken for every element, so the loop is a select the
 // vectorizer can emit without AVX-512's masks (a product only on one branch may not be
 // speculated under -ftrapping-math: without masks, a branch per element).
@@ -150,13 +150,17 @@ inline void leaky_relu_loop(const T* __restrict x, T* __restrict y, std::int64_t
   }
 }
 template <class T>
-inline void slope_loop(const T* __restrict v, T* __restrict m, std::int64_t n, T alpha) {
-  for (std::int64_t i = 0; i < n; ++i) m[i] = v[i] > T(0) ? T(1) : alpha;
+inline void scale_loop(const T* __restrict g, const T* __restrict v, T* __restrict o, std::int64_t n, T alpha) {
+  for (std::int64_t i = 0; i < n; ++i) o[i] = g[i] * (v[i] > T(0) ? T(1) : alpha);
 }
 TAPE_HOT_LOOP void leaky_relu_range(const float* x, float* y, std::int64_t n, float alpha) { leaky_relu_loop(x, y, n, alpha); }
 TAPE_HOT_LOOP void leaky_relu_range(const double* x, double* y, std::int64_t n, double alpha) { leaky_relu_loop(x, y, n, alpha); }
-TAPE_HOT_LOOP void slope_range(const float* v, float* m, std::int64_t n, float alpha) { slope_loop(v, m, n, alpha); }
-TAPE_HOT_LOOP void slope_range(const double* v, double* m, std::int64_t n, double alpha) { slope_loop(v, m, n, alpha); }
+TAPE_HOT_LOOP void scale_range(const float* g, const float* v, float* o, std::int64_t n, float alpha) {
+  scale_loop(g, v, o, n, alpha);
+}
+TAPE_HOT_LOOP void scale_range(const double* g, const double* v, double* o, std::int64_t n, double alpha) {
+  scale_loop(g, v, o, n, alpha);
+}
 
 }  // namespace
 
@@ -166,9 +170,11 @@ Tensor leaky_relu_forward(const Tensor& x, double alpha) {
   });
 }
 
-Tensor leaky_relu_slope(const Tensor& v, double alpha) {
-  return map_chunks(v, [alpha](const auto* in, auto* out, std::int64_t n) {
-    slope_range(in, out, n, static_cast<std::decay_t<decltype(*out)>>(alpha));
+Tensor leaky_relu_scale(const Tensor& g, const Tensor& v, double alpha) {
+  return map_chunks(g, [&](const auto* in, auto* out, std::int64_t n) {
+    using T = std::decay_t<decltype(*out)>;
+    const T* slope_from = v.data<T>() + (in - g.data<T>());
+    scale_range(in, slope_from, out, n, static_cast<T>(alpha));
   });
 }
 

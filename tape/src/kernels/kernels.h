@@ -59,8 +59,9 @@ Tensor map_unary(const Tensor& x, F f) {
 
 // y[...] = x > 0 ? x : alpha * x (LeakyReLU's forward).
 Tensor leaky_relu_forward(const Tensor& x, double alpha);
-// m[...] = v > 0 ? 1 : alpha (LeakyReLU's slope, from its input or, for alpha >= 0, its output).
-Tensor leaky_relu_slope(const Tensor& v, double alpha);
+// g[...] * (v > 0 ? 1 : alpha): LeakyReLU's backward, its slope taken from its input or, for
+// alpha >= 0, its output, in one pass (g and v of one shape and dtype).
+Tensor leaky_relu_scale(const Tensor& g, const Tensor& v, double alpha);
 
 // Per-operand element strides against an output shape (0 on broadcast axes).
 std::vector<std::int64_t> broadcast_strides(const Shape& in, const Shape& out);

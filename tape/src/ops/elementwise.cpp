@@ -316,13 +316,26 @@ Tensor relu(const Tensor& x) {
   return y;
 }
 
+namespace {
+
+// g[...] * (v > 0 ? 1 : alpha) -> [...]: LeakyReLU's backward in one pass. Linear in g, so its
+// own gradient is itself on the incoming one; v (piecewise constant in it) gets none.
+Tensor leaky_relu_backward(const Tensor& g, const Tensor& v, double alpha) {
+  const detail::OpScope op("leaky_relu_backward");
+  Tensor out = kernels::leaky_relu_scale(g, v, alpha);
+  if (detail::should_record(g)) {
+    op.record({g}, out, [v, alpha](const Tensor& gg, const Needs&) { return Grads{leaky_relu_backward(gg, v, alpha)}; });
+  }
+  return out;
+}
+
+}  // namespace
+
 Tensor leaky_relu(const Tensor& x, double alpha) {
   const detail::OpScope op("leaky_relu");
   require_defined(op.name(), x, "x");
   Tensor y = kernels::leaky_relu_forward(x, alpha);
-  const auto local = [alpha](const Tensor& g, const Tensor& saved) {
-    return mul(g, kernels::leaky_relu_slope(saved, alpha));
-  };
+  const auto local = [alpha](const Tensor& g, const Tensor& saved) { return leaky_relu_backward(g, saved, alpha); };
   // With alpha >= 0, y > 0 exactly where x > 0: saving y (which the next layer usually keeps
   // anyway) frees x.
   if (alpha >= 0.0) {
