@@ -108,22 +108,10 @@ int for_each_chunk(const ConvShape& s, Body body) {
   const std::int64_t chunk = std::min(images_per_chunk(s), (s.n + slots - 1) / slots);  // no scratch past a share
   const std::size_t scratch = static_cast<std::size_t>(chunk * per * K);
   const detail::ScratchBuffer<T> cols(scratch * static_cast<std::size_t>(slots));
-  const auto run = [&](std::int64_t begin, std::int64_t end, int slot) {
+  return for_each_image_share(s.n, slots, [&](std::int64_t begin, std::int64_t end, int slot) {
     T* mine = cols.data() + scratch * static_cast<std::size_t>(slot);
     for (std::int64_t n0 = begin; n0 < end; n0 += chunk) body(n0, std::min(chunk, end - n0), mine, slot);
-  };
-  if (!parallel) {
-    run(0, s.n, 0);
-    return 1;
-  }
-  int used = 1;
-#pragma omp parallel num_threads(slots)
-  {
-    const int slot = omp_get_thread_num(), count = omp_get_num_threads();
-    if (slot == 0) used = count;
-    run(s.n * slot / count, s.n * (slot + 1) / count, slot);
-  }
-  return used;
+  });
 }
 
 // Runs the kernel of `kind` through tape's direct kernel or oneDNN if the path (for `automatic`:
@@ -178,7 +166,7 @@ void conv2d_weight(const ConvShape& s, const T* x, const T* u, T* w, ConvPath pa
   const detail::ScratchBuffer<T> partials(static_cast<std::size_t>(size) * static_cast<std::size_t>(std::max(threads - 1, 0)));
   std::vector<char> started(static_cast<std::size_t>(threads), 0);
   const int slots = for_each_chunk<T>(s, [&](std::int64_t n0, std::int64_t nb, T* cols, int slot) {
-    T* out = slot == 0 ? w : partials.data() + static_cast<std::size_t>(slot - 1) * static_cast<std::size_t>(size);
+    T* out = partial_of(w, partials.data(), size, slot);
     im2col(s, x, n0, nb, cols);
     // out[K, Co] (+)= cols[M, K]^T @ u[M, Co]
     gemm(cols, u + n0 * per * s.co, out, K, s.co, nb * per, true, false, started[slot] != 0);
@@ -186,7 +174,7 @@ void conv2d_weight(const ConvShape& s, const T* x, const T* u, T* w, ConvPath pa
   });
   for (int slot = 0; slot < slots; ++slot) {
     if (started[slot]) continue;
-    T* out = slot == 0 ? w : partials.data() + static_cast<std::size_t>(slot - 1) * static_cast<std::size_t>(size);
+    T* out = partial_of(w, partials.data(), size, slot);
     std::fill(out, out + size, T(0));
   }
   add_partials(w, partials.data(), size, slots - 1);

@@ -227,12 +227,14 @@ std::vector<AxisGroup> axis_groups(bool forward, std::int64_t extent_x, std::int
 }
 
 // Where the output and the input of `kind` (forward: y from x; transposed: x from u) lie: an
-// image's width and channels of each.
+// image's width, channels and size of each.
 struct GatherSides {
-  std::int64_t in_w, in_c, out_w, out_c;
+  std::int64_t in_w, in_c, in_image, out_w, out_c, out_image;
 };
 GatherSides gather_sides(const ConvShape& s, ConvKind kind) {
-  return kind == ConvKind::forward ? GatherSides{s.w, s.ci, s.wo, s.co} : GatherSides{s.wo, s.co, s.w, s.ci};
+  const std::int64_t x_image = s.h * s.w * s.ci, y_image = s.ho * s.wo * s.co;
+  return kind == ConvKind::forward ? GatherSides{s.w, s.ci, x_image, s.wo, s.co, y_image}
+                                   : GatherSides{s.wo, s.co, y_image, s.w, s.ci, x_image};
 }
 
 // A block's tap steps (weights at (i kw + j) Ci Co): forward, one a row of taps i, whose taps j
@@ -292,15 +294,12 @@ void gather(const ConvShape& s, ConvKind kind, const float* in, const float* w, 
   const std::vector<PixelTile> tiles = pixel_tiles(s, kind, tile_pixels(v), taps);
   const GatherTiles& kernels = kGatherTiles[v - 1];
   const std::int64_t per_image = static_cast<std::int64_t>(tiles.size()), items = s.n * per_image;
-  const std::int64_t x_image = s.h * s.w * s.ci, y_image = s.ho * s.wo * s.co;
-  const bool forward = kind == ConvKind::forward;
-  const std::int64_t in_image = forward ? x_image : y_image, out_image = forward ? y_image : x_image;
 #pragma omp parallel for schedule(static) if (!omp_in_parallel() && items > 1)
   for (std::int64_t item = 0; item < items; ++item) {
     const std::int64_t n = item / per_image;
     const PixelTile& t = tiles[static_cast<std::size_t>(item % per_image)];
     for (std::int64_t c0 = 0; c0 < side.out_c; c0 += v * kLanes) {
-      const Gather g{in + n * in_image, w, out + n * out_image, taps.data(), side.out_c, c0};
+      const Gather g{in + n * side.in_image, w, out + n * side.out_image, taps.data(), side.out_c, c0};
       kernels[t.size](g, t);
     }
   }
@@ -370,14 +369,9 @@ void direct_weight(const ConvShape& s, const float* x, const float* u, float* w)
   const int threads = omp_in_parallel() ? 1 : static_cast<int>(std::min<std::int64_t>(omp_get_max_threads(), s.n));
   const std::int64_t size = s.kh * s.kw * s.ci * s.co;
   const detail::ScratchBuffer<float> partials(static_cast<std::size_t>(size * (threads - 1)));
-  int used = 1;
-#pragma omp parallel num_threads(threads) if (threads > 1)
-  {
-    const int count = omp_get_num_threads(), me = omp_get_thread_num();
-    if (me == 0) used = count;
-    float* out = me == 0 ? w : partials.data() + (me - 1) * size;
-    weight_images(s, x, u, out, s.n * me / count, s.n * (me + 1) / count);
-  }
+  const int used = for_each_image_share(s.n, threads, [&](std::int64_t begin, std::int64_t end, int slot) {
+    weight_images(s, x, u, partial_of(w, partials.data(), size, slot), begin, end);
+  });
   add_partials(w, partials.data(), size, used - 1);
 }
 

@@ -171,11 +171,15 @@ Tensor leaky_relu_forward(const Tensor& x, double alpha) {
 }
 
 Tensor leaky_relu_scale(const Tensor& g, const Tensor& v, double alpha) {
-  return map_chunks(g, [&](const auto* in, auto* out, std::int64_t n) {
-    using T = std::decay_t<decltype(*out)>;
-    const T* slope_from = v.data<T>() + (in - g.data<T>());
-    scale_range(in, slope_from, out, n, static_cast<T>(alpha));
+  Tensor out = detail::empty(g.shape(), g.dtype());
+  detail::dispatch(g.dtype(), [&]<class T>() {
+    const T *pg = g.data<T>(), *pv = v.data<T>();
+    T* po = detail::mutable_data<T>(out);
+    parallel_chunks(g.numel(), [&](std::int64_t b, std::int64_t e) {
+      scale_range(pg + b, pv + b, po + b, e - b, static_cast<T>(alpha));
+    });
   });
+  return out;
 }
 
 }  // namespace tape::kernels

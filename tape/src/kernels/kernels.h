@@ -7,6 +7,7 @@
 #include <vector>
 
 #include <Eigen/Core>
+#include <omp.h>
 
 #include "tape/tensor.h"
 #include "tensor_impl.h"
@@ -197,6 +198,32 @@ bool conv_uses_direct(const ConvShape& s, ConvKind kind);
 // One kernel (a, b, out as onednn_conv takes them); false (nothing written) when it cannot run
 // here.
 bool direct_conv(ConvKind kind, const ConvShape& s, const float* a, const float* b, float* out);
+
+// Runs run(begin, end, slot) on up to `slots` threads, thread `slot` of the `count` OpenMP gives
+// taking the images [n slot / count, n (slot + 1) / count); returns count (1 when slots <= 1:
+// all images on this thread). The shares depend only on the thread count, so per-share sums
+// repeat for a given count.
+template <class Run>
+int for_each_image_share(std::int64_t n, int slots, Run run) {
+  if (slots <= 1) {
+    run(std::int64_t{0}, n, 0);
+    return 1;
+  }
+  int used = 1;
+#pragma omp parallel num_threads(slots)
+  {
+    const int slot = omp_get_thread_num(), count = omp_get_num_threads();
+    if (slot == 0) used = count;
+    run(n * slot / count, n * (slot + 1) / count, slot);
+  }
+  return used;
+}
+
+// The weight gradient a share writes: w itself for slot 0, else partials[slot - 1][size].
+template <class T>
+T* partial_of(T* w, T* partials, std::int64_t size, int slot) {
+  return slot == 0 ? w : partials + static_cast<std::size_t>(slot - 1) * static_cast<std::size_t>(size);
+}
 
 // w[size] += partials[k][size] for k = 0 .. count-1 in order: the per-thread partial weight
 // gradients of a share of the images each, summed so the bits depend on the thread count only.

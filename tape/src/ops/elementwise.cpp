@@ -300,22 +300,6 @@ Tensor sigmoid(const Tensor& x) {
   return y;
 }
 
-Tensor relu(const Tensor& x) {
-  const detail::OpScope op("relu");
-  Tensor y = unary_forward(op.name(), x, [](const auto& v) {
-    using T = typename std::decay_t<decltype(v)>::Scalar;
-    return v.max(T(0));
-  });
-  // y > 0 exactly where x > 0: saving y (which the next layer usually keeps anyway) frees x.
-  from_output(op, x, y, [](const Tensor& g, const Tensor& y0) {
-    return mul(g, kernels::map_unary(y0, [](const auto& v) {
-                 using T = typename std::decay_t<decltype(v)>::Scalar;
-                 return (v > T(0)).template cast<T>();
-               }));
-  });
-  return y;
-}
-
 namespace {
 
 // g[...] * (v > 0 ? 1 : alpha) -> [...]: LeakyReLU's backward in one pass. Linear in g, so its
@@ -330,6 +314,19 @@ Tensor leaky_relu_backward(const Tensor& g, const Tensor& v, double alpha) {
 }
 
 }  // namespace
+
+Tensor relu(const Tensor& x) {
+  const detail::OpScope op("relu");
+  Tensor y = unary_forward(op.name(), x, [](const auto& v) {
+    using T = typename std::decay_t<decltype(v)>::Scalar;
+    return v.max(T(0));
+  });
+  // y > 0 exactly where x > 0: saving y (which the next layer usually keeps anyway) frees x. The
+  // backward is LeakyReLU's with alpha 0.
+  from_output(op, x, y, [](const Tensor& g, const Tensor& y0) { return leaky_relu_backward(g, y0, 0.0); });
+  return y;
+}
+
 
 Tensor leaky_relu(const Tensor& x, double alpha) {
   const detail::OpScope op("leaky_relu");
