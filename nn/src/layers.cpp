@@ -78,16 +78,20 @@ void ConvLayer::make_variables(const Shape& input_shape, bool transposed, DType 
   if (options_.use_bias) bias_ = add_weight("bias", {filters_}, options_.bias_initializer, true, dtype);
 }
 
-Tensor ConvLayer::finish(const Tensor& y) const {
-  return apply_activation(options_.use_bias ? y + bias_ : y, options_.activation);
-}
+Tensor ConvLayer::finish(const Tensor& y) const { return apply_activation(y, options_.activation); }
+
+// The bias the conv ops add (undefined without one).
+Tensor ConvLayer::call_bias() const { return options_.use_bias ? Tensor(bias_) : Tensor(); }
 
 // x[N, H, W, C] -> [N, Ho, Wo, filters]
-Tensor Conv2D::call(const Tensor& x, bool) { return finish(conv2d(x, call_kernel(), {options_.strides, options_.padding})); }
+Tensor Conv2D::call(const Tensor& x, bool) {
+  return finish(conv2d(x, call_kernel(), call_bias(), {options_.strides, options_.padding}));
+}
 
 // x[N, H, W, C] -> [N, H', W', filters] (Keras' output size rule)
 Tensor Conv2DTranspose::call(const Tensor& x, bool) {
-  return finish(conv_transpose2d(x, call_kernel(), {options_.strides, options_.padding, std::nullopt, options_.output_padding}));
+  return finish(conv_transpose2d(x, call_kernel(), call_bias(),
+                                 {options_.strides, options_.padding, std::nullopt, options_.output_padding}));
 }
 
 // ---------------------------------------------------------------- BatchNorm

@@ -284,6 +284,22 @@ Sample trio_sample(const ConvSample& s, Slot out) {
   return sample;
 }
 
+// conv2d (out = kU) or conv_transpose2d (out = kX) of a geometry with a bias of the output's
+// channels (seed `seed`): affine, so gradchecked and gradgradchecked, not adjoint-tested.
+Sample biased_sample(const ConvSample& s, Slot out, std::uint64_t seed) {
+  const ConvCase c = s.c;
+  const auto in = trio_inputs(out);
+  const Tensor bias = rand({s.t[out].dim(3)}, seed);
+  const TestFunction f = [c, out](const Args& a) {
+    return out == kU ? conv2d(a[0], a[1], a[2], c.conv()) : conv_transpose2d(a[0], a[1], a[2], c.transpose());
+  };
+  std::string label = trio_text(c, out);
+  label.insert(label.find("stride"), "bias, ");
+  Sample sample = call(label, f, {s.t[in[0]], s.t[in[1]], bias});
+  sample.linear = Linear::no;
+  return sample;
+}
+
 // square(f): second derivatives that are not zero.
 Sample squared(Sample s) {
   const TestFunction f = s.f;
@@ -321,6 +337,10 @@ std::vector<Sample> trio(Slot out) {
   for (const auto& s : {same2, valid1}) {
     out_samples.push_back(trio_sample(s, out));
     out_samples.push_back(squared(trio_sample(s, out)));
+  }
+  if (out != kW) {  // conv2d and conv_transpose2d with a bias (seeds from 90)
+    for (std::size_t k = 0; k < 3; ++k) out_samples.push_back(biased_sample(small[k], out, 90 + k));
+    out_samples.push_back(squared(biased_sample(same2, out, 93)));
   }
   return out_samples;
 }
@@ -603,8 +623,12 @@ std::vector<OpInfo> make_table() {
        }},
 
       // ---- convolution
-      {.name = "conv2d", .linear = Linear::in_each, .samples = [] { return trio(kU); }, .tags = "[conv]"},
-      {.name = "conv_transpose2d", .linear = Linear::in_each, .samples = [] { return trio(kX); }, .tags = "[conv]"},
+      {.name = "conv2d", .linear = Linear::in_each, .samples = [] { return trio(kU); }, .declarations = 2, .tags = "[conv]"},
+      {.name = "conv_transpose2d",
+       .linear = Linear::in_each,
+       .samples = [] { return trio(kX); },
+       .declarations = 2,
+       .tags = "[conv]"},
       {.name = "conv2d_weight_grad", .linear = Linear::in_each, .samples = [] { return trio(kW); }, .tags = "[conv]"},
       {.name = "conv_geometry",
        .order = 0,

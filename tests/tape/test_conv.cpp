@@ -205,6 +205,18 @@ void compare_kernels(const tape::kernels::ConvShape& s, std::uint64_t seed, doub
   k::conv2d_transpose_reference(s, u.data(), w.data(), z_ref.data());
   require_rel_close("conv2d_transpose", as_tensor(z, xs), as_tensor(z_ref, xs), tol);
 
+  // With a bias: the same bits as the output plus the bias in a separate add.
+  const auto bias_co = random_vector<T>(s.co, gen), bias_ci = random_vector<T>(s.ci, gen);
+  const auto plus_bias = [](std::vector<T> out, const std::vector<T>& bias) {
+    for (std::size_t i = 0; i < out.size(); ++i) out[i] += bias[i % bias.size()];
+    return out;
+  };
+  std::vector<T> yb(y.size(), sentinel), zb(z.size(), sentinel);
+  k::conv2d_forward(s, x.data(), w.data(), yb.data(), path, bias_co.data());
+  CHECK((yb == plus_bias(y, bias_co)));
+  k::conv2d_transpose(s, u.data(), w.data(), zb.data(), path, bias_ci.data());
+  CHECK((zb == plus_bias(z, bias_ci)));
+
   std::vector<T> v(static_cast<std::size_t>(ws.numel()), sentinel), v_ref(v.size(), sentinel);
   run(k::ConvKind::weight, x.data(), u.data(), v.data(), [&] { k::conv2d_weight(s, x.data(), u.data(), v.data(), path); });
   k::conv2d_weight_reference(s, x.data(), u.data(), v_ref.data());

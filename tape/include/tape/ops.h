@@ -125,6 +125,10 @@ struct Conv2dOptions {
 
 // x[N, H, W, Ci] * w[kh, kw, Ci, Co] -> [N, Ho, Wo, Co]  (tf.nn.conv2d; torch conv2d in NHWC)
 Tensor conv2d(const Tensor& x, const Tensor& w, const Conv2dOptions& options = {});
+// x[N, H, W, Ci] * w[kh, kw, Ci, Co] + bias[Co] -> [N, Ho, Wo, Co]: the convolution and the bias add
+// in one op (torch conv2d's bias), the bias added as each output is written: the same numbers
+// as conv2d(x, w) + bias without the extra pass. An undefined bias means none.
+Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dOptions& options = {});
 
 struct ConvTranspose2dOptions {
   std::array<std::int64_t, 2> strides{1, 1};
@@ -139,6 +143,9 @@ struct ConvTranspose2dOptions {
 // u[N, Ho, Wo, Co], w[kh, kw, Ci, Co] -> z[N, H, W, Ci]: the adjoint of conv2d(., w) on inputs of
 // size H x W (tf.nn.conv2d_transpose; torch conv_transpose2d; Keras Conv2DTranspose).
 Tensor conv_transpose2d(const Tensor& u, const Tensor& w, const ConvTranspose2dOptions& options = {});
+// conv_transpose2d(u, w) + bias[Ci] in one op, as conv2d's with a bias.
+Tensor conv_transpose2d(const Tensor& u, const Tensor& w, const Tensor& bias,
+                        const ConvTranspose2dOptions& options = {});
 
 // x[N, H, W, Ci], u[N, Ho, Wo, Co] -> [kh, kw, Ci, Co]: the gradient of <conv2d(x, w), u> w.r.t. w
 // (tf.nn.conv2d_backprop_filter).

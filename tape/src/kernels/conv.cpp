@@ -114,18 +114,32 @@ int for_each_chunk(const ConvShape& s, Body body) {
   });
 }
 
-// Runs the kernel of `kind` through tape's direct kernel or oneDNN if the path (for `automatic`:
-// TAPE_CONV_PATH, else the shape) says so and it can; true when it did.
+// out[rows, c] += bias[c] over threads (oneDNN's outputs: its own bias would round differently).
 template <class T>
-bool ran_elsewhere(ConvPath path, ConvKind kind, const ConvShape& s, const T* a, const T* b, T* out) {
+void add_bias_parallel(T* out, const T* bias, std::int64_t rows, std::int64_t c) {
+  const std::int64_t grain = std::max<std::int64_t>(1, kParallelGrain / std::max<std::int64_t>(c, 1));
+  parallel_chunks((rows + grain - 1) / grain, [&](std::int64_t b, std::int64_t e) {
+    add_bias(out + b * grain * c, bias, std::min(rows, e * grain) - b * grain, c);
+  });
+}
+
+// Runs the kernel of `kind` through tape's direct kernel or oneDNN if the path (for `automatic`:
+// TAPE_CONV_PATH, else the shape) says so and it can, adding bias[channels of out] when given;
+// true when it did.
+template <class T>
+bool ran_elsewhere(ConvPath path, ConvKind kind, const ConvShape& s, const T* a, const T* b, T* out,
+                   const T* bias = nullptr) {
   if constexpr (std::is_same_v<T, float>) {
     if (path == ConvPath::automatic) path = conv_path_from_environment();
     if (path == ConvPath::gemm || s.n == 0 || s.ci == 0 || s.co == 0 || s.ho * s.wo == 0) return false;
     const bool direct = path == ConvPath::direct || (path == ConvPath::automatic && conv_uses_direct(s, kind));
-    if (direct && direct_conv(kind, s, a, b, out)) return true;
+    if (direct && direct_conv(kind, s, a, b, out, bias)) return true;
     if (path == ConvPath::direct) return false;
     if (path == ConvPath::automatic && !conv_uses_onednn(s, kind)) return false;
-    return onednn_conv(kind, s, a, b, out);
+    if (!onednn_conv(kind, s, a, b, out)) return false;
+    if (bias != nullptr && kind == ConvKind::forward) add_bias_parallel(out, bias, s.n * s.ho * s.wo, s.co);
+    if (bias != nullptr && kind == ConvKind::transpose) add_bias_parallel(out, bias, s.n * s.h * s.w, s.ci);
+    return true;
   } else {
     return false;
   }
@@ -134,18 +148,19 @@ bool ran_elsewhere(ConvPath path, ConvKind kind, const ConvShape& s, const T* a,
 }  // namespace
 
 template <class T>
-void conv2d_forward(const ConvShape& s, const T* x, const T* w, T* y, ConvPath path) {
-  if (ran_elsewhere(path, ConvKind::forward, s, x, w, y)) return;
+void conv2d_forward(const ConvShape& s, const T* x, const T* w, T* y, ConvPath path, const T* bias) {
+  if (ran_elsewhere(path, ConvKind::forward, s, x, w, y, bias)) return;
   const std::int64_t K = s.kh * s.kw * s.ci, per = s.ho * s.wo;
   for_each_chunk<T>(s, [&](std::int64_t n0, std::int64_t nb, T* cols, int) {
     im2col(s, x, n0, nb, cols);
     gemm(cols, w, y + n0 * per * s.co, nb * per, s.co, K, false, false, false);
+    if (bias != nullptr) add_bias(y + n0 * per * s.co, bias, nb * per, s.co);  // while the chunk is in cache
   });
 }
 
 template <class T>
-void conv2d_transpose(const ConvShape& s, const T* u, const T* w, T* x, ConvPath path) {
-  if (ran_elsewhere(path, ConvKind::transpose, s, u, w, x)) return;
+void conv2d_transpose(const ConvShape& s, const T* u, const T* w, T* x, ConvPath path, const T* bias) {
+  if (ran_elsewhere(path, ConvKind::transpose, s, u, w, x, bias)) return;
   const std::int64_t K = s.kh * s.kw * s.ci, per = s.ho * s.wo;
   const std::int64_t image = s.h * s.w * s.ci;
   for_each_chunk<T>(s, [&](std::int64_t n0, std::int64_t nb, T* cols, int) {
@@ -154,6 +169,7 @@ void conv2d_transpose(const ConvShape& s, const T* u, const T* w, T* x, ConvPath
     gemm(u + n0 * per * s.co, w, cols, nb * per, K, s.co, false, true, false);
     std::fill(x + n0 * image, x + (n0 + nb) * image, T(0));
     col2im(s, cols, n0, nb, x);
+    if (bias != nullptr) add_bias(x + n0 * image, bias, nb * s.h * s.w, s.ci);
   });
 }
 
@@ -227,8 +243,8 @@ void conv2d_weight_reference(const ConvShape& s, const T* x, const T* u, T* w) {
 }
 
 #define TAPE_CONV_INSTANTIATE(T)                                                  \
-  template void conv2d_forward<T>(const ConvShape&, const T*, const T*, T*, ConvPath);   \
-  template void conv2d_transpose<T>(const ConvShape&, const T*, const T*, T*, ConvPath); \
+  template void conv2d_forward<T>(const ConvShape&, const T*, const T*, T*, ConvPath, const T*);   \
+  template void conv2d_transpose<T>(const ConvShape&, const T*, const T*, T*, ConvPath, const T*); \
   template void conv2d_weight<T>(const ConvShape&, const T*, const T*, T*, ConvPath);    \
   template void conv2d_forward_reference<T>(const ConvShape&, const T*, const T*, T*);   \
   template void conv2d_transpose_reference<T>(const ConvShape&, const T*, const T*, T*); \

@@ -139,11 +139,12 @@ struct Gather {
   float* out;
   const TapStep* taps;
   std::int64_t w_stride, c0;
+  const float* bias;  // [out channels], added as the tile is stored; or null
 };
 
 // out[pixel r, c0 .. c0+16V) for r < R = sum over the tile's taps, in order, and k < tap.k of
-// in[pixel's base + tap.in + k] w[tap.w + k w_stride + c0 ..]: R x V accumulators, the weights'
-// V vectors loaded once a tap and k, the input's R values broadcast.
+// in[pixel's base + tap.in + k] w[tap.w + k w_stride + c0 ..] (+ bias[c0 ..]): R x V
+// accumulators, the weights' V vectors loaded once a tap and k, the input's R values broadcast.
 template <int R, int V>
 TAPE_AVX512 void gather_tile(const Gather& g, const PixelTile& t) {
   __m512 acc[R][V];
@@ -162,6 +163,12 @@ TAPE_AVX512 void gather_tile(const Gather& g, const PixelTile& t) {
         const __m512 b = _mm512_set1_ps(ip[r][k]);
         for (int v = 0; v < V; ++v) acc[r][v] = _mm512_fmadd_ps(b, wv[v], acc[r][v]);
       }
+    }
+  }
+  if (g.bias != nullptr) {
+    for (int v = 0; v < V; ++v) {
+      const __m512 b = _mm512_loadu_ps(g.bias + g.c0 + v * kLanes);
+      for (int r = 0; r < R; ++r) acc[r][v] = _mm512_add_ps(acc[r][v], b);
     }
   }
   for (int r = 0; r < R; ++r) {
@@ -287,7 +294,7 @@ std::vector<PixelTile> pixel_tiles(const ConvShape& s, ConvKind kind, int widest
 // u[N, Ho, Wo, Co] and w'[kh, kw, Co, Ci] (transposed; a tap and output channel's Ci weights
 // contiguous): every pixel whole in one tile; the threads share the (image, tile) pairs, so the
 // bits depend neither on the thread count nor on the batch.
-void gather(const ConvShape& s, ConvKind kind, const float* in, const float* w, float* out) {
+void gather(const ConvShape& s, ConvKind kind, const float* in, const float* w, float* out, const float* bias) {
   const GatherSides side = gather_sides(s, kind);
   const int v = side.out_c % kTileCo == 0 ? 4 : side.out_c % 48 == 0 ? 3 : side.out_c % 32 == 0 ? 2 : 1;
   std::vector<TapStep> taps;
@@ -299,14 +306,14 @@ void gather(const ConvShape& s, ConvKind kind, const float* in, const float* w, 
     const std::int64_t n = item / per_image;
     const PixelTile& t = tiles[static_cast<std::size_t>(item % per_image)];
     for (std::int64_t c0 = 0; c0 < side.out_c; c0 += v * kLanes) {
-      const Gather g{in + n * side.in_image, w, out + n * side.out_image, taps.data(), side.out_c, c0};
+      const Gather g{in + n * side.in_image, w, out + n * side.out_image, taps.data(), side.out_c, c0, bias};
       kernels[t.size](g, t);
     }
   }
 }
 
-// x[N, H, W, Ci] = conv_transpose2d(u[N, Ho, Wo, Co], w[kh, kw, Ci, Co]) through w'.
-void direct_transpose(const ConvShape& s, const float* u, const float* w, float* x) {
+// x[N, H, W, Ci] = conv_transpose2d(u[N, Ho, Wo, Co], w[kh, kw, Ci, Co]) (+ bias[Ci]) through w'.
+void direct_transpose(const ConvShape& s, const float* u, const float* w, float* x, const float* bias) {
   const std::int64_t taps = s.kh * s.kw;
   const detail::ScratchBuffer<float> packed(static_cast<std::size_t>(taps * s.ci * s.co));
   float* wt = packed.data();
@@ -316,7 +323,7 @@ void direct_transpose(const ConvShape& s, const float* u, const float* w, float*
       for (std::int64_t o = 0; o < s.co; ++o) wt[(t * s.co + o) * s.ci + c] = w[(t * s.ci + c) * s.co + o];
     }
   }
-  gather(s, ConvKind::transpose, u, wt, x);
+  gather(s, ConvKind::transpose, u, wt, x, bias);
 }
 
 }  // namespace
@@ -377,11 +384,11 @@ void direct_weight(const ConvShape& s, const float* x, const float* u, float* w)
 
 }  // namespace
 
-bool direct_conv(ConvKind kind, const ConvShape& s, const float* a, const float* b, float* out) {
+bool direct_conv(ConvKind kind, const ConvShape& s, const float* a, const float* b, float* out, const float* bias) {
   if (!have_direct_conv() || !direct_conv_fits(s, kind)) return false;
   switch (kind) {
-    case ConvKind::forward: gather(s, ConvKind::forward, a, b, out); break;
-    case ConvKind::transpose: direct_transpose(s, a, b, out); break;
+    case ConvKind::forward: gather(s, ConvKind::forward, a, b, out, bias); break;
+    case ConvKind::transpose: direct_transpose(s, a, b, out, bias); break;
     case ConvKind::weight: direct_weight(s, a, b, out); break;
   }
   return true;
@@ -392,7 +399,7 @@ bool direct_conv(ConvKind kind, const ConvShape& s, const float* a, const float*
 bool have_direct_conv() { return false; }
 bool direct_conv_fits(const ConvShape&, ConvKind) { return false; }
 bool conv_uses_direct(const ConvShape&, ConvKind) { return false; }
-bool direct_conv(ConvKind, const ConvShape&, const float*, const float*, float*) { return false; }
+bool direct_conv(ConvKind, const ConvShape&, const float*, const float*, float*, const float*) { return false; }
 
 #endif
 

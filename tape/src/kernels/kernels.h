@@ -195,9 +195,19 @@ bool onednn_conv(ConvKind kind, const ConvShape& s, const float* a, const float*
 bool have_direct_conv();
 bool direct_conv_fits(const ConvShape& s, ConvKind kind);
 bool conv_uses_direct(const ConvShape& s, ConvKind kind);
-// One kernel (a, b, out as onednn_conv takes them); false (nothing written) when it cannot run
-// here.
-bool direct_conv(ConvKind kind, const ConvShape& s, const float* a, const float* b, float* out);
+// One kernel (a, b, out as onednn_conv takes them; the forward and transposed ones add bias[C]
+// to each output as it is stored, when given); false (nothing written) when it cannot run here.
+bool direct_conv(ConvKind kind, const ConvShape& s, const float* a, const float* b, float* out,
+                 const float* bias = nullptr);
+
+// out[rows, c] += bias[c]: each element rounded once, as out + bias would be.
+template <class T>
+void add_bias(T* out, const T* bias, std::int64_t rows, std::int64_t c) {
+  for (std::int64_t r = 0; r < rows; ++r, out += c) {
+#pragma omp simd
+    for (std::int64_t k = 0; k < c; ++k) out[k] += bias[k];
+  }
+}
 
 // Runs run(begin, end, slot) on up to `slots` threads, thread `slot` of the `count` OpenMP gives
 // taking the images [n slot / count, n (slot + 1) / count); returns count (1 when slots <= 1:
@@ -235,12 +245,16 @@ void add_partials(T* w, const T* partials, std::int64_t size, int count) {
   }
 }
 
-// y[N, Ho, Wo, Co] = conv2d(x[N, H, W, Ci], w[kh, kw, Ci, Co])
+// y[N, Ho, Wo, Co] = conv2d(x[N, H, W, Ci], w[kh, kw, Ci, Co]) (+ bias[Co] when given: each output
+// the convolution's sum plus its bias, rounded as a separate add would round it)
 template <class T>
-void conv2d_forward(const ConvShape& s, const T* x, const T* w, T* y, ConvPath path = ConvPath::automatic);
-// x[N, H, W, Ci] = conv_transpose2d(u[N, Ho, Wo, Co], w[kh, kw, Ci, Co])
+void conv2d_forward(const ConvShape& s, const T* x, const T* w, T* y, ConvPath path = ConvPath::automatic,
+                    const T* bias = nullptr);
+// x[N, H, W, Ci] = conv_transpose2d(u[N, Ho, Wo, Co], w[kh, kw, Ci, Co]) (+ bias[Ci] when given, as
+// conv2d_forward's)
 template <class T>
-void conv2d_transpose(const ConvShape& s, const T* u, const T* w, T* x, ConvPath path = ConvPath::automatic);
+void conv2d_transpose(const ConvShape& s, const T* u, const T* w, T* x, ConvPath path = ConvPath::automatic,
+                      const T* bias = nullptr);
 // w[kh, kw, Ci, Co] = conv2d_weight_grad(x[N, H, W, Ci], u[N, Ho, Wo, Co])
 template <class T>
 void conv2d_weight(const ConvShape& s, const T* x, const T* u, T* w, ConvPath path = ConvPath::automatic);

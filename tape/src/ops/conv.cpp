@@ -1,6 +1,8 @@
 // The convolution trio in NHWC with HWIO weights: conv2d, conv_transpose2d, conv2d_weight_grad.
 // Padding is resolved to explicit pads once at the public boundary; each op's gradient is
 // expressed through the other two, so convolution is differentiable to any order.
+#include <optional>
+
 #include "kernels/kernels.h"
 #include "ops/common.h"
 #include "record.h"
@@ -98,47 +100,77 @@ kernels::ConvShape conv_shape(const Shape& x, const Shape& w, std::int64_t ho, s
   return {x[0], x[1], x[2], x[3], w[0], w[1], w[3], ho, wo, s.sh, s.sw, s.pt, s.pl};
 }
 
-Tensor conv2d_core(const Tensor& x, const Tensor& w, const Spec& s);
-Tensor conv_transpose_core(const Tensor& u, const Tensor& w, const Spec& s, std::int64_t h, std::int64_t wd);
+Tensor conv2d_core(const Tensor& x, const Tensor& w, const Spec& s, const Tensor& bias = Tensor());
+Tensor conv_transpose_core(const Tensor& u, const Tensor& w, const Spec& s, std::int64_t h, std::int64_t wd,
+                           const Tensor& bias = Tensor());
 Tensor weight_grad_core(const Tensor& x, const Tensor& u, const Spec& s, std::int64_t kh, std::int64_t kw);
 
 std::int64_t out_size(std::int64_t in, std::int64_t k, std::int64_t stride, std::int64_t before, std::int64_t after) {
   return (in + before + after - k) / stride + 1;
 }
 
-// x[N, H, W, Ci] * w[kh, kw, Ci, Co] -> y[N, Ho, Wo, Co]
-Tensor conv2d_core(const Tensor& x, const Tensor& w, const Spec& s) {
+// The op's inputs: its two tensors, and the bias when there is one.
+std::vector<Tensor> with_bias(const Tensor& a, const Tensor& b, const Tensor& bias) {
+  return bias.defined() ? std::vector<Tensor>{a, b, bias} : std::vector<Tensor>{a, b};
+}
+
+// The bias's shape, kept by the backward (not the bias itself), when there is one.
+std::optional<Shape> shape_of(const Tensor& bias) {
+  return bias.defined() ? std::optional<Shape>(bias.shape()) : std::nullopt;
+}
+
+// The gradients of a convolution (two inputs) and, when it has one, its bias[C]: g summed over
+// all but the channel axis, as an add's backward sums it.
+Grads conv_grads(Tensor ga, Tensor gb, const Tensor& g, const std::optional<Shape>& bias, const Needs& n) {
+  Grads grads{std::move(ga), std::move(gb)};
+  if (bias) grads.push_back(n[2] ? sum_to(g, *bias) : Tensor());
+  return grads;
+}
+
+// The bias's data, or null without one.
+template <class T>
+const T* bias_data(const Tensor& bias) {
+  return bias.defined() ? bias.data<T>() : nullptr;
+}
+
+// x[N, H, W, Ci] * w[kh, kw, Ci, Co] (+ bias[Co]) -> y[N, Ho, Wo, Co]
+Tensor conv2d_core(const Tensor& x, const Tensor& w, const Spec& s, const Tensor& bias) {
   const detail::OpScope op(kConv2d);
   const std::int64_t ho = out_size(x.dim(1), w.dim(0), s.sh, s.pt, s.pb);
   const std::int64_t wo = out_size(x.dim(2), w.dim(1), s.sw, s.pl, s.pr);
   Tensor y = detail::empty({x.dim(0), ho, wo, w.dim(3)}, x.dtype());
   const auto cs = conv_shape(x.shape(), w.shape(), ho, wo, s);
   detail::dispatch(x.dtype(), [&]<class T>() {
-    kernels::conv2d_forward(cs, x.data<T>(), w.data<T>(), detail::mutable_data<T>(y));
+    kernels::conv2d_forward(cs, x.data<T>(), w.data<T>(), detail::mutable_data<T>(y), kernels::ConvPath::automatic,
+                            bias_data<T>(bias));
   });
-  if (detail::should_record(x, w)) {
-    op.record({x, w}, y, [x, w, s](const Tensor& g, const Needs& n) {
+  const std::vector<Tensor> inputs = with_bias(x, w, bias);
+  if (detail::should_record(inputs)) {
+    op.record(inputs, y, [x, w, s, bias = shape_of(bias)](const Tensor& g, const Needs& n) {
       Tensor gx = n[0] ? conv_transpose_core(g, w, s, x.dim(1), x.dim(2)) : Tensor();
       Tensor gw = n[1] ? weight_grad_core(x, g, s, w.dim(0), w.dim(1)) : Tensor();
-      return Grads{gx, gw};
+      return conv_grads(std::move(gx), std::move(gw), g, bias, n);
     });
   }
   return y;
 }
 
-// u[N, Ho, Wo, Co], w[kh, kw, Ci, Co] -> z[N, H, W, Ci]
-Tensor conv_transpose_core(const Tensor& u, const Tensor& w, const Spec& s, std::int64_t h, std::int64_t wd) {
+// u[N, Ho, Wo, Co], w[kh, kw, Ci, Co] (+ bias[Ci]) -> z[N, H, W, Ci]
+Tensor conv_transpose_core(const Tensor& u, const Tensor& w, const Spec& s, std::int64_t h, std::int64_t wd,
+                           const Tensor& bias) {
   const detail::OpScope op(kConvTranspose2d);
   Tensor z = detail::empty({u.dim(0), h, wd, w.dim(2)}, u.dtype());
   const auto cs = conv_shape(z.shape(), w.shape(), u.dim(1), u.dim(2), s);
   detail::dispatch(u.dtype(), [&]<class T>() {
-    kernels::conv2d_transpose(cs, u.data<T>(), w.data<T>(), detail::mutable_data<T>(z));
+    kernels::conv2d_transpose(cs, u.data<T>(), w.data<T>(), detail::mutable_data<T>(z), kernels::ConvPath::automatic,
+                              bias_data<T>(bias));
   });
-  if (detail::should_record(u, w)) {
-    op.record({u, w}, z, [u, w, s](const Tensor& g, const Needs& n) {
+  const std::vector<Tensor> inputs = with_bias(u, w, bias);
+  if (detail::should_record(inputs)) {
+    op.record(inputs, z, [u, w, s, bias = shape_of(bias)](const Tensor& g, const Needs& n) {
       Tensor gu = n[0] ? conv2d_core(g, w, s) : Tensor();
       Tensor gw = n[1] ? weight_grad_core(g, u, s, w.dim(0), w.dim(1)) : Tensor();
-      return Grads{gu, gw};
+      return conv_grads(std::move(gu), std::move(gw), g, bias, n);
     });
   }
   return z;
@@ -175,7 +207,23 @@ std::string two(const char* na, const Tensor& a, const char* nb, const Tensor& b
 
 }  // namespace
 
-Tensor conv2d(const Tensor& x, const Tensor& w, const Conv2dOptions& o) {
+namespace {
+
+// A conv op's optional bias: undefined, or [channels] of the op's dtype.
+void check_bias(const char* op, const Tensor& bias, std::int64_t channels, const Tensor& like, const std::string& shapes) {
+  if (!bias.defined()) return;
+  ops_detail::require_same_dtype(op, like, bias, "the input", "bias");
+  if (bias.rank() != 1 || bias.dim(0) != channels) {
+    throw ShapeError(std::string(op) + ": bias must be [" + std::to_string(channels) + "] (the output's channels), got " +
+                     bias.shape().to_string() + "; " + shapes);
+  }
+}
+
+}  // namespace
+
+Tensor conv2d(const Tensor& x, const Tensor& w, const Conv2dOptions& o) { return conv2d(x, w, Tensor(), o); }
+
+Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dOptions& o) {
   ops_detail::require_same_dtype(kConv2d, x, w, "x", "w");
   const std::string shapes = two("x", x, "w", w);
   require_rank4(kConv2d, x, "x [N, H, W, C]", shapes);
@@ -185,9 +233,10 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Conv2dOptions& o) {
     throw ShapeError("conv2d: x has " + std::to_string(x.dim(3)) + " channels but w expects " +
                      std::to_string(w.dim(2)) + "; " + shapes + ", " + params_text(o.strides, o.padding));
   }
+  check_bias(kConv2d, bias, w.dim(3), x, shapes);
   std::int64_t ho, wo;
   const Spec s = resolve(kConv2d, x.dim(1), x.dim(2), w.dim(0), w.dim(1), o.strides, o.padding, shapes, ho, wo);
-  return conv2d_core(x, w, s);
+  return conv2d_core(x, w, s, bias);
 }
 
 namespace {
@@ -210,6 +259,10 @@ std::int64_t transpose_length(std::int64_t in, std::int64_t k, std::int64_t stri
 }  // namespace
 
 Tensor conv_transpose2d(const Tensor& u, const Tensor& w, const ConvTranspose2dOptions& o) {
+  return conv_transpose2d(u, w, Tensor(), o);
+}
+
+Tensor conv_transpose2d(const Tensor& u, const Tensor& w, const Tensor& bias, const ConvTranspose2dOptions& o) {
   ops_detail::require_same_dtype(kConvTranspose2d, u, w, "u", "w");
   const std::string shapes = two("u", u, "w", w);
   require_rank4(kConvTranspose2d, u, "u [N, H, W, C]", shapes);
@@ -220,6 +273,7 @@ Tensor conv_transpose2d(const Tensor& u, const Tensor& w, const ConvTranspose2dO
     throw ShapeError("conv_transpose2d: u has " + std::to_string(u.dim(3)) + " channels but w expects " +
                      std::to_string(w.dim(3)) + " (its last axis); " + shapes + ", " + params);
   }
+  check_bias(kConvTranspose2d, bias, w.dim(2), u, shapes);
   if (o.output_padding) {
     for (int a = 0; a < 2; ++a) {
       if ((*o.output_padding)[a] < 0 || (*o.output_padding)[a] >= o.strides[a]) {
@@ -250,7 +304,7 @@ Tensor conv_transpose2d(const Tensor& u, const Tensor& w, const ConvTranspose2dO
                      std::to_string(wo) + ", not u's " + std::to_string(u.dim(1)) + "x" + std::to_string(u.dim(2)) +
                      "; " + sized + ", " + params);
   }
-  return conv_transpose_core(u, w, s, size[0], size[1]);
+  return conv_transpose_core(u, w, s, size[0], size[1], bias);
 }
 
 Tensor conv2d_weight_grad(const Tensor& x, const Tensor& u, const Conv2dOptions& o,

@@ -87,6 +87,7 @@ class ConvLayer : public KernelLayer {
   // kernel [kh, kw, in_channels_axis, out_channels_axis] and bias [filters], for x[N, H, W, C].
   void make_variables(const Shape& input_shape, bool transposed, DType dtype);
   // y + bias, then the activation.
+  Tensor call_bias() const;
   Tensor finish(const Tensor& y) const;
 
   std::int64_t filters_;
