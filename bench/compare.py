@@ -4,10 +4,12 @@
   bench/compare.py [--build build] [--rounds 3] [--archs tf-tutorial,keras-small]
                    [--batches 64,128,256] [--threads 1,2] [--step tf|torch]
 
-For each configuration it runs tape's bench_dcgan and bench/pytorch/dcgan_step.py alternately,
---rounds times each, as separate processes, and prints the medians: ms per iteration, the ratio
-tape/PyTorch, tape's GFLOP/s and % of the FMA ceiling (measured first by bench_fma, same run) and
-each process's peak RSS (from wait4). Needs a build with -DTAPE_BUILD_BENCH=ON and Debian's
+For each configuration it runs bench_fma's FMA ceiling, tape's bench_dcgan and
+bench/pytorch/dcgan_step.py alternately, --rounds times each, as separate processes, and prints
+the medians: ms per iteration, the ratio tape/PyTorch, tape's GFLOP/s, the ceiling measured in
+those rounds and tape's % of it (a shared machine's speed drifts over a run: each row is held to
+the ceiling of its own minutes; the first line gives the ceiling at the start), and each
+process's peak RSS (from wait4). Needs a build with -DTAPE_BUILD_BENCH=ON and Debian's
 python3-torch with libopenblas0-openmp.
 """
 import argparse
@@ -78,17 +80,18 @@ def main():
     measured = {t: fma_ceiling(a.build, t) for t in threads_list}
     ceilings = {t: gflops for t, (gflops, _) in measured.items()}
     isa = measured[threads_list[0]][1]
-    print(f"FMA ceiling ({isa}, GFLOP/s): " + ", ".join(f"{t} thread(s) {c:.0f}" for t, c in ceilings.items()))
+    print(f"FMA ceiling at the start ({isa}, GFLOP/s): " + ", ".join(f"{t} thread(s) {c:.0f}" for t, c in ceilings.items()))
     header = (f"{'arch':12s} {'batch':>5s} {'thr':>3s} {'tape ms':>9s} {'torch ms':>9s} {'ratio':>6s} "
-              f"{'GFLOP/s':>8s} {'% ceil':>6s} {'tape RSS':>9s} {'torch RSS':>9s}")
+              f"{'GFLOP/s':>8s} {'ceiling':>7s} {'% ceil':>6s} {'tape RSS':>9s} {'torch RSS':>9s}")
     print(header)
     print("-" * len(header))
     blas = "?"
     for arch in a.archs.split(","):
         for batch in [int(b) for b in a.batches.split(",")]:
             for threads in threads_list:
-                ours, theirs, ratios, gflops, rss_ours, rss_theirs = [], [], [], [], [], []
+                ours, theirs, ratios, gflops, rss_ours, rss_theirs, ceiling = [], [], [], [], [], [], []
                 for _ in range(a.rounds):
+                    ceiling.append(fma_ceiling(a.build, threads)[0])
                     ms, gf, rss = tape_run(a.build, arch, batch, threads)
                     tms, trss, blas = torch_run(arch, batch, threads, a.step)
                     ours.append(ms)
@@ -99,7 +102,7 @@ def main():
                     rss_theirs.append(trss)
                 med = statistics.median
                 print(f"{arch:12s} {batch:5d} {threads:3d} {med(ours):9.1f} {med(theirs):9.1f} {med(ratios):6.2f} "
-                      f"{med(gflops):8.1f} {100 * med(gflops) / ceilings[threads]:6.1f} "
+                      f"{med(gflops):8.1f} {med(ceiling):7.0f} {100 * med(gflops) / med(ceiling):6.1f} "
                       f"{med(rss_ours):8.0f}M {med(rss_theirs):8.0f}M", flush=True)
     print(f"PyTorch BLAS: {blas}; step: {a.step}; medians of {a.rounds} alternating rounds")
 
