@@ -43,9 +43,11 @@ TEST_CASE("batch_norm equals its definition, with and without gamma and beta", "
       test::require_close(r.variance, mean(square(x - mean(x, {0, 1, 2})), {0, 1, 2}), tol);
     }
   }
-  // a dense layer's features: x[batch, features]
-  const Tensor x = rand({16, 300}, 4);
-  test::require_close(batch_norm(x, Tensor(), Tensor(), 1e-5).y, definition(x, Tensor(), Tensor(), 1e-5), 1e-12);
+  // a dense layer's features: x[batch, features], and thousands of them (blocks of their own)
+  for (const Shape& shape : {Shape{16, 300}, Shape{40, 5000}}) {
+    const Tensor x = rand(shape, 4);
+    test::require_close(batch_norm(x, Tensor(), Tensor(), 1e-5).y, definition(x, Tensor(), Tensor(), 1e-5), 1e-12);
+  }
 }
 
 TEST_CASE("batch_norm's fused backward equals the definition's gradient", "[normalization]") {
@@ -74,8 +76,12 @@ TEST_CASE("batch_norm's fused backward equals the definition's gradient", "[norm
 }
 
 TEST_CASE("batch_norm gives the same bits on one thread and on two", "[normalization][threads]") {
-  const Tensor x = rand({64, 7, 7, 32}, 13, -1.0, 1.0, DType::f32), gamma = rand({32}, 14, 0.5, 1.5, DType::f32);
-  const Tensor beta = rand({32}, 15, -1.0, 1.0, DType::f32), v = rand({64, 7, 7, 32}, 16, -1.0, 1.0, DType::f32);
+  // a conv layer's channels, and a dense layer's 12,544 features (the wide layout's blocks)
+  const Shape shape = GENERATE(Shape{64, 7, 7, 32}, Shape{64, 12544});
+  const std::int64_t c = shape[-1];
+  INFO("x " << shape);
+  const Tensor x = rand(shape, 13, -1.0, 1.0, DType::f32), gamma = rand({c}, 14, 0.5, 1.5, DType::f32);
+  const Tensor beta = rand({c}, 15, -1.0, 1.0, DType::f32), v = rand(shape, 16, -1.0, 1.0, DType::f32);
   const auto run = [&] {
     const BatchNormResult r = batch_norm(x, gamma, beta, 1e-3);
     Args out{r.y, r.mean, r.variance};
