@@ -31,21 +31,14 @@ std::uint64_t first_bits_above(double threshold) {
   return hi;
 }
 
-// No work after a run of draws.
-struct NothingAfter {
-  void operator()(std::int64_t, std::int64_t) const {}
-};
-
 // Calls put(i, bits) for i < n with the integers behind the generator's next n uniform() draws
 // (u_i = bits * 2^-53): one by one up to a block boundary, then from Philox blocks in parallel,
 // two draws per block, in no particular order and under `omp simd` (put must only write element
-// i); after each run of draws [first, first + count), still in cache, after(first, count). The
-// generator ends in the state n uniform() calls would leave.
-template <class Put, class After = NothingAfter>
-void for_each_uniform_bits(std::int64_t n, Generator& gen, Put put, After after = {}) {
+// i). The generator ends in the state n uniform() calls would leave.
+template <class Put>
+void for_each_uniform_bits(std::int64_t n, Generator& gen, Put put) {
   std::int64_t i = 0;
   for (; i < n && gen.state().index != 4; ++i) put(i, gen.next_u64() >> 11);  // = bits53 of the next two words
-  if (i > 0) after(std::int64_t{0}, i);
   const std::int64_t rest = n - i;
   if (rest <= 0) return;
   const GeneratorState start = gen.state();
@@ -62,7 +55,6 @@ void for_each_uniform_bits(std::int64_t n, Generator& gen, Put put, After after 
     Put local = put;
 #pragma omp simd
     for (std::int64_t e = 0; e < draws; ++e) local(i + 2 * b0 + e, bits53(w[2 * e], w[2 * e + 1]));
-    after(i + 2 * b0, draws);
   }
   gen.set_state({start.seed, start.counter + static_cast<std::uint64_t>(blocks), rest % 2 == 0 ? 4u : 2u});
 }

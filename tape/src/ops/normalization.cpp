@@ -88,21 +88,6 @@ constexpr const char* kDropout = "dropout";
 // The kept elements, one byte each, from the buffer cache (counted in its in-use bytes).
 using Mask = std::shared_ptr<const detail::ScratchBuffer<std::uint8_t>>;
 
-// y[i] = x[i] * (mask[i] * scale), the one formula of the forward and the backward.
-template <class T>
-T masked(T x, std::uint8_t keep, T scale) {
-  return x * (static_cast<T>(keep) * scale);
-}
-
-Tensor apply_mask(const Tensor& x, const Mask& mask, double rate);
-
-// Records y = apply_mask(x, mask, rate) when x is watched.
-void record_mask(const detail::OpScope& op, const Tensor& x, const Tensor& y, const Mask& mask, double rate) {
-  if (detail::should_record(x)) {
-    op.record({x}, y, [mask, rate](const Tensor& g, const Needs&) { return Grads{apply_mask(g, mask, rate)}; });
-  }
-}
-
 // x[...] * mask[...] / (1 - rate): linear in x, so its backward is itself on g.
 Tensor apply_mask(const Tensor& x, const Mask& mask, double rate) {
   const detail::OpScope op(kDropout);
@@ -113,34 +98,25 @@ Tensor apply_mask(const Tensor& x, const Mask& mask, double rate) {
     const std::uint8_t* pm = mask->data();
     T* py = detail::mutable_data<T>(y);
     kernels::parallel_chunks(x.numel(), [&](std::int64_t b, std::int64_t e) {
-      for (std::int64_t i = b; i < e; ++i) py[i] = masked(px[i], pm[i], scale);
+      for (std::int64_t i = b; i < e; ++i) py[i] = px[i] * (static_cast<T>(pm[i]) * scale);
     });
   });
-  record_mask(op, x, y, mask, rate);
+  if (detail::should_record(x)) {
+    op.record({x}, y, [mask, rate](const Tensor& g, const Needs&) { return Grads{apply_mask(g, mask, rate)}; });
+  }
   return y;
 }
 
-// x * mask / (1 - rate) with mask_i = (u_i > rate) for gen's next n uniform draws in x's dtype
-// (gen moves past them), compared as integers (the draws never become floating point); each run
-// of the mask applied while it is in cache.
-Tensor draw_and_apply(const Tensor& x, double rate, Generator& gen) {
-  const detail::OpScope op(kDropout);
+// mask[n] with mask_i = (u_i > rate) for gen's next n uniform draws in x's dtype (gen moves past
+// them), compared as integers: the draws never become floating point.
+Mask draw_mask(const Tensor& x, double rate, Generator& gen) {
+  detail::ProfileScope profile_scope(kDropout);
   auto mask = std::make_shared<detail::ScratchBuffer<std::uint8_t>>(static_cast<std::size_t>(x.numel()));
-  Tensor y = detail::empty(x.shape(), x.dtype());
-  detail::dispatch(x.dtype(), [&]<class T>() {
-    const std::uint64_t k = detail::first_bits_above<T>(rate);
-    const T scale = static_cast<T>(1.0 / (1.0 - rate));
-    const T* px = x.data<T>();
-    T* py = detail::mutable_data<T>(y);
-    std::uint8_t* m = mask->data();
-    detail::for_each_uniform_bits(
-        x.numel(), gen, [m, k](std::int64_t i, std::uint64_t bits) { m[i] = bits >= k; },
-        [=](std::int64_t first, std::int64_t count) {
-          for (std::int64_t i = first; i < first + count; ++i) py[i] = masked(px[i], m[i], scale);
-        });
-  });
-  record_mask(op, x, y, mask, rate);
-  return y;
+  const std::uint64_t k = x.dtype() == DType::f64 ? detail::first_bits_above<double>(rate)
+                                                  : detail::first_bits_above<float>(rate);
+  std::uint8_t* m = mask->data();
+  detail::for_each_uniform_bits(x.numel(), gen, [m, k](std::int64_t i, std::uint64_t bits) { m[i] = bits >= k; });
+  return mask;
 }
 
 }  // namespace
@@ -180,7 +156,7 @@ Tensor dropout(const Tensor& x, double rate, Generator& gen) {
   if (!(rate >= 0.0 && rate < 1.0)) {
     throw ValueError("dropout: rate must be in [0, 1), got " + std::to_string(rate) + "; x=" + x.shape().to_string());
   }
-  return draw_and_apply(x, rate, gen);
+  return apply_mask(x, draw_mask(x, rate, gen), rate);
 }
 
 // x[B / count, ...] -> [B / count, ...]: this shard's rows of the global batch's mask
