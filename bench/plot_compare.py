@@ -18,7 +18,7 @@ def parse(path):
     rows = []
     for line in open(path):
         p = line.split()
-        if len(p) == 10 and p[0] in ("tf-tutorial", "keras-small"):
+        if len(p) in (10, 11) and p[0] in ("tf-tutorial", "keras-small"):  # 11: with the rounds' ceiling
             rows.append({"arch": p[0], "batch": p[1], "threads": p[2], "tape": float(p[3]),
                          "torch": float(p[4]), "ratio": float(p[5])})
     if not rows:
