@@ -53,6 +53,23 @@ TEST_CASE("conv2d channel mismatch: the exact message", "[errors]") {
   REQUIRE(tape::conv2d(x, zeros({5, 5, 3, 64}), options).shape() == tape::Shape{8, 14, 14, 64});
 }
 
+TEST_CASE("a conv op's bias of the wrong size or dtype: the op, the shapes and the expected size", "[errors]") {
+  const Tensor x = zeros({2, 8, 8, 3}), w = zeros({3, 3, 3, 16});
+  const tape::Conv2dOptions options{{2, 2}, tape::Padding::same()};
+  REQUIRE_THROWS_AS(tape::conv2d(x, w, zeros({3}), options), ShapeError);
+  REQUIRE_THROWS_WITH(tape::conv2d(x, w, zeros({3}), options),
+                      "conv2d: bias must be [16] (the output's channels), got [3]; x=[2, 8, 8, 3], w=[3, 3, 3, 16]");
+  REQUIRE_THROWS_WITH(tape::conv2d(x, w, zeros({1, 16}), options), Contains("bias must be [16]") && Contains("[1, 16]"));
+  REQUIRE_THROWS_AS(tape::conv2d(x, w, zeros({16}, tape::DType::f64), options), tape::DTypeError);
+  // conv_transpose2d's bias has its output's channels: w's third axis
+  const Tensor u = zeros({2, 4, 4, 16});
+  const tape::ConvTranspose2dOptions t_options{{2, 2}, tape::Padding::same()};
+  REQUIRE_THROWS_WITH(tape::conv_transpose2d(u, w, zeros({16}), t_options),
+                      Contains("conv_transpose2d: bias must be [3]") && Contains("u=[2, 4, 4, 16]"));
+  REQUIRE(tape::conv_transpose2d(u, w, zeros({3}), t_options).shape() == tape::Shape{2, 8, 8, 3});
+  REQUIRE(tape::conv2d(x, w, zeros({16}), options).shape() == tape::Shape{2, 4, 4, 16});
+}
+
 TEST_CASE("conv2d argument errors name the op, shapes and parameters", "[errors]") {
   SECTION("kernel larger than the padded input") {
     const Tensor x = zeros({1, 3, 4, 2});

@@ -114,13 +114,14 @@ int for_each_chunk(const ConvShape& s, Body body) {
   });
 }
 
-// out[rows, c] += bias[c] over threads (oneDNN's outputs: its own bias would round differently).
+// out[rows, c] += bias[c] over threads, in chunks of about kParallelGrain elements (oneDNN's
+// outputs: its own bias would round differently).
 template <class T>
 void add_bias_parallel(T* out, const T* bias, std::int64_t rows, std::int64_t c) {
-  const std::int64_t grain = std::max<std::int64_t>(1, kParallelGrain / std::max<std::int64_t>(c, 1));
-  parallel_chunks((rows + grain - 1) / grain, [&](std::int64_t b, std::int64_t e) {
-    add_bias(out + b * grain * c, bias, std::min(rows, e * grain) - b * grain, c);
-  });
+  const std::int64_t grain = std::max<std::int64_t>(1, kParallelGrain / std::max<std::int64_t>(c, 1));  // rows
+  const std::int64_t chunks = (rows + grain - 1) / grain;
+#pragma omp parallel for schedule(static) if (chunks > 1 && !omp_in_parallel())
+  for (std::int64_t k = 0; k < chunks; ++k) add_bias(out + k * grain * c, bias, std::min(grain, rows - k * grain), c);
 }
 
 // Runs the kernel of `kind` through tape's direct kernel or oneDNN if the path (for `automatic`:
