@@ -114,16 +114,6 @@ int for_each_chunk(const ConvShape& s, Body body) {
   });
 }
 
-// out[rows, c] += bias[c] over threads, in chunks of about kParallelGrain elements (oneDNN's
-// outputs: its own bias would round differently).
-template <class T>
-void add_bias_parallel(T* out, const T* bias, std::int64_t rows, std::int64_t c) {
-  const std::int64_t grain = std::max<std::int64_t>(1, kParallelGrain / std::max<std::int64_t>(c, 1));  // rows
-  const std::int64_t chunks = (rows + grain - 1) / grain;
-#pragma omp parallel for schedule(static) if (chunks > 1 && !omp_in_parallel())
-  for (std::int64_t k = 0; k < chunks; ++k) add_bias(out + k * grain * c, bias, std::min(grain, rows - k * grain), c);
-}
-
 // Runs the kernel of `kind` through tape's direct kernel or oneDNN if the path (for `automatic`:
 // TAPE_CONV_PATH, else the shape) says so and it can, adding bias[channels of out] when given;
 // true when it did.
@@ -138,8 +128,11 @@ bool ran_elsewhere(ConvPath path, ConvKind kind, const ConvShape& s, const T* a,
     if (path == ConvPath::direct) return false;
     if (path == ConvPath::automatic && !conv_uses_onednn(s, kind)) return false;
     if (!onednn_conv(kind, s, a, b, out)) return false;
-    if (bias != nullptr && kind == ConvKind::forward) add_bias_parallel(out, bias, s.n * s.ho * s.wo, s.co);
-    if (bias != nullptr && kind == ConvKind::transpose) add_bias_parallel(out, bias, s.n * s.h * s.w, s.ci);
+    if (bias != nullptr) {  // a pass of its own: oneDNN's bias would round differently
+      const bool forward = kind == ConvKind::forward;
+      const std::int64_t c = forward ? s.co : s.ci;
+      for_rows(s.n * (forward ? s.ho * s.wo : s.h * s.w), c, [&](std::int64_t r) { add_bias(out + r * c, bias, 1, c); });
+    }
     return true;
   } else {
     return false;

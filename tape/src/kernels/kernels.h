@@ -36,6 +36,14 @@ void parallel_chunks(std::int64_t n, Body body) {
   }
 }
 
+// f(r) for every row r < m of an [m, c] array (f writes row r), rows in parallel when there are
+// many elements.
+template <class F>
+void for_rows(std::int64_t m, std::int64_t c, F f) {
+#pragma omp parallel for schedule(static) if (m * c >= 2 * kParallelGrain)
+  for (std::int64_t r = 0; r < m; ++r) f(r);
+}
+
 // x[...] -> out[...] of x's shape and dtype, body(src, dst, n) filling each chunk of n elements
 // from raw pointers (const T*, T*), in parallel chunks.
 template <class Body>

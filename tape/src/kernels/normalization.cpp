@@ -39,13 +39,6 @@ std::vector<double> column_sums(std::int64_t m, std::int64_t c, int terms, Row r
   return sums;
 }
 
-// f(r) for every row r < m (f writes row r), rows in parallel when there are many elements.
-template <class F>
-void for_rows(std::int64_t m, std::int64_t c, F f) {
-#pragma omp parallel for schedule(static) if (m * c >= 2 * kParallelGrain)
-  for (std::int64_t r = 0; r < m; ++r) f(r);
-}
-
 }  // namespace
 
 template <class T>

@@ -327,7 +327,6 @@ Tensor relu(const Tensor& x) {
   return y;
 }
 
-
 Tensor leaky_relu(const Tensor& x, double alpha) {
   const detail::OpScope op("leaky_relu");
   require_defined(op.name(), x, "x");
