@@ -220,6 +220,15 @@ Tensor Rescaling::call(const Tensor& x, bool) {
 LeakyReLU::LeakyReLU(double alpha, std::string name) : Module("leaky_re_lu", std::move(name)), alpha_(alpha) {}
 Tensor LeakyReLU::call(const Tensor& x, bool) { return leaky_relu(x, alpha_); }
 
+Tensor LeakyReLU::call_fused(Module& next, const Tensor& x, bool training) {
+  auto* dropout = dynamic_cast<Dropout*>(&next);
+  if (!training || dropout == nullptr || dropout->rate() == 0.0 || !x.defined()) return Tensor();
+  call_with(x, [&] { return x; });  // its output, of x's shape, is the fused op's intermediate
+  return dropout->call_with(x, [&] {
+    return leaky_relu_dropout(x, alpha_, dropout->rate(), dropout->generator(), dropout->batch_shard());
+  });
+}
+
 // ---------------------------------------------------------------- Dropout
 Dropout::Dropout(double rate, DropoutOptions options)
     : Module("dropout", options.name), rate_(rate), seed_(options.seed), gen_(options.seed) {

@@ -112,6 +112,14 @@ Tensor Module::operator()(const Tensor& x, bool training) {
   return run_call([&] { build_variables(x.shape(), x.dtype()); }, [&] { return call(x, training); });
 }
 
+Tensor Module::call_fused(Module&, const Tensor&, bool) { return Tensor(); }
+
+Tensor Module::call_with(const Tensor& x, const std::function<Tensor()>& run) {
+  if (!x.defined()) throw ValueError(type_name() + " '" + name() + "': input is undefined");
+  check_input_count(1);
+  return run_call([&] { build_variables(x.shape(), x.dtype()); }, run);
+}
+
 Tensor Module::operator()(const std::vector<Tensor>& inputs, bool training) {
   check_input_count(inputs.size());
   std::vector<Shape> shapes;
@@ -296,16 +304,25 @@ std::vector<Module*> Sequential::children() {
   return out;
 }
 
-Tensor Sequential::call(const Tensor& x, bool training) {
-  Tensor y = x;
-  for (auto& layer : layers_) y = (*layer)(y, training);
-  return y;
-}
+Tensor Sequential::call(const Tensor& x, bool training) { return run_layers(x, 0, training); }
 
 Tensor Sequential::call_inputs(const std::vector<Tensor>& inputs, bool training) {
   if (inputs.size() == 1) return call(inputs[0], training);
-  Tensor y = (*layers_.at(0))(inputs, training);
-  for (std::size_t i = 1; i < layers_.size(); ++i) y = (*layers_[i])(y, training);
+  return run_layers((*layers_.at(0))(inputs, training), 1, training);
+}
+
+Tensor Sequential::run_layers(Tensor y, std::size_t first, bool training) {
+  for (std::size_t i = first; i < layers_.size(); ++i) {
+    if (i + 1 < layers_.size()) {
+      Tensor fused = layers_[i]->call_fused(*layers_[i + 1], y, training);
+      if (fused.defined()) {
+        y = std::move(fused);
+        ++i;
+        continue;
+      }
+    }
+    y = (*layers_[i])(y, training);
+  }
   return y;
 }
 

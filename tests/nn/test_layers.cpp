@@ -176,6 +176,61 @@ TEST_CASE("Dropout: active only when training, scaled, seeded", "[layers]") {
   REQUIRE(a(x, true).to_vector<float>() != ya.to_vector<float>());  // the stream moves on
 }
 
+TEST_CASE("Sequential runs LeakyReLU then Dropout as one op while training, with the same numbers", "[layers]") {
+  // Two models built alike: one called whole (the pair fused), one layer by layer (never fused).
+  const auto make = [] {
+    return nn::Sequential::named("d", nn::Dense(6), nn::LeakyReLU(0.3), nn::Dropout(0.4), nn::Dense(2), nn::LeakyReLU(),
+                                 nn::Dropout(0.2));
+  };
+  auto fused = make(), apart = make();
+  fused.build({5}, 1);
+  apart.build({5}, 1);
+  const Tensor x = rand({16, 5}, 3, -1.0, 1.0, DType::f32);
+  for (int step = 0; step < 2; ++step) {  // the masks move on
+    INFO("call " << step);
+    GradientTape ta, tb;
+    ta.watch(x);
+    tb.watch(x);
+    const Tensor ya = fused(x, true);
+    Tensor yb = x;
+    for (std::size_t i = 0; i < apart.size(); ++i) yb = apart[i](yb, true);
+    REQUIRE(ya.to_vector<float>() == yb.to_vector<float>());
+    const Tensor v = rand(ya.shape(), 4, -1.0, 1.0, DType::f32);
+    std::vector<Tensor> sa{x}, sb{x};
+    for (const Variable& w : fused.trainable_variables()) sa.push_back(w.value());
+    for (const Variable& w : apart.trainable_variables()) sb.push_back(w.value());
+    const auto ga = ta.gradient({ya}, sa, {.output_gradients = {v}});
+    const auto gb = tb.gradient({yb}, sb, {.output_gradients = {v}});
+    for (std::size_t i = 0; i < ga.size(); ++i) REQUIRE(ga[i].to_vector<float>() == gb[i].to_vector<float>());
+  }
+  REQUIRE(variable_names(fused) == variable_names(apart));
+  REQUIRE(fused.named_generators().size() == 2);
+  for (std::size_t i = 0; i < 2; ++i) {
+    REQUIRE(fused.named_generators()[i].first == apart.named_generators()[i].first);
+    REQUIRE(fused.named_generators()[i].second->state() == apart.named_generators()[i].second->state());
+  }
+  for (std::size_t i = 0; i < fused.size(); ++i) {
+    REQUIRE(fused[i].called());
+    REQUIRE(fused[i].output_shape() == apart[i].output_shape());
+  }
+  // Inference: no dropout, nothing fused, the generators untouched.
+  const GeneratorState before = fused.named_generators()[0].second->state();
+  Tensor yb = x;
+  for (std::size_t i = 0; i < apart.size(); ++i) yb = apart[i](yb, false);
+  REQUIRE(fused(x, false).to_vector<float>() == yb.to_vector<float>());
+  REQUIRE(fused.named_generators()[0].second->state() == before);
+
+  // A first call while training builds the fused pair (Dropout seeds its stream from its name).
+  auto fresh = nn::Sequential::named("d", nn::LeakyReLU(0.3), nn::Dropout(0.4));
+  auto built = nn::Sequential::named("d", nn::LeakyReLU(0.3), nn::Dropout(0.4));
+  built.build({5});
+  const Tensor y_fresh = fresh(x, true);
+  REQUIRE(fresh.built());
+  REQUIRE(fresh[1].name() == "dropout");
+  REQUIRE(y_fresh.to_vector<float>() == built[1](built[0](x, true), true).to_vector<float>());
+  REQUIRE(fresh.named_generators()[0].second->state() == built.named_generators()[0].second->state());
+}
+
 TEST_CASE("names are unique and hierarchical", "[layers]") {
   auto g = nn::Sequential::named("generator", nn::Dense(4), nn::Dense(2), nn::BatchNorm());
   g.build({3}, 1);

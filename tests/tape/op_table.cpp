@@ -741,6 +741,24 @@ std::vector<OpInfo> make_table() {
        },
        .declarations = 2,
        .tags = "[normalization][dropout]"},
+      {.name = "leaky_relu_dropout",
+       .samples = [] {
+         // A generator of its own on every call: the same mask each time; x away from the kink.
+         return std::vector<Sample>{
+             call("leaky_relu_dropout(x, 0.2, 0.4, Generator(7))",
+                  [](const Args& in) {
+                    Generator gen(7);
+                    return leaky_relu_dropout(in[0], 0.2, 0.4, gen);
+                  },
+                  {rand_away_from_zero({3, 4, 5}, 23)}),
+             call("leaky_relu_dropout(x, -0.5, 0.3, Generator(7), shard 1 of 2)",
+                  [](const Args& in) {
+                    Generator gen(7);
+                    return leaky_relu_dropout(in[0], -0.5, 0.3, gen, BatchShard{1, 2});
+                  },
+                  {rand_away_from_zero({2, 4, 5}, 24)})};
+       },
+       .tags = "[normalization][dropout]"},
 
       // ---- optimizer steps
       {.name = "adam_step",

@@ -143,6 +143,54 @@ TEST_CASE("dropout keeps x * (u > rate) / (1 - rate) for the generator's uniform
   }
 }
 
+TEST_CASE("leaky_relu_dropout gives dropout(leaky_relu(x)) bit for bit, and its gradients", "[normalization][dropout]") {
+  for (const DType dtype : {DType::f32, DType::f64}) {
+    // enough elements for the parallel path; exact zeros and the generator part way through a block
+    const Tensor x = rand({8, 32, 32, 3}, 41, -1.0, 1.0, dtype) * greater(rand({8, 32, 32, 3}, 42, 0.0, 1.0, dtype),
+                                                                           Tensor::scalar(0.1, dtype));
+    const Tensor v = rand(x.shape(), 43, -1.0, 1.0, dtype), w = rand(x.shape(), 44, -1.0, 1.0, dtype);
+    for (const double alpha : {0.2, 0.3, 0.0, -0.5}) {
+      for (const double rate : {0.5, 0.3, 0.0}) {
+        INFO(to_string(dtype) << ", alpha " << alpha << ", rate " << rate);
+        Generator a(5), b(5);
+        a.uniform();
+        b.uniform();
+        GradientTape outer_a, outer_b;
+        outer_a.watch(v);
+        outer_b.watch(v);
+        GradientTape ta, tb;
+        ta.watch(x);
+        tb.watch(x);
+        const Tensor fused = leaky_relu_dropout(x, alpha, rate, a);
+        const Tensor two_ops = dropout(leaky_relu(x, alpha), rate, b);
+        REQUIRE(fused.to_vector<double>() == two_ops.to_vector<double>());
+        REQUIRE(a.state() == b.state());
+        const Tensor ga = ta.gradient({fused}, x, {.output_gradients = {v}});
+        const Tensor gb = tb.gradient({two_ops}, x, {.output_gradients = {v}});
+        REQUIRE(ga.to_vector<double>() == gb.to_vector<double>());
+        // the backward's own gradient (linear in v): the same again
+        const Tensor gga = outer_a.gradient({ga}, v, {.output_gradients = {w}});
+        const Tensor ggb = outer_b.gradient({gb}, v, {.output_gradients = {w}});
+        REQUIRE(gga.to_vector<double>() == ggb.to_vector<double>());
+      }
+    }
+  }
+  // a shard of the global batch, as dropout's
+  const Tensor x = rand({6, 3, 5}, 45, -1.0, 1.0, DType::f32);
+  for (std::int64_t i = 0; i < 3; ++i) {
+    Generator a(11), b(11);
+    const Tensor part = slice(x, {2 * i, 0, 0}, {2, -1, -1});
+    REQUIRE(leaky_relu_dropout(part, 0.2, 0.4, a, BatchShard{i, 3}).to_vector<float>() ==
+            dropout(leaky_relu(part, 0.2), 0.4, b, BatchShard{i, 3}).to_vector<float>());
+    REQUIRE(a.state() == b.state());
+  }
+  Generator gen(1);
+  REQUIRE_THROWS_WITH(leaky_relu_dropout(x, 0.2, 1.0, gen),
+                      Catch::Contains("leaky_relu_dropout") && Catch::Contains("[6, 3, 5]"));
+  REQUIRE_THROWS_WITH(leaky_relu_dropout(Tensor(), 0.2, 0.5, gen), Catch::Contains("leaky_relu_dropout"));
+  REQUIRE_THROWS_WITH(leaky_relu_dropout(x, 0.2, 0.5, gen, BatchShard{3, 3}), Catch::Contains("index 3 of 3"));
+}
+
 TEST_CASE("dropout's mask does not depend on the thread count", "[normalization][dropout][threads]") {
   const Tensor x = rand({128, 14, 14, 4}, 22, -1.0, 1.0, DType::f32);
   std::vector<float> one, two;

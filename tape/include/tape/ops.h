@@ -238,6 +238,11 @@ Tensor dropout(const Tensor& x, double rate, Generator& gen);
 // and gen left where that draw leaves it (the other shards' draws skipped in O(1)), so data-parallel
 // processes together drop exactly what one process with the whole batch would.
 Tensor dropout(const Tensor& x, double rate, Generator& gen, const BatchShard& shard);
+// x[...] -> dropout(leaky_relu(x, alpha), rate, gen) (with a shard: dropout's sharded form) in one
+// pass each way: the same numbers and mask as the two ops, without the tensor between them. The
+// backward keeps only the mask's bytes (with x's signs), not x. (nn::Sequential runs a LeakyReLU
+// layer followed by a Dropout layer as this op while training.)
+Tensor leaky_relu_dropout(const Tensor& x, double alpha, double rate, Generator& gen, const BatchShard& shard = {});
 
 // ---------------- optimizer steps (not differentiable; tf.raw_ops.ApplyAdam) ----------------
 // One Adam step in one pass over var, grad, m, v (same shape and dtype), step t >= 1:

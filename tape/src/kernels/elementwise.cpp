@@ -162,6 +162,55 @@ TAPE_HOT_LOOP void scale_range(const double* g, const double* v, double* o, std:
   scale_loop(g, v, o, n, alpha);
 }
 
+// Dropout's product with the mask's scale; LeakyReLU's value (as leaky_relu_loop) times it, the
+// sign kept in the mask's bit 1; and their backwards' product: g, times the mask's scale, times
+// the slope.
+template <class T>
+inline void masked_loop(const T* __restrict x, const std::uint8_t* __restrict m, T* __restrict y, std::int64_t n,
+                        T scale) {
+  for (std::int64_t i = 0; i < n; ++i) y[i] = x[i] * (static_cast<T>(m[i]) * scale);
+}
+template <class T>
+inline void leaky_masked_loop(const T* __restrict x, std::uint8_t* __restrict m, T* __restrict y, std::int64_t n,
+                              T alpha, T scale) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    const T scaled = x[i] * alpha;
+    const bool positive = x[i] > T(0);
+    y[i] = (positive ? x[i] : scaled) * (static_cast<T>(m[i] & 1) * scale);
+    m[i] = static_cast<std::uint8_t>(m[i] | (positive ? 2 : 0));
+  }
+}
+template <class T>
+inline void leaky_masked_scale_loop(const T* __restrict g, const std::uint8_t* __restrict m, T* __restrict o,
+                                    std::int64_t n, T alpha, T scale, bool slope_first) {
+  if (slope_first) {
+    for (std::int64_t i = 0; i < n; ++i) o[i] = (g[i] * ((m[i] & 2) != 0 ? T(1) : alpha)) * (static_cast<T>(m[i] & 1) * scale);
+  } else {
+    for (std::int64_t i = 0; i < n; ++i) o[i] = (g[i] * (static_cast<T>(m[i] & 1) * scale)) * ((m[i] & 2) != 0 ? T(1) : alpha);
+  }
+}
+TAPE_HOT_LOOP void masked_range(const float* x, const std::uint8_t* m, float* y, std::int64_t n, float scale) {
+  masked_loop(x, m, y, n, scale);
+}
+TAPE_HOT_LOOP void masked_range(const double* x, const std::uint8_t* m, double* y, std::int64_t n, double scale) {
+  masked_loop(x, m, y, n, scale);
+}
+TAPE_HOT_LOOP void leaky_masked_range(const float* x, std::uint8_t* m, float* y, std::int64_t n, float alpha, float scale) {
+  leaky_masked_loop(x, m, y, n, alpha, scale);
+}
+TAPE_HOT_LOOP void leaky_masked_range(const double* x, std::uint8_t* m, double* y, std::int64_t n, double alpha,
+                                      double scale) {
+  leaky_masked_loop(x, m, y, n, alpha, scale);
+}
+TAPE_HOT_LOOP void leaky_masked_scale_range(const float* g, const std::uint8_t* m, float* o, std::int64_t n, float alpha,
+                                            float scale, bool slope_first) {
+  leaky_masked_scale_loop(g, m, o, n, alpha, scale, slope_first);
+}
+TAPE_HOT_LOOP void leaky_masked_scale_range(const double* g, const std::uint8_t* m, double* o, std::int64_t n,
+                                            double alpha, double scale, bool slope_first) {
+  leaky_masked_scale_loop(g, m, o, n, alpha, scale, slope_first);
+}
+
 }  // namespace
 
 Tensor leaky_relu_forward(const Tensor& x, double alpha) {
@@ -180,6 +229,26 @@ Tensor leaky_relu_scale(const Tensor& g, const Tensor& v, double alpha) {
     });
   });
   return out;
+}
+
+Tensor masked(const Tensor& x, const std::uint8_t* mask, double scale) {
+  return map_chunks_at(x, [mask, scale](const auto* in, auto* out, std::int64_t begin, std::int64_t n) {
+    masked_range(in, mask + begin, out, n, static_cast<std::decay_t<decltype(*out)>>(scale));
+  });
+}
+
+Tensor leaky_relu_masked(const Tensor& x, std::uint8_t* mask, double alpha, double scale) {
+  return map_chunks_at(x, [mask, alpha, scale](const auto* in, auto* out, std::int64_t begin, std::int64_t n) {
+    using T = std::decay_t<decltype(*out)>;
+    leaky_masked_range(in, mask + begin, out, n, static_cast<T>(alpha), static_cast<T>(scale));
+  });
+}
+
+Tensor leaky_relu_masked_scale(const Tensor& g, const std::uint8_t* mask, double alpha, double scale, bool slope_first) {
+  return map_chunks_at(g, [=](const auto* in, auto* out, std::int64_t begin, std::int64_t n) {
+    using T = std::decay_t<decltype(*out)>;
+    leaky_masked_scale_range(in, mask + begin, out, n, static_cast<T>(alpha), static_cast<T>(scale), slope_first);
+  });
 }
 
 }  // namespace tape::kernels

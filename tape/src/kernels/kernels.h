@@ -44,17 +44,23 @@ void for_rows(std::int64_t m, std::int64_t c, F f) {
   for (std::int64_t r = 0; r < m; ++r) f(r);
 }
 
-// x[...] -> out[...] of x's shape and dtype, body(src, dst, n) filling each chunk of n elements
-// from raw pointers (const T*, T*), in parallel chunks.
+// x[...] -> out[...] of x's shape and dtype, body(src, dst, begin, n) filling each chunk of n
+// elements from raw pointers (const T*, T*) at the chunk, begin its first element's index (for
+// arrays read alongside), in parallel chunks.
 template <class Body>
-Tensor map_chunks(const Tensor& x, Body body) {
+Tensor map_chunks_at(const Tensor& x, Body body) {
   Tensor out = detail::empty(x.shape(), x.dtype());
   detail::dispatch(x.dtype(), [&]<class T>() {
     const T* src = x.data<T>();
     T* dst = detail::mutable_data<T>(out);
-    parallel_chunks(x.numel(), [&](std::int64_t b, std::int64_t e) { body(src + b, dst + b, e - b); });
+    parallel_chunks(x.numel(), [&](std::int64_t b, std::int64_t e) { body(src + b, dst + b, b, e - b); });
   });
   return out;
+}
+// The same with body(src, dst, n).
+template <class Body>
+Tensor map_chunks(const Tensor& x, Body body) {
+  return map_chunks_at(x, [&](const auto* src, auto* dst, std::int64_t, std::int64_t n) { body(src, dst, n); });
 }
 
 // x[...] -> f(x)[...]; f maps an Eigen array expression to an expression.
@@ -71,6 +77,15 @@ Tensor leaky_relu_forward(const Tensor& x, double alpha);
 // g[...] * (v > 0 ? 1 : alpha): LeakyReLU's backward, its slope taken from its input or, for
 // alpha >= 0, its output, in one pass (g and v of one shape and dtype).
 Tensor leaky_relu_scale(const Tensor& g, const Tensor& v, double alpha);
+// y[...] = x * (mask * scale), mask[x.numel()] of 0/1 bytes: dropout's product.
+Tensor masked(const Tensor& x, const std::uint8_t* mask, double scale);
+// y[...] = (x > 0 ? x : alpha * x) * ((mask & 1) * scale), the products as LeakyReLU's and
+// dropout's; and bit 1 of each mask byte set where x > 0, for the backward, which then needs no
+// x: leaky_relu_dropout's forward.
+Tensor leaky_relu_masked(const Tensor& x, std::uint8_t* mask, double alpha, double scale);
+// g[...] * ((mask & 1) * scale) * (mask & 2 ? 1 : alpha): its backward, in the order of the two
+// ops' backwards; slope_first: g * slope * (mask scale), the order of their backwards' backwards.
+Tensor leaky_relu_masked_scale(const Tensor& g, const std::uint8_t* mask, double alpha, double scale, bool slope_first);
 
 // Per-operand element strides against an output shape (0 on broadcast axes).
 std::vector<std::int64_t> broadcast_strides(const Shape& in, const Shape& out);

@@ -1,5 +1,6 @@
 // Normalization and dropout. Fused: batch_norm (one op on the tape instead of a dozen, saving x
-// and two [C] vectors) and dropout (its mask kept as bytes, a quarter of a float32 mask).
+// and two [C] vectors), dropout (its mask kept as bytes, a quarter of a float32 mask) and
+// leaky_relu_dropout (LeakyReLU then dropout, x's sign kept in the mask's bytes).
 // Composite (built from mean, square and rsqrt, so differentiable to any order): layer_norm and
 // group_norm (instance normalization as one group per channel).
 #include <cstdint>
@@ -85,22 +86,14 @@ Grads batch_norm_grads(const Tensor& g, const Tensor& x, const Tensor& gamma, co
 
 constexpr const char* kDropout = "dropout";
 
-// The kept elements, one byte each, from the buffer cache (counted in its in-use bytes).
+// The kept elements, one byte each (bit 0; leaky_relu_dropout keeps x > 0 in bit 1), from the
+// buffer cache (counted in its in-use bytes).
 using Mask = std::shared_ptr<const detail::ScratchBuffer<std::uint8_t>>;
 
 // x[...] * mask[...] / (1 - rate): linear in x, so its backward is itself on g.
 Tensor apply_mask(const Tensor& x, const Mask& mask, double rate) {
   const detail::OpScope op(kDropout);
-  Tensor y = detail::empty(x.shape(), x.dtype());
-  detail::dispatch(x.dtype(), [&]<class T>() {
-    const T scale = static_cast<T>(1.0 / (1.0 - rate));
-    const T* px = x.data<T>();
-    const std::uint8_t* pm = mask->data();
-    T* py = detail::mutable_data<T>(y);
-    kernels::parallel_chunks(x.numel(), [&](std::int64_t b, std::int64_t e) {
-      for (std::int64_t i = b; i < e; ++i) py[i] = px[i] * (static_cast<T>(pm[i]) * scale);
-    });
-  });
+  Tensor y = kernels::masked(x, mask->data(), 1.0 / (1.0 - rate));
   if (detail::should_record(x)) {
     op.record({x}, y, [mask, rate](const Tensor& g, const Needs&) { return Grads{apply_mask(g, mask, rate)}; });
   }
@@ -117,6 +110,56 @@ Mask draw_mask(const Tensor& x, double rate, Generator& gen) {
   std::uint8_t* m = mask->data();
   detail::for_each_uniform_bits(x.numel(), gen, [m, k](std::int64_t i, std::uint64_t bits) { m[i] = bits >= k; });
   return mask;
+}
+
+void check_dropout(const char* op, const Tensor& x, double rate) {
+  ops_detail::require_defined(op, x, "x");
+  if (!(rate >= 0.0 && rate < 1.0)) {
+    throw ValueError(std::string(op) + ": rate must be in [0, 1), got " + std::to_string(rate) + "; x=" +
+                     x.shape().to_string());
+  }
+}
+
+// The mask of x[B / shard.count, ...] as shard `shard` of the global batch's: the other shards'
+// draws skipped before and after this one's.
+Mask draw_shard_mask(const Tensor& x, double rate, Generator& gen, const BatchShard& shard) {
+  shard.check();
+  if (shard.whole()) return draw_mask(x, rate, gen);
+  const auto words = 2 * static_cast<std::uint64_t>(x.numel());  // two 32-bit words per uniform draw
+  gen.discard(words * static_cast<std::uint64_t>(shard.index));
+  Mask mask = draw_mask(x, rate, gen);
+  gen.discard(words * static_cast<std::uint64_t>(shard.count - 1 - shard.index));
+  return mask;
+}
+
+constexpr const char* kLeakyReluDropout = "leaky_relu_dropout";
+
+// g[...] * (mask / (1 - rate)) * (x > 0 ? 1 : alpha), the sign of x from the mask's bit 1: the
+// backward of leaky_relu_dropout, the products in the order the two ops' backwards take them (the
+// mask's scale first), or with slope_first in the reverse order their own backwards take them.
+// Linear in g, so its own gradient is itself on the incoming one, in the other order.
+Tensor leaky_relu_dropout_backward(const Tensor& g, const Mask& mask, double alpha, double rate, bool slope_first) {
+  const detail::OpScope op("leaky_relu_dropout_backward");
+  Tensor out = kernels::leaky_relu_masked_scale(g, mask->data(), alpha, 1.0 / (1.0 - rate), slope_first);
+  if (detail::should_record(g)) {
+    op.record({g}, out, [mask, alpha, rate, slope_first](const Tensor& gg, const Needs&) {
+      return Grads{leaky_relu_dropout_backward(gg, mask, alpha, rate, !slope_first)};
+    });
+  }
+  return out;
+}
+
+// x[...] -> (x > 0 ? x : alpha * x) * (mask / (1 - rate)), the products as leaky_relu's and
+// dropout's; the mask keeps the sign of x for the backward (which so keeps no x).
+Tensor apply_leaky_relu_mask(const Tensor& x, const Mask& mask, double alpha, double rate) {
+  const detail::OpScope op(kLeakyReluDropout);
+  Tensor y = kernels::leaky_relu_masked(x, mask->data(), alpha, 1.0 / (1.0 - rate));
+  if (detail::should_record(x)) {
+    op.record({x}, y, [mask, alpha, rate](const Tensor& g, const Needs&) {
+      return Grads{leaky_relu_dropout_backward(g, mask, alpha, rate, false)};
+    });
+  }
+  return y;
 }
 
 }  // namespace
@@ -152,22 +195,20 @@ BatchNormResult batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& b
 
 // x[...] -> [...]
 Tensor dropout(const Tensor& x, double rate, Generator& gen) {
-  ops_detail::require_defined(kDropout, x, "x");
-  if (!(rate >= 0.0 && rate < 1.0)) {
-    throw ValueError("dropout: rate must be in [0, 1), got " + std::to_string(rate) + "; x=" + x.shape().to_string());
-  }
+  check_dropout(kDropout, x, rate);
   return apply_mask(x, draw_mask(x, rate, gen), rate);
 }
 
 // x[B / count, ...] -> [B / count, ...]: this shard's rows of the global batch's mask
 Tensor dropout(const Tensor& x, double rate, Generator& gen, const BatchShard& shard) {
-  shard.check();
-  if (shard.whole()) return dropout(x, rate, gen);
-  const auto words = 2 * static_cast<std::uint64_t>(x.numel());  // two 32-bit words per uniform draw
-  gen.discard(words * static_cast<std::uint64_t>(shard.index));
-  Tensor y = dropout(x, rate, gen);
-  gen.discard(words * static_cast<std::uint64_t>(shard.count - 1 - shard.index));
-  return y;
+  check_dropout(kDropout, x, rate);
+  return apply_mask(x, draw_shard_mask(x, rate, gen, shard), rate);
+}
+
+// x[...] -> [...]
+Tensor leaky_relu_dropout(const Tensor& x, double alpha, double rate, Generator& gen, const BatchShard& shard) {
+  check_dropout(kLeakyReluDropout, x, rate);
+  return apply_leaky_relu_mask(x, draw_shard_mask(x, rate, gen, shard), alpha, rate);
 }
 
 namespace {

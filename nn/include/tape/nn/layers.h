@@ -255,6 +255,9 @@ class LeakyReLU : public Module {
  public:
   explicit LeakyReLU(double alpha = 0.3, std::string name = "");
   std::string type_name() const override { return "LeakyReLU"; }
+  double alpha() const { return alpha_; }
+  // Followed by a Dropout while training: tape::leaky_relu_dropout.
+  Tensor call_fused(Module& next, const Tensor& x, bool training) override;
 
  protected:
   Tensor call(const Tensor& x, bool training) override;

@@ -86,6 +86,15 @@ class Module {
   // The Keras table: Layer (type), Output Shape, Param #, then total/trainable/non-trainable.
   void summary(std::ostream& os, int line_length = 65) const;
 
+  // This layer then `next` on x as one fused op, when the pair has one (LeakyReLU then Dropout
+  // while training: tape::leaky_relu_dropout), with both layers built and called as operator()
+  // would: the same numbers as next(this(x)) in fewer passes over memory. An undefined Tensor
+  // when the pair has none. Sequential asks each pair of neighbours before calling them.
+  virtual Tensor call_fused(Module& next, const Tensor& x, bool training);
+  // For call_fused: runs `run` as this layer's call on x (building it on the first call and
+  // noting the call and its output shape as operator() does) and returns run's result.
+  Tensor call_with(const Tensor& x, const std::function<Tensor()>& run);
+
  protected:
   // The computation; children are called through their operator().
   virtual Tensor call(const Tensor& x, bool training) = 0;
@@ -177,6 +186,8 @@ class Sequential : public Module {
 
  private:
   Sequential(std::string name, int) : Module("sequential", std::move(name)) {}
+  // y through layers_[first, ...), each pair with a fused op (call_fused) as that op.
+  Tensor run_layers(Tensor y, std::size_t first, bool training);
   std::vector<std::shared_ptr<Module>> layers_;
 };
 
