@@ -340,6 +340,12 @@ TEST_CASE("oneDNN's convolutions run the DCGAN's layers, take the shapes they ar
   const k::ConvShape d_conv2{8, 14, 14, 64, 5, 5, 128, 7, 7, 2, 2, 1, 1};    // 14x14x64 -> 7x7x128
   const k::ConvShape g_stride1{8, 7, 7, 128, 5, 5, 256, 7, 7, 1, 1, 2, 2};   // 7x7x128 -> 7x7x256
   const k::ConvShape to_1x1{8, 4, 4, 256, 4, 4, 100, 1, 1, 1, 1, 0, 0};      // 4x4x256 -> 1x1x100
+  // oneDNN's forward convolution of more than 128 input channels runs in groups of them, each
+  // group's output added to the others' (g_stride1's transposed one, as a forward one of 256
+  // input channels, in 2 groups): 3 groups of 128, 2 of 100, and 129 channels in one
+  const k::ConvShape in_3_groups{4, 7, 7, 384, 3, 3, 32, 7, 7, 1, 1, 1, 1};
+  const k::ConvShape in_2_groups{4, 6, 6, 200, 3, 3, 16, 3, 3, 2, 2, 1, 1};
+  const k::ConvShape in_1_group{4, 5, 5, 129, 3, 3, 16, 5, 5, 1, 1, 1, 1};
   SECTION("the per-shape choice") {
     CHECK(k::conv_uses_onednn(d_conv1, ConvKind::forward));
     CHECK_FALSE(k::conv_uses_onednn(d_conv1, ConvKind::transpose));  // into 1 channel: 12x slower
@@ -373,7 +379,7 @@ TEST_CASE("oneDNN's convolutions run the DCGAN's layers, take the shapes they ar
   }
   for (const int threads : {1, 2}) {
     const test::Threads scope(threads);
-    for (const k::ConvShape& s : {d_conv1, d_conv2, g_stride1, to_1x1}) {
+    for (const k::ConvShape& s : {d_conv1, d_conv2, g_stride1, to_1x1, in_3_groups, in_2_groups, in_1_group}) {
       INFO(describe(s) << ", " << threads << " threads");
       compare_kernels<float>(s, 91, 1e-5, k::ConvPath::onednn);  // against the reference loops
       tape::Generator gen(91);
