@@ -311,12 +311,12 @@ bool run_flipped(const ConvShape& s, const float* u, const float* w, float* x) {
   // w'[kh, kw, Co, Ci] from w[kh, kw, Ci, Co]: taps reversed, each [Ci, Co] block transposed
   const std::int64_t taps = s.kh * s.kw, block = s.ci * s.co;
   const detail::ScratchBuffer<float> w_flipped(static_cast<std::size_t>(taps * block));
-  for (std::int64_t t = 0; t < taps; ++t) {
-    const float* from = w + (taps - 1 - t) * block;
-    float* to = w_flipped.data() + t * block;
-    for (std::int64_t o = 0; o < s.co; ++o)
-      for (std::int64_t c = 0; c < s.ci; ++c) to[o * s.ci + c] = from[c * s.co + o];
-  }
+  for_rows(taps * s.co, s.ci, [&](std::int64_t r) {  // row (t, o) of w', from column o of w's tap
+    const std::int64_t t = r / s.co, o = r % s.co;
+    const float* from = w + (taps - 1 - t) * block + o;
+    float* to = w_flipped.data() + r * s.ci;
+    for (std::int64_t c = 0; c < s.ci; ++c) to[c] = from[c * s.co];
+  });
   return run_forward(flipped(s), u, w_flipped.data(), x);
 }
 
