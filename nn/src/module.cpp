@@ -107,9 +107,7 @@ void Module::check_input_count(std::size_t n) const {
 }
 
 Tensor Module::operator()(const Tensor& x, bool training) {
-  if (!x.defined()) throw ValueError(type_name() + " '" + name() + "': input is undefined");
-  check_input_count(1);
-  return run_call([&] { build_variables(x.shape(), x.dtype()); }, [&] { return call(x, training); });
+  return call_with(x, [&] { return call(x, training); });
 }
 
 Tensor Module::call_fused(Module&, const Tensor&, bool) { return Tensor(); }
