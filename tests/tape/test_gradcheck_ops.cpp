@@ -85,6 +85,19 @@ TEST_CASE("forward values of matmul", "[ops]") {
                       Catch::Matchers::Contains("transpose_b") && Catch::Matchers::Contains("b=[2, 3]"));
 }
 
+TEST_CASE("matmul over an inner dimension of 1 is the outer product, each element one product", "[ops]") {
+  for (const DType dtype : {DType::f32, DType::f64}) {
+    Generator gen(10);
+    const Tensor col = Tensor::uniform({300, 1}, gen, -1.0, 1.0, dtype), row = Tensor::uniform({1, 700}, gen, -1.0, 1.0, dtype);
+    const Tensor expected = col * row;  // broadcast: exactly a[i] * b[j]
+    INFO(to_string(dtype));
+    REQUIRE(matmul(col, row).to_vector<double>() == expected.to_vector<double>());
+    REQUIRE(matmul(transpose(col), row, true, false).to_vector<double>() == expected.to_vector<double>());
+    REQUIRE(matmul(col, transpose(row), false, true).to_vector<double>() == expected.to_vector<double>());
+    REQUIRE(matmul(transpose(col), transpose(row), true, true).to_vector<double>() == expected.to_vector<double>());
+  }
+}
+
 TEST_CASE("forward values of permute and expand_dims", "[ops]") {
   Tensor x = rand({2, 3, 4}, 30);
   REQUIRE(permute(x, {2, 0, 1}).shape() == Shape({4, 2, 3}));

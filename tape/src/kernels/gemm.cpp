@@ -111,6 +111,17 @@ void gemm(const T* a, const T* b, T* c, std::int64_t m, std::int64_t n, std::int
     if (!accumulate) std::fill(c, c + m * n, T(0));
     return;
   }
+  if (k == 1 && !accumulate) {
+    // An outer product (a dense layer of one unit's input gradient): a's m values and b's n are
+    // contiguous whatever the flags, and each output is one product, as the GEMMs round it; rows
+    // in parallel.
+    for_rows(m, n, [&](std::int64_t i) {
+      const T ai = a[i];
+      T* row = c + i * n;
+      for (std::int64_t j = 0; j < n; ++j) row[j] = ai * b[j];
+    });
+    return;
+  }
   backend_gemm(a, b, c, m, n, k, trans_a, trans_b, accumulate);
 }
 
