@@ -316,14 +316,8 @@ void gather(const ConvShape& s, ConvKind kind, const float* in, const float* w, 
 void direct_transpose(const ConvShape& s, const float* u, const float* w, float* x, const float* bias) {
   const std::int64_t taps = s.kh * s.kw;
   const detail::ScratchBuffer<float> packed(static_cast<std::size_t>(taps * s.ci * s.co));
-  float* wt = packed.data();
-#pragma omp parallel for schedule(static) if (!omp_in_parallel())
-  for (std::int64_t t = 0; t < taps; ++t) {
-    for (std::int64_t c = 0; c < s.ci; ++c) {
-      for (std::int64_t o = 0; o < s.co; ++o) wt[(t * s.co + o) * s.ci + c] = w[(t * s.ci + c) * s.co + o];
-    }
-  }
-  gather(s, ConvKind::transpose, u, wt, x, bias);
+  transpose_tap_blocks(w, packed.data(), taps, s.ci, s.co, false);
+  gather(s, ConvKind::transpose, u, packed.data(), x, bias);
 }
 
 }  // namespace

@@ -135,19 +135,15 @@ std::shared_ptr<ConvPrimitive> build(const ConvShape& s, ConvKind kind, bool acc
   p->data_md[0] = d.x;
   p->data_md[1] = d.y;
   p->user_weights_md = d.w_user;
-  const dnnl::convolution_forward::primitive_desc hint(
-      {dnnl::prop_kind::forward_training, direct, d.x, d.w_any, d.y, d.strides, d.pad_l, d.pad_r}, attr, engine);
-  if (kind == ConvKind::forward && accumulates) {
+  dnnl::primitive_attr forward_attr = user_scratchpad();  // the reorder and the backward kinds keep attr
+  if (accumulates) {
     dnnl::post_ops sum;
     sum.append_sum(1.0f);
-    dnnl::primitive_attr summing = user_scratchpad();
-    summing.set_post_ops(sum);
-    const dnnl::convolution_forward::primitive_desc pd(
-        {dnnl::prop_kind::forward_training, direct, d.x, d.w_any, d.y, d.strides, d.pad_l, d.pad_r}, summing, engine);
-    p->conv = dnnl::convolution_forward(pd);
-    p->weights_md = pd.weights_desc();
-    p->scratchpad_bytes = pd.scratchpad_desc().get_size();
-  } else if (kind == ConvKind::forward) {
+    forward_attr.set_post_ops(sum);
+  }
+  const dnnl::convolution_forward::primitive_desc hint(
+      {dnnl::prop_kind::forward_training, direct, d.x, d.w_any, d.y, d.strides, d.pad_l, d.pad_r}, forward_attr, engine);
+  if (kind == ConvKind::forward) {
     p->conv = dnnl::convolution_forward(hint);
     p->weights_md = hint.weights_desc();
     p->scratchpad_bytes = hint.scratchpad_desc().get_size();
@@ -309,14 +305,9 @@ bool run_forward(const ConvShape& s, const float* x, const float* w, float* y) {
 // false when oneDNN cannot run that forward convolution.
 bool run_flipped(const ConvShape& s, const float* u, const float* w, float* x) {
   // w'[kh, kw, Co, Ci] from w[kh, kw, Ci, Co]: taps reversed, each [Ci, Co] block transposed
-  const std::int64_t taps = s.kh * s.kw, block = s.ci * s.co;
-  const detail::ScratchBuffer<float> w_flipped(static_cast<std::size_t>(taps * block));
-  for_rows(taps * s.co, s.ci, [&](std::int64_t r) {  // row (t, o) of w', from column o of w's tap
-    const std::int64_t t = r / s.co, o = r % s.co;
-    const float* from = w + (taps - 1 - t) * block + o;
-    float* to = w_flipped.data() + r * s.ci;
-    for (std::int64_t c = 0; c < s.ci; ++c) to[c] = from[c * s.co];
-  });
+  const std::int64_t taps = s.kh * s.kw;
+  const detail::ScratchBuffer<float> w_flipped(static_cast<std::size_t>(taps * s.ci * s.co));
+  transpose_tap_blocks(w, w_flipped.data(), taps, s.ci, s.co, true);
   return run_forward(flipped(s), u, w_flipped.data(), x);
 }
 

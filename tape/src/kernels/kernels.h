@@ -44,6 +44,19 @@ void for_rows(std::int64_t m, std::int64_t c, F f) {
   for (std::int64_t r = 0; r < m; ++r) f(r);
 }
 
+// out[t', o, c] = w[t, c, o] for w[taps, Ci, Co] (a convolution's weights, taps = kh kw): each
+// tap's [Ci, Co] block transposed, the taps in order or reversed (t' = taps - 1 - t); rows
+// (t', o) in parallel.
+inline void transpose_tap_blocks(const float* w, float* out, std::int64_t taps, std::int64_t ci, std::int64_t co,
+                                 bool reverse_taps) {
+  for_rows(taps * co, ci, [&](std::int64_t r) {
+    const std::int64_t t = r / co, o = r % co;
+    const float* from = w + (reverse_taps ? taps - 1 - t : t) * ci * co + o;
+    float* to = out + r * ci;
+    for (std::int64_t c = 0; c < ci; ++c) to[c] = from[c * co];
+  });
+}
+
 // x[...] -> out[...] of x's shape and dtype, body(src, dst, begin, n) filling each chunk of n
 // elements from raw pointers (const T*, T*) at the chunk, begin its first element's index (for
 // arrays read alongside), in parallel chunks.

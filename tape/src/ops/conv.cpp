@@ -205,10 +205,6 @@ std::string two(const char* na, const Tensor& a, const char* nb, const Tensor& b
   return std::string(na) + "=" + a.shape().to_string() + ", " + nb + "=" + b.shape().to_string();
 }
 
-}  // namespace
-
-namespace {
-
 // A conv op's optional bias: undefined, or [channels] of the op's dtype.
 void check_bias(const char* op, const Tensor& bias, std::int64_t channels, const Tensor& like, const std::string& shapes) {
   if (!bias.defined()) return;
