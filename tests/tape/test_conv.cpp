@@ -360,12 +360,14 @@ TEST_CASE("oneDNN's convolutions run the DCGAN's layers, take the shapes they ar
       CHECK_FALSE(k::conv_uses_onednn(to_1x1, kind));
     }
     // tape's direct kernels, where the processor has AVX-512, before either: the weight gradient
-    // but on 1-4 input channels or Co = 100, the forward convolution of 1-4 input channels, the
+    // but on Co = 100, the forward convolution of 1-4 input channels, the
     // strided transposed one into 14x14 or more
     const bool avx512 = k::have_direct_conv();
     CHECK(k::conv_uses_direct(d_conv2, ConvKind::weight) == avx512);
     CHECK(k::conv_uses_direct(g_stride1, ConvKind::weight) == avx512);
-    CHECK_FALSE(k::conv_uses_direct(d_conv1, ConvKind::weight));
+    CHECK(k::conv_uses_direct(d_conv1, ConvKind::weight) == avx512);
+    // (a thin input's tiles of 4 rows, 1 channel and 4 taps a kernel row, stay with oneDNN)
+    CHECK_FALSE(k::conv_uses_direct({8, 28, 28, 1, 4, 4, 64, 14, 14, 2, 2, 1, 1}, ConvKind::weight));
     CHECK_FALSE(k::conv_uses_direct(to_1x1, ConvKind::weight));
     CHECK(k::conv_uses_direct(d_conv1, ConvKind::forward) == avx512);
     CHECK_FALSE(k::conv_uses_direct(d_conv2, ConvKind::forward));
@@ -462,6 +464,15 @@ TEST_CASE("tape's direct weight gradient matches the reference on 1, 2 and 3 thr
       {37, 6, 6, 7, 3, 3, 192, 6, 6, 1, 1, 1, 1},       // 37 images: 14 a chunk, 3 chunks
       {2, 1, 1, 9, 3, 3, 64, 1, 1, 2, 2, 1, 1},         // 1x1 "same" k3 s2: taps past the input (3-row tail)
       {2, 2, 2, 11, 5, 5, 64, 1, 1, 2, 2, 1, 1},        // 2x2 -> 1x1 k5 s2 (5-row tail), 2 images on 3 threads
+      // Thin inputs (1-4 channels), run on a copy padded in width, a kernel row's taps and
+      // channels in even tiles of up to 6: the DCGANs' first layer, RGB (15 = 5 + 5 + 5), 2 channels at
+      // stride 1 with padding wider than half the kernel, stride 3 with taps past the right edge
+      // and none on the left, and a negative left padding (the first column read by no tap).
+      {8, 28, 28, 1, 5, 5, 64, 14, 14, 2, 2, 1, 1},     // 28x28x1 -> 14x14x64, k5 s2 "same"
+      {3, 32, 32, 3, 5, 5, 64, 16, 16, 2, 2, 1, 1},     // 32x32x3 -> 16x16x64
+      {4, 9, 7, 2, 3, 4, 128, 9, 7, 1, 1, 1, 3},        // stride 1, left padding 3 of a 4-wide kernel
+      {2, 7, 8, 4, 3, 3, 64, 2, 3, 3, 3, 0, 0},         // stride 3: columns 0-8 read, the input 0-7
+      {3, 6, 9, 1, 2, 3, 64, 5, 3, 1, 3, 0, -1},        // left padding -1: column 0 unread
   };
   if (!k::have_direct_conv()) {
     WARN("skipped: this processor has no AVX-512");

@@ -81,23 +81,57 @@ using TileFn = void (*)(const ConvShape&, const float*, const float*, float*, st
 constexpr TileFn kTiles[kRows + 1] = {nullptr,         weight_tile<1>, weight_tile<2>, weight_tile<3>,
                                       weight_tile<4>, weight_tile<5>, weight_tile<6>};
 
-// w (+)= the weight gradient over images [n_begin, n_end), every tile chunk by chunk.
-void weight_images(const ConvShape& s, const float* x, const float* u, float* w, std::int64_t n_begin,
-                   std::int64_t n_end) {
-  const std::int64_t c_tiles = (s.ci + kRows - 1) / kRows, o_tiles = s.co / kTileCo;
-  const std::int64_t tiles = s.kh * s.kw * c_tiles * o_tiles;
+// The fewest tiles of at most kRows rows that a run of `run` elements makes; cut as evenly as
+// they go, the smallest holds run / row_tiles(run) rows.
+std::int64_t row_tiles(std::int64_t run) { return (run + kRows - 1) / kRows; }
+
+// w (+)= the weight gradient over images [n_begin, n_end), every tile chunk by chunk. A kernel
+// row is `columns` runs of `run` consecutive input elements, each run cut into row_tiles(run)
+// even tiles: for x as it is, kw runs of its Ci channels (tap j's); for a thin x padded in width
+// (thin_weight_images), one run of kw * Ci elements, every tap of the row with all its channels.
+void weight_images(const ConvShape& s, std::int64_t columns, std::int64_t run, const float* x, const float* u,
+                   float* w, std::int64_t n_begin, std::int64_t n_end) {
+  const std::int64_t c_tiles = row_tiles(run), o_tiles = s.co / kTileCo;
+  const std::int64_t tiles = s.kh * columns * c_tiles * o_tiles;
   const std::int64_t chunk = std::max<std::int64_t>(1, kChunkPositions / std::max<std::int64_t>(1, s.ho * s.wo));
   for (std::int64_t n0 = n_begin; n0 < n_end; n0 += chunk) {
     const std::int64_t n1 = std::min(n_end, n0 + chunk);
     for (std::int64_t t = 0; t < tiles; ++t) {
-      const std::int64_t c_tile = t % c_tiles, j = (t / c_tiles) % s.kw, i = (t / (c_tiles * s.kw)) % s.kh;
-      const std::int64_t o_tile = t / (c_tiles * s.kw * s.kh);
-      const std::int64_t c0 = c_tile * kRows, rows = std::min(kRows, s.ci - c0);
+      const std::int64_t c_tile = t % c_tiles, j = (t / c_tiles) % columns, i = (t / (c_tiles * columns)) % s.kh;
+      const std::int64_t o_tile = t / (c_tiles * columns * s.kh);
+      const std::int64_t c0 = run * c_tile / c_tiles, rows = run * (c_tile + 1) / c_tiles - c0;
       kTiles[rows](s, x, u, w, i, j, c0, o_tile * kTileCo, n0, n1, n0 > n_begin);
     }
   }
 }
 
+// The width of a thin input's padded copy: pl zero columns, then x, then zeros up to the last
+// column a tap reads.
+std::int64_t padded_width(const ConvShape& s) { return std::max(s.w + s.pl, (s.wo - 1) * s.sw + s.kw); }
+
+// The weight gradient of a thin input (1-4 channels), whose taps would make tiles of 1-4 rows
+// (a broadcast and 4 loads of u per 4 FMAs): x's images [n_begin, n_end) copied into `padded`
+// [N, H, Wp, Ci] with pl zero columns on the left and zeros after, wide enough that every tap
+// of a kernel row lands inside it; then a kernel row's taps and channels are consecutive
+// elements of the copy, tiles of 6 of them (w's rows for consecutive (j, c) are consecutive
+// too). Rows of taps outside the input are still skipped; the zero columns add nothing.
+void thin_weight_images(const ConvShape& s, const float* x, const float* u, float* w, float* padded,
+                        std::int64_t n_begin, std::int64_t n_end) {
+  ConvShape wide = s;
+  wide.w = padded_width(s);
+  wide.pl = 0;
+  const std::int64_t row = s.w * s.ci, wide_row = wide.w * s.ci, left = s.pl * s.ci;
+  for (std::int64_t r = n_begin * s.h; r < n_end * s.h; ++r) {
+    float* out = padded + r * wide_row;
+    const std::int64_t first = std::clamp<std::int64_t>(left, 0, wide_row);  // a negative pl drops columns
+    const std::int64_t skip = std::max<std::int64_t>(0, -left);
+    const std::int64_t count = std::clamp<std::int64_t>(row - skip, 0, wide_row - first);
+    std::fill(out, out + first, 0.0f);
+    std::copy(x + r * row + skip, x + r * row + skip + count, out + first);
+    std::fill(out + first + count, out + wide_row, 0.0f);
+  }
+  weight_images(wide, 1, s.kw * s.ci, padded, u, w, n_begin, n_end);
+}
 
 // ---------------- forward and transposed: gathered pixels ----------------
 //
@@ -110,6 +144,7 @@ void weight_images(const ConvShape& s, const float* x, const float* u, float* w,
 // no im2col.
 
 constexpr std::int64_t kThinChannels = 4;  // input channels of a thin layer (conv_uses_direct)
+constexpr std::int64_t kThinRows = 5;      // rows a thin weight gradient's tiles need (conv_uses_direct)
 constexpr int kAccumulators = 24;          // zmm accumulators of a tile (R x V)
 constexpr int kTilePixels = 8;             // pixels a tile at most
 
@@ -343,8 +378,11 @@ bool direct_conv_fits(const ConvShape& s, ConvKind kind) {
 // direct weight gradient" and "tape's direct forward and transposed convolutions"; other
 // AVX-512 processors are untested). The weight gradient is faster than the
 // im2col + GEMM one on every layer it fits with 5+ input channels (1.1-1.4x on one thread,
-// 1.0-2.4x on two) and than oneDNN's on the strided ones (1.2-1.6x; equal at stride 1); on 1-4
-// input channels oneDNN's is 2x faster (conv_uses_onednn). The forward convolution of 1-4 input
+// 1.0-2.4x on two) and than oneDNN's on the strided ones (1.2-1.6x; equal at stride 1). On 1-4
+// input channels (padded, a kernel row's taps and channels in tiles; batch 64, 1 and 2 threads)
+// it is 1.35x oneDNN's on 28x28x1 k5 and 1.35-1.7x on 28x28x2 k3 (tiles of 5, 6), 1.2-1.25x on
+// 32x32x3 k4 (2 x 6), level on 32x32x3 k5 (3 x 5), and 0.7x on tiles of 4 (28x28x1 k4), which
+// oneDNN keeps. The forward convolution of 1-4 input
 // channels is 1.0-1.1x oneDNN's on one thread, 1.35-1.6x on two; on more it runs level with
 // oneDNN's (0.9-1.0x, 1.0-1.2x), which keeps them. The transposed one is 1.1x oneDNN's on one
 // thread and 1.25-1.35x on two on strided layers into 14x14 or more; into 7x7 its blocks of
@@ -355,7 +393,7 @@ bool conv_uses_direct(const ConvShape& s, ConvKind kind) {
   switch (kind) {
     case ConvKind::forward: return s.ci <= kThinChannels;
     case ConvKind::transpose: return s.sh > 1 && s.sw > 1 && s.h * s.w >= 14 * 14;
-    case ConvKind::weight: return s.ci > kThinChannels;
+    case ConvKind::weight: return s.ci > kThinChannels || s.kw * s.ci / row_tiles(s.kw * s.ci) >= kThinRows;
   }
   return false;
 }
@@ -370,8 +408,15 @@ void direct_weight(const ConvShape& s, const float* x, const float* u, float* w)
   const int threads = omp_in_parallel() ? 1 : static_cast<int>(std::min<std::int64_t>(omp_get_max_threads(), s.n));
   const std::int64_t size = s.kh * s.kw * s.ci * s.co;
   const detail::ScratchBuffer<float> partials(static_cast<std::size_t>(size * (threads - 1)));
+  const bool thin = s.ci <= kThinChannels;
+  const detail::ScratchBuffer<float> padded(thin ? static_cast<std::size_t>(s.n * s.h * padded_width(s) * s.ci) : 0);
   const int used = for_each_image_share(s.n, threads, [&](std::int64_t begin, std::int64_t end, int slot) {
-    weight_images(s, x, u, partial_of(w, partials.data(), size, slot), begin, end);
+    float* mine = partial_of(w, partials.data(), size, slot);
+    if (thin) {
+      thin_weight_images(s, x, u, mine, padded.data(), begin, end);
+    } else {
+      weight_images(s, s.kw, s.ci, x, u, mine, begin, end);
+    }
   });
   add_partials(w, partials.data(), size, used - 1);
 }
