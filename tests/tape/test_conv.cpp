@@ -372,7 +372,7 @@ TEST_CASE("oneDNN's convolutions run the DCGAN's layers, take the shapes they ar
     CHECK(k::conv_uses_direct(d_conv1, ConvKind::forward) == avx512);
     CHECK_FALSE(k::conv_uses_direct(d_conv2, ConvKind::forward));
     CHECK(k::conv_uses_direct(d_conv2, ConvKind::transpose) == avx512);
-    CHECK_FALSE(k::conv_uses_direct(d_conv1, ConvKind::transpose));
+    CHECK(k::conv_uses_direct(d_conv1, ConvKind::transpose) == avx512);  // into 1 channel
     CHECK_FALSE(k::conv_uses_direct(g_stride1, ConvKind::transpose));
   }
   if (!k::have_onednn_conv()) {
@@ -533,6 +533,40 @@ TEST_CASE("tape's direct forward and transposed kernels match the reference on 1
     for (const k::ConvShape& s : shapes) check_direct(k::ConvKind::transpose, s);
     const k::ConvShape odd{2, 8, 8, 24, 3, 3, 16, 8, 8, 1, 1, 1, 1};  // Ci = 24
     CHECK_FALSE(k::direct_conv_fits(odd, k::ConvKind::transpose));
+  }
+  SECTION("the transposed convolution into 1-4 channels: the GEMM path's bits") {
+    // The DCGANs' output layers (k5 s2 "same": 25 taps in 2 vectors; k4 s2 p1: 16 in 1; Co 64
+    // and 32), RGB (48 taps in 3 vectors), 64 taps in 4, stride 1, stride 3 with asymmetric
+    // padding (pixels no tap reaches), taps past a 1x1 output, odd Co; within 1e-5 of the
+    // reference in check_direct. The DCGANs' layers (the first three) bitwise the im2col + GEMM
+    // + col2im path's too: the default run's bits (sgemm on a GEMM of a few rows, as the 1x1
+    // output makes, may sum in another order).
+    const k::ConvShape shapes[] = {
+        {3, 28, 28, 1, 5, 5, 64, 14, 14, 2, 2, 1, 1},     // 28x28x1 <- 14x14x64
+        {3, 28, 28, 1, 4, 4, 32, 14, 14, 2, 2, 1, 1},     // 28x28x1 <- 14x14x32, k4 s2 p1
+        {2, 32, 32, 3, 4, 4, 64, 16, 16, 2, 2, 1, 1},     // 32x32x3 <- 16x16x64
+        {2, 9, 9, 4, 4, 4, 24, 8, 8, 1, 1, 2, 1},         // 64 taps, stride 1
+        {2, 12, 14, 2, 4, 3, 40, 4, 5, 3, 3, 2, 0},       // stride 3, padding top 2, bottom -1, right 1
+        {2, 1, 1, 1, 3, 3, 16, 1, 1, 2, 2, 1, 1},         // 1x1 "same" k3 s2
+        {2, 7, 7, 2, 1, 1, 5, 3, 3, 3, 3, 0, 0},          // 1x1 kernel, stride 3: most pixels get zeros
+    };
+    for (const k::ConvShape& s : shapes) check_direct(k::ConvKind::transpose, s);
+    for (const k::ConvShape& s : {shapes[0], shapes[1], shapes[2]}) {
+      tape::Generator gen(29);
+      const auto u = random_vector<float>(s.n * s.ho * s.wo * s.co, gen);
+      const auto w = random_vector<float>(s.kh * s.kw * s.ci * s.co, gen);
+      const auto bias = random_vector<float>(s.ci, gen);
+      for (const int threads : {1, 2}) {
+        const test::Threads scope(threads);
+        INFO(describe(s) << ", " << threads << " threads");
+        std::vector<float> gemm(static_cast<std::size_t>(s.n * s.h * s.w * s.ci), 1e6f), direct(gemm.size(), -1e6f);
+        k::conv2d_transpose(s, u.data(), w.data(), gemm.data(), k::ConvPath::gemm, bias.data());
+        k::conv2d_transpose(s, u.data(), w.data(), direct.data(), k::ConvPath::direct, bias.data());
+        CHECK((gemm == direct));
+      }
+    }
+    const k::ConvShape many_taps{2, 8, 8, 3, 5, 5, 16, 8, 8, 1, 1, 2, 2};  // 75 taps
+    CHECK_FALSE(k::direct_conv_fits(many_taps, k::ConvKind::transpose));
   }
 }
 

@@ -355,6 +355,134 @@ void direct_transpose(const ConvShape& s, const float* u, const float* w, float*
   gather(s, ConvKind::transpose, u, packed.data(), x, bias);
 }
 
+// ---------------- transposed into a thin output: taps as vectors ----------------
+//
+// Into 1-4 channels the gathered tiles above would hold a fraction of a vector. Instead, for
+// each position p of u, the products d[p, t] = sum over o of u[p, o] w[t, o] for all T = kh kw Ci
+// taps t = (i, j, c) of w (w's HWIO layout is [T, Co]) run as tiles of R positions times the taps
+// in V vectors, w packed as [Co, 16 V] with zeros past T; then each x element sums the products
+// of its taps. Each product is one FMA chain over o from zero, and each x element adds its
+// products in the order of their positions: as the im2col path's GEMM and col2im take them, so
+// the bits are the GEMM path's.
+
+constexpr std::int64_t kThinTaps = 4 * kLanes;  // T at most: V <= 4
+
+// d[r, 0 .. 16V) = sum over o < co, in order, of u[p_r, o] wt[o, ..] for the R positions from
+// `u` on (co apart): R x V accumulators, wt's V vectors loaded once an o, u's R values broadcast.
+template <int R, int V>
+TAPE_AVX512 void thin_transpose_tile(const float* u, const float* wt, std::int64_t co, float* d) {
+  __m512 acc[R][V];
+  for (int r = 0; r < R; ++r) {
+    for (int v = 0; v < V; ++v) acc[r][v] = _mm512_setzero_ps();
+  }
+  for (std::int64_t o = 0; o < co; ++o, wt += V * kLanes) {
+    __m512 wv[V];
+    for (int v = 0; v < V; ++v) wv[v] = _mm512_loadu_ps(wt + v * kLanes);
+    for (int r = 0; r < R; ++r) {
+      const __m512 b = _mm512_set1_ps(u[r * co + o]);
+      for (int v = 0; v < V; ++v) acc[r][v] = _mm512_fmadd_ps(b, wv[v], acc[r][v]);
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    for (int v = 0; v < V; ++v) _mm512_storeu_ps(d + (r * V + v) * kLanes, acc[r][v]);
+  }
+}
+
+// The positions of a tile for V vectors of taps: 24 accumulators, at most 12 positions.
+constexpr int thin_positions(int v) { return std::min(kAccumulators / v, 12); }
+
+using ThinTileFn = void (*)(const float*, const float*, std::int64_t, float*);
+template <int V, int... R>
+constexpr std::array<ThinTileFn, 13> thin_tiles(std::integer_sequence<int, R...>) {
+  return {nullptr, (R < thin_positions(V) ? thin_transpose_tile<R + 1, V> : nullptr)...};
+}
+constexpr auto kThinCounts = std::make_integer_sequence<int, 12>{};
+constexpr std::array<ThinTileFn, 13> kThinTiles[4] = {thin_tiles<1>(kThinCounts), thin_tiles<2>(kThinCounts),
+                                                      thin_tiles<3>(kThinCounts), thin_tiles<4>(kThinCounts)};
+
+// The pixels of x whose taps are the same: where each one's products start in d (its base
+// position's), and its taps' offsets from there, in the order their sums take them.
+struct ProductBlock {
+  std::vector<std::pair<std::int64_t, std::int64_t>> pixels;  // (x offset, d offset)
+  std::vector<std::int64_t> taps;                             // d offsets from a pixel's
+};
+
+// The blocks of x [H, W, Ci] for products d[p, t] `width` apart: a pixel's taps ordered by their
+// positions (oh, then ow, ascending: taps i, then j, descending), as col2im adds them up.
+std::vector<ProductBlock> product_blocks(const ConvShape& s, std::int64_t width) {
+  std::vector<ProductBlock> blocks;
+  for (const AxisGroup& rg : axis_groups(false, s.h, s.ho, s.kh, s.sh, s.pt)) {
+    for (const AxisGroup& cg : axis_groups(false, s.w, s.wo, s.kw, s.sw, s.pl)) {
+      ProductBlock b;
+      for (auto i = rg.taps.rbegin(); i != rg.taps.rend(); ++i) {
+        for (auto j = cg.taps.rbegin(); j != cg.taps.rend(); ++j) {
+          b.taps.push_back((i->second * s.wo + j->second) * width + (i->first * s.kw + j->first) * s.ci);
+        }
+      }
+      for (const auto& [ih, bh] : rg.positions) {
+        for (const auto& [iw, bw] : cg.positions) b.pixels.emplace_back((ih * s.w + iw) * s.ci, (bh * s.wo + bw) * width);
+      }
+      blocks.push_back(std::move(b));
+    }
+  }
+  return blocks;
+}
+
+// Channel c of Q pixels of a block (pixels[0 .. Q)): each the sum from zero of its taps'
+// products in the block's order (+ bias), the Q sums interleaved so their additions overlap.
+template <int Q>
+void sum_pixels(const ProductBlock& b, const std::pair<std::int64_t, std::int64_t>* pixels, std::int64_t c,
+                const float* d, float* x, const float* bias) {
+  float sum[Q] = {};
+  const std::int64_t count = static_cast<std::int64_t>(b.taps.size());
+  for (std::int64_t k = 0; k < count; ++k) {
+    const std::int64_t tap = b.taps[static_cast<std::size_t>(k)] + c;
+    for (int q = 0; q < Q; ++q) sum[q] += d[pixels[q].second + tap];
+  }
+  for (int q = 0; q < Q; ++q) x[pixels[q].first + c] = bias != nullptr ? sum[q] + bias[c] : sum[q];
+}
+
+// x's image from its positions' products d, block by block, 8 pixels at a time.
+void gather_products(const std::vector<ProductBlock>& blocks, std::int64_t ci, const float* d, float* x,
+                     const float* bias) {
+  constexpr std::int64_t kPixels = 8;
+  for (const ProductBlock& b : blocks) {
+    const std::int64_t pixels = static_cast<std::int64_t>(b.pixels.size());
+    for (std::int64_t c = 0; c < ci; ++c) {
+      std::int64_t q = 0;
+      for (; q + kPixels <= pixels; q += kPixels) sum_pixels<kPixels>(b, b.pixels.data() + q, c, d, x, bias);
+      for (; q < pixels; ++q) sum_pixels<1>(b, b.pixels.data() + q, c, d, x, bias);
+    }
+  }
+}
+
+// x[N, H, W, Ci] = conv_transpose2d(u[N, Ho, Wo, Co], w[kh, kw, Ci, Co]) (+ bias[Ci]) for
+// kh kw Ci <= 64: the images shared among the threads; an image's products in tiles of
+// positions, then gathered into x.
+void thin_transpose(const ConvShape& s, const float* u, const float* w, float* x, const float* bias) {
+  const std::int64_t taps = s.kh * s.kw * s.ci, v = (taps + kLanes - 1) / kLanes, width = v * kLanes;
+  const detail::ScratchBuffer<float> packed(static_cast<std::size_t>(s.co * width));
+  float* wt = packed.data();
+  for (std::int64_t o = 0; o < s.co; ++o) {
+    for (std::int64_t t = 0; t < width; ++t) wt[o * width + t] = t < taps ? w[t * s.co + o] : 0.0f;
+  }
+  const std::vector<ProductBlock> blocks = product_blocks(s, width);
+  const std::int64_t positions = s.ho * s.wo, image = s.h * s.w * s.ci;
+  const int threads = omp_in_parallel() ? 1 : static_cast<int>(std::min<std::int64_t>(omp_get_max_threads(), s.n));
+  const detail::ScratchBuffer<float> products(static_cast<std::size_t>(threads * positions * width));
+  const int widest = thin_positions(static_cast<int>(v));
+  const auto& kernels = kThinTiles[v - 1];
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
+  for (std::int64_t n = 0; n < s.n; ++n) {
+    float* d = products.data() + omp_get_thread_num() * positions * width;
+    for (std::int64_t p0 = 0; p0 < positions; p0 += widest) {
+      const std::int64_t count = std::min<std::int64_t>(widest, positions - p0);
+      kernels[count](u + (n * positions + p0) * s.co, wt, s.co, d + p0 * width);
+    }
+    gather_products(blocks, s.ci, d, x + n * image, bias);
+  }
+}
+
 }  // namespace
 
 bool have_direct_conv() {
@@ -362,13 +490,14 @@ bool have_direct_conv() {
   return have;
 }
 
-// The forward convolution: Co a multiple of 16; the transposed one: Ci a multiple of 16; the
+// The forward convolution: Co a multiple of 16; the transposed one: Ci a multiple of 16, or 1-4
+// channels with at most 64 taps (kh kw Ci); the
 // weight gradient: Co a multiple of 64.
 bool direct_conv_fits(const ConvShape& s, ConvKind kind) {
   if (s.ci <= 0 || s.n <= 0 || s.co <= 0) return false;
   switch (kind) {
     case ConvKind::forward: return s.co % kLanes == 0;
-    case ConvKind::transpose: return s.ci % kLanes == 0;
+    case ConvKind::transpose: return s.ci % kLanes == 0 || (s.ci <= kThinChannels && s.kh * s.kw * s.ci <= kThinTaps);
     case ConvKind::weight: return s.co % kTileCo == 0;
   }
   return false;
@@ -387,12 +516,15 @@ bool direct_conv_fits(const ConvShape& s, ConvKind kind) {
 // oneDNN's (0.9-1.0x, 1.0-1.2x), which keeps them. The transposed one is 1.1x oneDNN's on one
 // thread and 1.25-1.35x on two on strided layers into 14x14 or more; into 7x7 its blocks of
 // pixels that share taps are small (level with oneDNN's, 0.8-0.95x the GEMMs), and at stride 1
-// it loses (0.5-0.7x oneDNN's); those stay with conv_uses_onednn's rule.
+// it loses (0.5-0.7x oneDNN's); those stay with conv_uses_onednn's rule. Into 1-4 channels
+// (thin_transpose; oneDNN's is 3-6x slower than the GEMMs there) it is 1.35-1.6x the im2col
+// path on one thread and 1.15-1.3x on two at 28x28x1 (k5 and k4 s2, Co 64 and 32), 1.5x at
+// stride 1, level at 32x32x3 k4 (batch 64), with the GEMM path's bits.
 bool conv_uses_direct(const ConvShape& s, ConvKind kind) {
   if (!have_direct_conv() || !direct_conv_fits(s, kind)) return false;
   switch (kind) {
     case ConvKind::forward: return s.ci <= kThinChannels;
-    case ConvKind::transpose: return s.sh > 1 && s.sw > 1 && s.h * s.w >= 14 * 14;
+    case ConvKind::transpose: return s.ci <= kThinChannels || (s.sh > 1 && s.sw > 1 && s.h * s.w >= 14 * 14);
     case ConvKind::weight: return s.ci > kThinChannels || s.kw * s.ci / row_tiles(s.kw * s.ci) >= kThinRows;
   }
   return false;
@@ -427,7 +559,13 @@ bool direct_conv(ConvKind kind, const ConvShape& s, const float* a, const float*
   if (!have_direct_conv() || !direct_conv_fits(s, kind)) return false;
   switch (kind) {
     case ConvKind::forward: gather(s, ConvKind::forward, a, b, out, bias); break;
-    case ConvKind::transpose: direct_transpose(s, a, b, out, bias); break;
+    case ConvKind::transpose:
+      if (s.ci % kLanes == 0) {
+        direct_transpose(s, a, b, out, bias);
+      } else {
+        thin_transpose(s, a, b, out, bias);
+      }
+      break;
     case ConvKind::weight: direct_weight(s, a, b, out); break;
   }
   return true;
