@@ -113,8 +113,8 @@ std::int64_t padded_width(const ConvShape& s) { return std::max(s.w + s.pl, (s.w
 // (a broadcast and 4 loads of u per 4 FMAs): x's images [n_begin, n_end) copied into `padded`
 // [N, H, Wp, Ci] with pl zero columns on the left and zeros after, wide enough that every tap
 // of a kernel row lands inside it; then a kernel row's taps and channels are consecutive
-// elements of the copy, tiles of 6 of them (w's rows for consecutive (j, c) are consecutive
-// too). Rows of taps outside the input are still skipped; the zero columns add nothing.
+// elements of the copy, in even tiles of up to 6 (w's rows for consecutive (j, c) are
+// consecutive too). Rows of taps outside the input are still skipped; the zero columns add nothing.
 void thin_weight_images(const ConvShape& s, const float* x, const float* u, float* w, float* padded,
                         std::int64_t n_begin, std::int64_t n_end) {
   ConvShape wide = s;
@@ -491,8 +491,7 @@ bool have_direct_conv() {
 }
 
 // The forward convolution: Co a multiple of 16; the transposed one: Ci a multiple of 16, or 1-4
-// channels with at most 64 taps (kh kw Ci); the
-// weight gradient: Co a multiple of 64.
+// channels with at most 64 taps (kh kw Ci); the weight gradient: Co a multiple of 64.
 bool direct_conv_fits(const ConvShape& s, ConvKind kind) {
   if (s.ci <= 0 || s.n <= 0 || s.co <= 0) return false;
   switch (kind) {
@@ -518,7 +517,7 @@ bool direct_conv_fits(const ConvShape& s, ConvKind kind) {
 // pixels that share taps are small (level with oneDNN's, 0.8-0.95x the GEMMs), and at stride 1
 // it loses (0.5-0.7x oneDNN's); those stay with conv_uses_onednn's rule. Into 1-4 channels
 // (thin_transpose; oneDNN's is 3-6x slower than the GEMMs there) it is 1.35-1.6x the im2col
-// path on one thread and 1.15-1.3x on two at 28x28x1 (k5 and k4 s2, Co 64 and 32), 1.5x at
+// path on one thread and 1.1-1.3x on two at 28x28x1 (k5 and k4 s2, Co 64 and 32), 1.5x at
 // stride 1, level at 32x32x3 k4 (batch 64), with the GEMM path's bits.
 bool conv_uses_direct(const ConvShape& s, ConvKind kind) {
   if (!have_direct_conv() || !direct_conv_fits(s, kind)) return false;
