@@ -487,6 +487,47 @@ TEST_CASE("tape's direct weight gradient matches the reference on 1, 2 and 3 thr
   CHECK(w == std::vector<float>(16 * 9 * 48, 7.0f));  // nothing written
 }
 
+TEST_CASE("tape's direct kernels for thin layers match the reference on random geometries", "[conv][threads]") {
+  // 1-4 channels on the thin side, Co 64 or 128 on the other (the weight gradient's tiles),
+  // kernels up to 5x5, strides 1-3, paddings 0-2 on each side: the weight gradient on a padded
+  // copy and, where the taps are at most 64, the transposed convolution into the thin side,
+  // through check_direct (1, 2 and 3 threads, every output written, the bits repeated).
+  namespace k = tape::kernels;
+  if (!k::have_direct_conv()) {
+    WARN("skipped: this processor has no AVX-512");
+    return;
+  }
+  tape::Generator gen(20261208);
+  int accepted = 0, attempts = 0, transposes = 0;
+  while (accepted < 24) {
+    REQUIRE(++attempts < 1000);
+    k::ConvShape s{};
+    s.n = pick(gen, 1, 4);
+    s.h = pick(gen, 1, 12);
+    s.w = pick(gen, 1, 12);
+    s.ci = pick(gen, 1, 4);
+    s.co = 64 * pick(gen, 1, 2);
+    s.kh = pick(gen, 1, 5);
+    s.kw = pick(gen, 1, 5);
+    s.sh = pick(gen, 1, 3);
+    s.sw = pick(gen, 1, 3);
+    const std::int64_t pt = pick(gen, 0, 2), pb = pick(gen, 0, 2), pl = pick(gen, 0, 2), pr = pick(gen, 0, 2);
+    s.pt = pt;
+    s.pl = pl;
+    s.ho = out_len(s.h, s.kh, s.sh, pt, pb);
+    s.wo = out_len(s.w, s.kw, s.sw, pl, pr);
+    if (s.ho < 1 || s.wo < 1) continue;
+    ++accepted;
+    const bool transposed = k::direct_conv_fits(s, k::ConvKind::transpose);  // at most 64 taps
+    transposes += transposed ? 1 : 0;
+    DYNAMIC_SECTION("geometry " << accepted << ": " << describe(s)) {
+      check_direct(k::ConvKind::weight, s);
+      if (transposed) check_direct(k::ConvKind::transpose, s);
+    }
+  }
+  REQUIRE(transposes >= 12);
+}
+
 TEST_CASE("tape's direct forward and transposed kernels match the reference on 1, 2 and 3 threads",
           "[conv][threads]") {
   namespace k = tape::kernels;
