@@ -142,6 +142,34 @@ std::int64_t out_len(std::int64_t in, std::int64_t k, std::int64_t s, std::int64
   return span >= k ? (span - k) / s + 1 : 0;
 }
 
+// A random geometry, the draws in this order: 1..max_n images of 1-12 x 1-12 pixels, 1..max_ci
+// input channels, co_unit x (1..max_co_units) output channels, kernels 1-5 and strides 1-3 on each
+// axis, paddings 0-2 on each side (asymmetric when they differ). Its output may be empty (ho or
+// wo < 1): the caller skips those.
+struct Geometry {
+  tape::kernels::ConvShape s;
+  bool asymmetric;
+};
+Geometry random_geometry(tape::Generator& gen, std::int64_t max_n, std::int64_t max_ci, std::int64_t co_unit,
+                         std::int64_t max_co_units) {
+  tape::kernels::ConvShape s{};
+  s.n = pick(gen, 1, max_n);
+  s.h = pick(gen, 1, 12);
+  s.w = pick(gen, 1, 12);
+  s.ci = pick(gen, 1, max_ci);
+  s.co = co_unit * pick(gen, 1, max_co_units);
+  s.kh = pick(gen, 1, 5);
+  s.kw = pick(gen, 1, 5);
+  s.sh = pick(gen, 1, 3);
+  s.sw = pick(gen, 1, 3);
+  const std::int64_t pt = pick(gen, 0, 2), pb = pick(gen, 0, 2), pl = pick(gen, 0, 2), pr = pick(gen, 0, 2);
+  s.pt = pt;
+  s.pl = pl;
+  s.ho = out_len(s.h, s.kh, s.sh, pt, pb);
+  s.wo = out_len(s.w, s.kw, s.sw, pl, pr);
+  return {s, pt != pb || pl != pr};
+}
+
 std::string describe(const tape::kernels::ConvShape& s) {
   std::ostringstream os;
   os << "n=" << s.n << " h=" << s.h << " w=" << s.w << " ci=" << s.ci << " kh=" << s.kh << " kw=" << s.kw
@@ -280,25 +308,12 @@ TEST_CASE("optimized conv kernels match the reference loops on random geometries
   int accepted = 0, strided = 0, asymmetric = 0, attempts = 0;
   while (accepted < 30) {
     REQUIRE(++attempts < 1000);
-    tape::kernels::ConvShape s{};
-    s.n = pick(gen, 1, 3);
-    s.h = pick(gen, 1, 12);
-    s.w = pick(gen, 1, 12);
-    s.ci = pick(gen, 1, 5);
-    s.co = pick(gen, 1, 5);
-    s.kh = pick(gen, 1, 5);
-    s.kw = pick(gen, 1, 5);
-    s.sh = pick(gen, 1, 3);
-    s.sw = pick(gen, 1, 3);
-    const std::int64_t pt = pick(gen, 0, 2), pb = pick(gen, 0, 2), pl = pick(gen, 0, 2), pr = pick(gen, 0, 2);
-    s.pt = pt;
-    s.pl = pl;
-    s.ho = out_len(s.h, s.kh, s.sh, pt, pb);
-    s.wo = out_len(s.w, s.kw, s.sw, pl, pr);
+    const Geometry g = random_geometry(gen, 3, 5, 1, 5);
+    const tape::kernels::ConvShape& s = g.s;
     if (s.ho < 1 || s.wo < 1) continue;  // empty output: conv2d rejects these
     ++accepted;
     strided += (s.sh > 1 || s.sw > 1) ? 1 : 0;
-    asymmetric += (pt != pb || pl != pr) ? 1 : 0;
+    asymmetric += g.asymmetric ? 1 : 0;
     DYNAMIC_SECTION("geometry " << accepted << ": " << describe(s)) {
       compare_kernels_both(s, 1000 + static_cast<std::uint64_t>(accepted));
     }
@@ -501,21 +516,7 @@ TEST_CASE("tape's direct kernels for thin layers match the reference on random g
   int accepted = 0, attempts = 0, transposes = 0;
   while (accepted < 24) {
     REQUIRE(++attempts < 1000);
-    k::ConvShape s{};
-    s.n = pick(gen, 1, 4);
-    s.h = pick(gen, 1, 12);
-    s.w = pick(gen, 1, 12);
-    s.ci = pick(gen, 1, 4);
-    s.co = 64 * pick(gen, 1, 2);
-    s.kh = pick(gen, 1, 5);
-    s.kw = pick(gen, 1, 5);
-    s.sh = pick(gen, 1, 3);
-    s.sw = pick(gen, 1, 3);
-    const std::int64_t pt = pick(gen, 0, 2), pb = pick(gen, 0, 2), pl = pick(gen, 0, 2), pr = pick(gen, 0, 2);
-    s.pt = pt;
-    s.pl = pl;
-    s.ho = out_len(s.h, s.kh, s.sh, pt, pb);
-    s.wo = out_len(s.w, s.kw, s.sw, pl, pr);
+    const k::ConvShape s = random_geometry(gen, 4, 4, 64, 2).s;
     if (s.ho < 1 || s.wo < 1) continue;
     ++accepted;
     const bool transposed = k::direct_conv_fits(s, k::ConvKind::transpose);  // at most 64 taps

@@ -468,19 +468,20 @@ void thin_transpose(const ConvShape& s, const float* u, const float* w, float* x
   }
   const std::vector<ProductBlock> blocks = product_blocks(s, width);
   const std::int64_t positions = s.ho * s.wo, image = s.h * s.w * s.ci;
-  const int threads = omp_in_parallel() ? 1 : static_cast<int>(std::min<std::int64_t>(omp_get_max_threads(), s.n));
+  const int threads = image_threads(s.n);
   const detail::ScratchBuffer<float> products(static_cast<std::size_t>(threads * positions * width));
   const int widest = thin_positions(static_cast<int>(v));
   const auto& kernels = kThinTiles[v - 1];
-#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
-  for (std::int64_t n = 0; n < s.n; ++n) {
-    float* d = products.data() + omp_get_thread_num() * positions * width;
-    for (std::int64_t p0 = 0; p0 < positions; p0 += widest) {
-      const std::int64_t count = std::min<std::int64_t>(widest, positions - p0);
-      kernels[count](u + (n * positions + p0) * s.co, wt, s.co, d + p0 * width);
+  for_each_image_share(s.n, threads, [&](std::int64_t begin, std::int64_t end, int slot) {
+    float* d = products.data() + slot * positions * width;
+    for (std::int64_t n = begin; n < end; ++n) {
+      for (std::int64_t p0 = 0; p0 < positions; p0 += widest) {
+        const std::int64_t count = std::min<std::int64_t>(widest, positions - p0);
+        kernels[count](u + (n * positions + p0) * s.co, wt, s.co, d + p0 * width);
+      }
+      gather_products(blocks, s.ci, d, x + n * image, bias);
     }
-    gather_products(blocks, s.ci, d, x + n * image, bias);
-  }
+  });
 }
 
 }  // namespace
@@ -536,7 +537,7 @@ namespace {
 // thread order at the end: the images of a share depend only on the thread count, so the bits
 // repeat for a given thread count (as the GEMM path's do).
 void direct_weight(const ConvShape& s, const float* x, const float* u, float* w) {
-  const int threads = omp_in_parallel() ? 1 : static_cast<int>(std::min<std::int64_t>(omp_get_max_threads(), s.n));
+  const int threads = image_threads(s.n);
   const std::int64_t size = s.kh * s.kw * s.ci * s.co;
   const detail::ScratchBuffer<float> partials(static_cast<std::size_t>(size * (threads - 1)));
   const bool thin = s.ci <= kThinChannels;

@@ -1,6 +1,7 @@
 // Internal raw kernels (no autodiff): elementwise maps with broadcasting, strided copies,
 // reductions, GEMM and the im2col/col2im convolution kernels, on float and double.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <type_traits>
@@ -243,6 +244,12 @@ void add_bias(T* out, const T* bias, std::int64_t rows, std::int64_t c) {
 #pragma omp simd
     for (std::int64_t k = 0; k < c; ++k) out[k] += bias[k];
   }
+}
+
+// The threads a kernel over n images shares them among: OpenMP's, at most one an image; 1 inside
+// a parallel region.
+inline int image_threads(std::int64_t n) {
+  return omp_in_parallel() ? 1 : static_cast<int>(std::min<std::int64_t>(omp_get_max_threads(), n));
 }
 
 // Runs run(begin, end, slot) on up to `slots` threads, thread `slot` of the `count` OpenMP gives

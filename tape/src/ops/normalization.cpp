@@ -194,10 +194,7 @@ BatchNormResult batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& b
 }
 
 // x[...] -> [...]
-Tensor dropout(const Tensor& x, double rate, Generator& gen) {
-  check_dropout(kDropout, x, rate);
-  return apply_mask(x, draw_mask(x, rate, gen), rate);
-}
+Tensor dropout(const Tensor& x, double rate, Generator& gen) { return dropout(x, rate, gen, BatchShard{}); }
 
 // x[B / count, ...] -> [B / count, ...]: this shard's rows of the global batch's mask
 Tensor dropout(const Tensor& x, double rate, Generator& gen, const BatchShard& shard) {
